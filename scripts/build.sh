@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Configures and builds into a build directory.
+#   scripts/build.sh [release|debug|sanitize]   (default: release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind="${1:-release}"
+case "$kind" in
+  release)  dir=build/release;  flags=(-DCMAKE_BUILD_TYPE=Release) ;;
+  debug)    dir=build/debug;    flags=(-DCMAKE_BUILD_TYPE=Debug) ;;
+  sanitize) dir=build/sanitize; flags=(-DCMAKE_BUILD_TYPE=Debug -DEVENTLOGGER_SANITIZE=ON) ;;
+  *) echo "unknown build kind: $kind" >&2; exit 2 ;;
+esac
+jobs="${EVENTLOGGER_BUILD_JOBS:-$(nproc)}"
+# EVENTLOGGER_BUILD_TESTS=OFF builds only the service (no GoogleTest needed).
+flags+=(-DEVENTLOGGER_BUILD_TESTS="${EVENTLOGGER_BUILD_TESTS:-ON}")
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j "$jobs"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Quick start: install dependencies, build, and run every test; then build
+# and run the whole suite again under AddressSanitizer + UBSan.
+#   scripts/test.sh               everything (what CI runs)
+#   scripts/test.sh --no-sanitize skip the sanitizer pass (faster local runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sanitize=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-sanitize) sanitize=0 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+scripts/install-deps.sh --test
+
+run_suite() {
+  local kind="$1"
+  echo "== build ($kind) =="
+  scripts/build.sh "$kind"
+  echo "== test ($kind) =="
+  # Integration tests start real servers on loopback; run binaries one at a
+  # time so two suites never compete for the two cores.
+  ctest --test-dir "build/$kind" --output-on-failure --timeout 600 -j 1
+}
+
+run_suite release
+if [ "$sanitize" -eq 1 ]; then
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_init_order=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  run_suite sanitize
+fi
+echo "== all tests passed =="

@@ -1,0 +1,52 @@
+// Service: the whole running application, wired from its options: stores,
+// write fan-out, reader, handlers and the HTTP server. main() and the
+// integration tests both start the service through this class.
+//
+// Thread safety: Start/Stop from one controlling thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "http/handlers.h"
+#include "http/http_server.h"
+#include "pipeline/event_writer.h"
+#include "storage/store_factory.h"
+
+namespace eventlogger {
+
+struct ServiceOptions {
+  std::string data_dir = "./data";  // embedded stores live here unless URLs say otherwise
+  StoreUrls stores;                 // empty members: embedded defaults under data_dir
+  http::HttpServerOptions http;
+  http::HandlerOptions handlers;
+  EventWriterOptions writer;
+  int blocking_threads = 4;         // threads for store reads
+};
+
+class Service {
+ public:
+  // Opens the stores and starts serving.
+  static Result<std::unique_ptr<Service>> Start(const ServiceOptions& options);
+  // Starts on stores the caller opened (tests wrap real stores to inject
+  // faults). options.stores is ignored.
+  static Result<std::unique_ptr<Service>> StartWithStores(const ServiceOptions& options,
+                                                          std::unique_ptr<MetadataStore> metadata,
+                                                          std::unique_ptr<DocumentStore> documents);
+  ~Service();  // Stop()s
+
+  boost::asio::ip::tcp::endpoint endpoint() const;
+
+  // Stops accepting, finishes in-flight requests, writes everything admitted,
+  // closes the stores. Idempotent.
+  void Stop();
+
+ private:
+  struct Parts;
+  explicit Service(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace eventlogger

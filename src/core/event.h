@@ -1,0 +1,25 @@
+// Event: one recorded user event, as it travels from the HTTP layer to the
+// stores. Immutable once built; shared between the store writers by
+// shared_ptr<const Event> so the fan-out copies nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace eventlogger {
+
+struct Event {
+  std::string event_id;      // canonical UUIDv7 text, 36 bytes
+  std::string user_id;       // validated: 1-128 bytes UTF-8, no control characters
+  std::string event_type;    // validated: 1-64 of [A-Za-z0-9_.:-]
+  std::string timestamp;     // ISO 8601 UTC with milliseconds, 24 bytes
+  int64_t unix_millis = 0;   // the same instant as `timestamp`
+  std::string details_json;  // jsonDetails: the client's JSON text, whitespace removed
+};
+
+// A group of events handed to a store in one write (group commit).
+using EventBatch = std::span<const Event* const>;
+
+}  // namespace eventlogger

@@ -1,0 +1,42 @@
+// The service's request handlers: plain functions from a parsed request to a
+// response, kept apart from socket code so any transport can call them.
+//
+// They are coroutines because writes wait for both stores and reads run on
+// a blocking pool; neither ever blocks the calling io thread.
+#pragma once
+
+#include <utility>  // Boost 1.74 asio/awaitable.hpp uses std::exchange without it
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+
+#include "core/uuid.h"
+#include "http/http_types.h"
+#include "pipeline/event_reader.h"
+#include "pipeline/event_writer.h"
+
+namespace eventlogger::http {
+
+struct HandlerOptions {
+  std::chrono::milliseconds store_timeout{5000};  // answer 503 if a store takes longer
+};
+
+// Everything handlers need, owned elsewhere (by the Service).
+struct HandlerContext {
+  EventWriter& writer;
+  EventReader& reader;
+  Uuid7Generator& ids;
+  boost::asio::thread_pool& blocking_pool;  // where store reads run
+  HandlerOptions options;
+};
+
+// Routes and handles one request. Never throws; failures become problem
+// responses. Sets info.route.
+boost::asio::awaitable<Response> HandleRequest(const Request& request, const HandlerContext& context,
+                                               RequestInfo& info);
+
+// The exact POST /events response body.
+std::string WriteResultJson(std::string_view event_id, bool sql_success, bool document_success,
+                            bool retry_queued);
+
+}  // namespace eventlogger::http

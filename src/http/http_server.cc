@@ -1,0 +1,347 @@
+#include "http/http_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+#include "core/validation.h"
+#include "http/problem.h"
+
+namespace eventlogger::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 random(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(20, '0');
+  uint64_t bits = random();
+  for (int i = 0; i < 16; ++i, bits >>= 4) id[i] = kHex[bits & 0xF];
+  thread_local uint32_t sequence = 0;
+  uint32_t seq = ++sequence;
+  for (int i = 19; i >= 16; --i, seq >>= 4) id[i] = kHex[seq & 0xF];
+  return id;
+}
+
+// True for malformed HTTP (worth a 400), false for a connection that simply
+// ended: closed, reset, timed out or cut off mid-message.
+bool IsMalformedHttp(const boost::system::error_code& ec) {
+  static const auto& http_category = beast_http::make_error_code(beast_http::error::bad_target).category();
+  return ec.category() == http_category && ec != beast_http::error::end_of_stream &&
+         ec != beast_http::error::partial_message;
+}
+
+std::string_view VerbName(Verb verb) {
+  const auto name = beast_http::to_string(verb);
+  return std::string_view(name.data(), name.size());
+}
+
+}  // namespace
+
+// One connection. Owned by its coroutine; listed in its worker's registry so
+// shutdown can find idle connections.
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool waiting_for_request = true;  // idle between requests (or reading a header)
+  bool close_after_response = false;
+  std::list<Connection*>::iterator registry_position;
+};
+
+struct Worker {
+  asio::io_context context{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(context);
+  std::list<Connection*> connections;  // touched only on this worker's thread
+  std::thread thread;
+};
+
+struct HttpServer::Impl {
+  Impl(HttpServerOptions options_in, RequestHandler handler_in)
+      : options(std::move(options_in)), handler(std::move(handler_in)) {}
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Serve(std::unique_ptr<Connection> connection, Worker& worker);
+  asio::awaitable<bool> Respond(Connection& connection, Response response, const Request* request,
+                                std::chrono::steady_clock::time_point started,
+                                std::string_view route, bool keep_alive);
+  Response BodyTooLarge() const {
+    return MakeProblem(HttpStatus::payload_too_large,
+                       "The request body exceeds " + std::to_string(options.max_body_bytes) + " bytes.");
+  }
+  void ConnectionOpened() { open_connections.fetch_add(1); }
+  void ConnectionClosed() {
+    if (open_connections.fetch_sub(1) == 1) {
+      std::lock_guard lock(drained_mutex);
+      drained.notify_all();
+    }
+  }
+
+  const HttpServerOptions options;
+  const RequestHandler handler;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  tcp::endpoint endpoint;
+  size_t next_worker = 0;
+  std::atomic<bool> shutting_down{false};
+  std::atomic<int> open_connections{0};
+  std::mutex drained_mutex;
+  std::condition_variable drained;
+  bool started = false;
+  bool stopped = false;
+};
+
+asio::awaitable<void> HttpServer::Impl::Accept() {
+  for (;;) {
+    Worker& worker = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor->async_accept(
+        worker.context, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (shutting_down.load() || ec == asio::error::operation_aborted) co_return;
+      // Out of file descriptors and the like: say so, pause, keep serving.
+      log::Warn("accept failed", {{"error", ec.message()}});
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_unique<Connection>(std::move(socket));
+    ConnectionOpened();
+    asio::co_spawn(worker.context, Serve(std::move(connection), worker), asio::detached);
+  }
+}
+
+asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response response,
+                                                const Request* request,
+                                                std::chrono::steady_clock::time_point started,
+                                                std::string_view route, bool keep_alive) {
+  std::string request_id;
+  if (request != nullptr) {
+    const auto sent = (*request)["X-Request-Id"];
+    const std::string_view sent_id(sent.data(), sent.size());
+    if (IsAcceptableRequestId(sent_id)) request_id = sent_id;
+  }
+  if (request_id.empty()) request_id = NewRequestId();
+  response.set("X-Request-Id", request_id);
+  keep_alive = keep_alive && !connection.close_after_response && !shutting_down.load();
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  const unsigned status = response.result_int();
+
+  boost::system::error_code ec;
+  connection.stream.expires_after(options.read_timeout);
+  co_await beast_http::async_write(connection.stream, response,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (options.access_log) {
+    const double millis =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    log::Info("request", {{"requestId", request_id},
+                          {"method", request != nullptr ? VerbName(request->method()) : "-"},
+                          {"route", route},
+                          {"status", status},
+                          {"durationMs", millis}});
+  }
+  if (ec) co_return false;
+  if (!keep_alive) {
+    connection.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connection, Worker& worker) {
+  worker.connections.push_front(connection.get());
+  connection->registry_position = worker.connections.begin();
+  beast::flat_buffer buffer;
+  try {
+    for (;;) {
+      beast_http::request_parser<beast_http::string_body> parser;
+      parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      boost::system::error_code ec;
+
+      connection->waiting_for_request = true;
+      if (shutting_down.load()) break;
+      connection->stream.expires_after(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
+      co_await beast_http::async_read_header(connection->stream, buffer, parser,
+                                             asio::redirect_error(asio::use_awaitable, ec));
+      connection->waiting_for_request = false;
+      const auto started = std::chrono::steady_clock::now();
+      if (ec == beast_http::error::body_limit) {
+        // Beast checks a declared Content-Length against the limit while
+        // parsing the header, so an oversized body is refused before it is
+        // sent (and before a client waiting on 100-continue sends it).
+        co_await Respond(*connection, BodyTooLarge(), nullptr, started, "unmatched", false);
+        break;
+      }
+      if (ec == beast_http::error::header_limit) {
+        co_await Respond(*connection,
+                         MakeProblem(HttpStatus::request_header_fields_too_large,
+                                     "The request header is larger than the server accepts."),
+                         nullptr, started, "unmatched", false);
+        break;
+      }
+      if (ec) {
+        // A parse error gets a 400; a closed, reset or timed-out socket gets nothing.
+        if (IsMalformedHttp(ec)) {
+          co_await Respond(*connection,
+                           MakeProblem(HttpStatus::bad_request, "The request is not valid HTTP/1.1."),
+                           nullptr, started, "unmatched", false);
+        }
+        break;
+      }
+
+      const auto expect = parser.get()[beast_http::field::expect];
+      if (beast::iequals(expect, "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        connection->stream.expires_after(options.read_timeout);
+        co_await asio::async_write(connection->stream, asio::buffer(kContinue),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (!parser.is_done()) {
+        connection->stream.expires_after(options.read_timeout);
+        co_await beast_http::async_read(connection->stream, buffer, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == beast_http::error::body_limit) {
+          co_await Respond(*connection, BodyTooLarge(), &parser.get(), started, "unmatched", false);
+          break;
+        }
+        if (ec) {
+          if (IsMalformedHttp(ec)) {
+            co_await Respond(*connection,
+                             MakeProblem(HttpStatus::bad_request, "The request body is not valid HTTP/1.1."),
+                             &parser.get(), started, "unmatched", false);
+          }
+          break;
+        }
+      }
+
+      const Request& request = parser.get();
+      RequestInfo info;
+      Response response;
+      try {
+        response = co_await handler(request, info);
+      } catch (const std::exception& e) {
+        log::Error("handler failed", {{"route", info.route}, {"error", e.what()}});
+        response = MakeProblem(HttpStatus::internal_server_error, "An internal error occurred.");
+      }
+      if (!co_await Respond(*connection, std::move(response), &request, started, info.route,
+                            request.keep_alive())) {
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    log::Error("connection failed", {{"error", e.what()}});
+  }
+  boost::system::error_code ignored;
+  connection->stream.socket().close(ignored);
+  worker.connections.erase(connection->registry_position);
+  connection.reset();
+  ConnectionClosed();
+}
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Shutdown(); }
+
+Status HttpServer::Start() {
+  Impl& s = *impl_;
+  const int threads = std::max(1, s.options.io_threads);
+  for (int i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>());
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(s.options.host, ec);
+  if (ec) return Status::InvalidArgument("not an IP address: " + s.options.host);
+  s.acceptor = std::make_unique<tcp::acceptor>(s.workers[0]->context);
+  const tcp::endpoint endpoint(address, s.options.port);
+  s.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(endpoint, ec);
+  if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + s.options.host + ":" +
+                               std::to_string(s.options.port) + ": " + ec.message());
+  }
+  s.endpoint = s.acceptor->local_endpoint();
+  asio::co_spawn(s.workers[0]->context, s.Accept(), asio::detached);
+  for (size_t i = 0; i < s.workers.size(); ++i) {
+    Worker& worker = *s.workers[i];
+    worker.thread = std::thread([&worker] { worker.context.run(); });
+    pthread_setname_np(worker.thread.native_handle(), ("io-" + std::to_string(i)).c_str());
+  }
+  s.started = true;
+  return Status::Ok();
+}
+
+tcp::endpoint HttpServer::local_endpoint() const { return impl_->endpoint; }
+
+void HttpServer::Shutdown() {
+  Impl& s = *impl_;
+  if (!s.started || s.stopped) return;
+  s.stopped = true;
+  s.shutting_down.store(true);
+  asio::post(s.workers[0]->context, [&s] {
+    boost::system::error_code ignored;
+    s.acceptor->close(ignored);
+  });
+  // Idle connections close now; busy ones close after their response.
+  const auto close_connections = [&s](bool idle_only) {
+    for (auto& worker : s.workers) {
+      asio::post(worker->context, [&worker = *worker, idle_only] {
+        for (Connection* connection : worker.connections) {
+          connection->close_after_response = true;
+          if (!idle_only || connection->waiting_for_request) connection->stream.cancel();
+        }
+      });
+    }
+  };
+  close_connections(/*idle_only=*/true);
+  {
+    std::unique_lock lock(s.drained_mutex);
+    if (!s.drained.wait_for(lock, s.options.shutdown_grace,
+                            [&s] { return s.open_connections.load() == 0; })) {
+      log::Warn("shutdown grace period over; closing busy connections",
+                {{"connections", s.open_connections.load()}});
+    }
+  }
+  close_connections(/*idle_only=*/false);
+  for (auto& worker : s.workers) worker->work.reset();
+  // Give cancelled connections a moment to unwind, then stop regardless.
+  for (auto& worker : s.workers) {
+    asio::post(worker->context, [&worker = *worker] {
+      if (worker.connections.empty()) worker.context.stop();
+    });
+  }
+  for (auto& worker : s.workers) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+}  // namespace eventlogger::http

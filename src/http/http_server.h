@@ -1,0 +1,67 @@
+// HttpServer: HTTP/1.1 over TCP with Boost.Beast.
+//
+// Threading: one io_context per io thread, each run by exactly one thread,
+// so a connection's state is only ever touched by its own thread (no strands,
+// no locks). One acceptor hands new connections to the io threads in turn.
+// Handlers are coroutines on the connection's thread; they must not block it.
+//
+// Per connection: keep-alive with an idle timeout, a time limit for reading a
+// request once it has begun (slow clients cannot hold a connection forever),
+// request bodies capped (413, chunked or not), malformed requests answered
+// with 400 and closed, pipelined requests answered in order, and one JSON
+// access-log line per request.
+//
+// Shutdown: stop accepting, close idle connections, let in-flight requests
+// finish (up to a grace period), then stop the threads.
+//
+// Thread safety: Start and Shutdown are called from one controlling thread.
+#pragma once
+
+#include <utility>  // Boost 1.74 asio/awaitable.hpp uses std::exchange without it
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "http/http_types.h"
+
+namespace eventlogger::http {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;                            // 0 picks a free port
+  int io_threads = 2;
+  size_t max_body_bytes = 64 * 1024;               // larger bodies get 413
+  size_t max_header_bytes = 16 * 1024;             // larger headers get 431
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+  std::chrono::milliseconds read_timeout{30'000};  // to receive a request once it has begun
+  std::chrono::milliseconds shutdown_grace{10'000};// in-flight requests get this long at shutdown
+  bool access_log = true;                          // one JSON line per request on stdout
+};
+
+using RequestHandler = std::function<boost::asio::awaitable<Response>(const Request&, RequestInfo&)>;
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, RequestHandler handler);
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer();  // Shutdown()s
+
+  // Binds, listens and starts the io threads.
+  Status Start();
+  // The bound address (useful with port 0). REQUIRES: Start() succeeded.
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // Graceful stop, as described above. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eventlogger::http

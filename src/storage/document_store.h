@@ -1,0 +1,55 @@
+// DocumentStore: where each event's full document lives (eventId, userId,
+// eventType, timestamp and the jsonDetails text). The read side of the
+// design ("document-first"): GET /events/{userId} is answered from here.
+//
+// Documents of one user form one ordered range keyed by (userId, timestamp,
+// eventId), like a DynamoDB partition key + sort key, so a user's history is
+// one range scan. RocksDB embedded, DynamoDB in deployments.
+//
+// Thread safety: WriteBatch is called from one writer thread at a time; the
+// read methods may be called concurrently with it and with each other.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "core/event.h"
+#include "core/status.h"
+
+namespace eventlogger {
+
+// One stored document as seen during a scan. The views point into the
+// store's buffers and are valid only inside the visit callback.
+struct DocumentView {
+  std::string_view user_id;
+  std::string_view event_id;
+  std::string_view event_type;
+  std::string_view timestamp;
+  std::string_view details_json;  // the stored JSON text, to be spliced as is
+};
+
+class DocumentStore {
+ public:
+  DocumentStore() = default;
+  DocumentStore(const DocumentStore&) = delete;
+  DocumentStore& operator=(const DocumentStore&) = delete;
+  virtual ~DocumentStore() = default;
+
+  // Durably stores every event of the batch (synced to disk) or reports
+  // failure. Idempotent by eventId: rewriting an event changes nothing.
+  virtual Status WriteBatch(EventBatch events) = 0;
+
+  // Calls `visit` for each of the user's documents in (timestamp, eventId)
+  // order. Stops early, returning OK, if `visit` returns false.
+  virtual Status ScanUser(std::string_view user_id,
+                          const std::function<bool(const DocumentView&)>& visit) = 0;
+
+  // Finds one document; NotFound if the user has no such event.
+  virtual Status FindEvent(std::string_view user_id, std::string_view event_id,
+                           const std::function<void(const DocumentView&)>& visit) = 0;
+
+  // A short name for logs and metrics, e.g. "rocksdb".
+  virtual std::string_view Kind() const = 0;
+};
+
+}  // namespace eventlogger

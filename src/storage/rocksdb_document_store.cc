@@ -1,0 +1,154 @@
+#include "storage/rocksdb_document_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "core/timestamp.h"
+#include "core/uuid.h"
+
+namespace eventlogger {
+namespace {
+
+constexpr char kValueFormat = 1;
+constexpr size_t kEventIdLength = 36;
+
+// Translates a RocksDB status into ours, in one place.
+Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status::Ok();
+  std::string message(what);
+  message += ": ";
+  message += status.ToString();
+  if (status.IsNotFound()) return Status::NotFound(std::move(message));
+  if (status.IsIOError() || status.IsBusy() || status.IsTimedOut() || status.IsTryAgain() ||
+      status.IsIncomplete()) {
+    return Status::Unavailable(std::move(message));
+  }
+  return Status::Internal(std::move(message));
+}
+
+std::string EncodeValue(const Event& event) {
+  std::string value;
+  value.reserve(2 + event.event_type.size() + event.details_json.size());
+  value.push_back(kValueFormat);
+  value.push_back(static_cast<char>(event.event_type.size()));
+  value += event.event_type;
+  value += event.details_json;
+  return value;
+}
+
+// Splits key and value into a DocumentView; false if either is malformed.
+bool DecodeDocument(rocksdb::Slice key, rocksdb::Slice value, DocumentView* view) {
+  const std::string_view k(key.data(), key.size());
+  const std::string_view v(value.data(), value.size());
+  const size_t separator = k.find('\0');
+  if (separator == std::string_view::npos ||
+      k.size() != separator + 1 + kTimestampLength + kEventIdLength) {
+    return false;
+  }
+  if (v.size() < 2 || v[0] != kValueFormat) return false;
+  const size_t type_length = static_cast<uint8_t>(v[1]);
+  if (v.size() < 2 + type_length) return false;
+  view->user_id = k.substr(0, separator);
+  view->timestamp = k.substr(separator + 1, kTimestampLength);
+  view->event_id = k.substr(separator + 1 + kTimestampLength);
+  view->event_type = v.substr(2, type_length);
+  view->details_json = v.substr(2 + type_length);
+  return true;
+}
+
+class RocksDbDocumentStore final : public DocumentStore {
+ public:
+  explicit RocksDbDocumentStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+  ~RocksDbDocumentStore() override {
+    // Flush the memtable so the next start replays no WAL; failure here only
+    // costs replay time, the WAL already holds every acknowledged write.
+    (void)db_->FlushWAL(/*sync=*/true);
+    (void)db_->Close();
+  }
+
+  Status WriteBatch(EventBatch events) override {
+    rocksdb::WriteBatch batch;
+    for (const Event* event : events) {
+      batch.Put(RocksDbDocumentKey(event->user_id, event->timestamp, event->event_id),
+                EncodeValue(*event));
+    }
+    rocksdb::WriteOptions options;
+    options.sync = true;
+    return FromRocksDb(db_->Write(options, &batch), "writing documents");
+  }
+
+  Status ScanUser(std::string_view user_id,
+                  const std::function<bool(const DocumentView&)>& visit) override {
+    std::string lower(user_id);
+    lower.push_back('\0');
+    std::string upper(user_id);
+    upper.push_back('\1');
+    rocksdb::Slice upper_bound(upper);
+    rocksdb::ReadOptions options;
+    options.iterate_upper_bound = &upper_bound;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+    DocumentView view;
+    for (it->Seek(lower); it->Valid(); it->Next()) {
+      if (!DecodeDocument(it->key(), it->value(), &view)) {
+        return Status::Internal("corrupt document record for user in RocksDB");
+      }
+      if (!visit(view)) return Status::Ok();
+    }
+    return FromRocksDb(it->status(), "scanning documents");
+  }
+
+  Status FindEvent(std::string_view user_id, std::string_view event_id,
+                   const std::function<void(const DocumentView&)>& visit) override {
+    // A UUIDv7 carries its millisecond timestamp, which is the event's
+    // timestamp, so the full key is known without an index.
+    const std::optional<UuidBytes> uuid = ParseUuid(event_id);
+    if (!uuid || UuidVersion(*uuid) != 7) return Status::NotFound("no such event");
+    const std::string key = RocksDbDocumentKey(
+        user_id, FormatTimestamp(Uuid7UnixMillis(*uuid)), FormatUuid(*uuid));
+    rocksdb::PinnableSlice value;
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), key, &value);
+    if (s.IsNotFound()) return Status::NotFound("no such event");
+    if (!s.ok()) return FromRocksDb(s, "reading a document");
+    DocumentView view;
+    if (!DecodeDocument(key, value, &view)) return Status::Internal("corrupt document record");
+    visit(view);
+    return Status::Ok();
+  }
+
+  std::string_view Kind() const override { return "rocksdb"; }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace
+
+std::string RocksDbDocumentKey(std::string_view user_id, std::string_view timestamp,
+                               std::string_view event_id) {
+  std::string key;
+  key.reserve(user_id.size() + 1 + timestamp.size() + event_id.size());
+  key += user_id;
+  key.push_back('\0');
+  key += timestamp;
+  key += event_id;
+  return key;
+}
+
+Result<std::unique_ptr<DocumentStore>> OpenRocksDbDocumentStore(const RocksDbDocumentOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.max_background_jobs = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
+  if (!s.ok()) return FromRocksDb(s, "opening RocksDB at " + options.path);
+  return std::unique_ptr<DocumentStore>(new RocksDbDocumentStore(std::unique_ptr<rocksdb::DB>(raw)));
+}
+
+}  // namespace eventlogger

@@ -1,0 +1,27 @@
+// SQLite implementation of MetadataStore: the embedded default.
+//
+// One file in WAL mode with synchronous=FULL, so a committed batch is on disk
+// (one fsync per transaction, hence group commit). Writes go through one
+// connection owned by the writer thread; reads open their own connection so
+// they never wait behind a batch.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "storage/metadata_store.h"
+
+namespace eventlogger {
+
+struct SqliteMetadataOptions {
+  std::string path;             // database file; its directory must exist
+  int busy_timeout_ms = 5000;   // wait this long for a lock held by another process
+};
+
+// The schema version this build writes and expects (PRAGMA user_version).
+inline constexpr int kSqliteSchemaVersion = 1;
+
+Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetadataOptions& options);
+
+}  // namespace eventlogger

@@ -1,0 +1,77 @@
+#include "storage/store_factory.h"
+
+#include <filesystem>
+
+#include "storage/rocksdb_document_store.h"
+#include "storage/sqlite_metadata_store.h"
+
+namespace eventlogger {
+namespace {
+
+// "scheme://rest" → rest, for file-backed schemes; "sqlite:///a/b" → "/a/b".
+bool StripScheme(std::string_view url, std::string_view scheme, std::string* path) {
+  if (!url.starts_with(scheme) || url.substr(scheme.size(), 3) != "://") return false;
+  *path = std::string(url.substr(scheme.size() + 3));
+  return true;
+}
+
+Status EnsureParentDirectory(const std::string& path, bool path_is_directory) {
+  std::error_code ec;
+  const std::filesystem::path dir =
+      path_is_directory ? std::filesystem::path(path) : std::filesystem::path(path).parent_path();
+  if (dir.empty()) return Status::Ok();
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::Unavailable("cannot create directory " + dir.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir) {
+  const std::filesystem::path dir(data_dir);
+  if (urls.metadata.empty()) urls.metadata = "sqlite://" + (dir / "metadata.db").string();
+  if (urls.documents.empty()) urls.documents = "rocksdb://" + (dir / "documents").string();
+  return urls;
+}
+
+Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url) {
+  std::string path;
+  if (StripScheme(url, "sqlite", &path)) {
+    if (path.empty()) return Status::InvalidArgument("sqlite URL has no path: " + RedactUrl(url));
+    if (Status s = EnsureParentDirectory(path, false); !s.ok()) return s;
+    return OpenSqliteMetadataStore({.path = path});
+  }
+  return Status::InvalidArgument("unsupported metadata store URL (expected sqlite://…): " +
+                                 RedactUrl(url));
+}
+
+Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url) {
+  std::string path;
+  if (StripScheme(url, "rocksdb", &path)) {
+    if (path.empty()) return Status::InvalidArgument("rocksdb URL has no path: " + RedactUrl(url));
+    if (Status s = EnsureParentDirectory(path, true); !s.ok()) return s;
+    return OpenRocksDbDocumentStore({.path = path});
+  }
+  return Status::InvalidArgument("unsupported document store URL (expected rocksdb://…): " +
+                                 RedactUrl(url));
+}
+
+std::string RedactUrl(std::string_view url) {
+  // scheme://user:password@host → scheme://user:***@host
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const size_t authority = scheme_end + 3;
+  const size_t at = url.find('@', authority);
+  const size_t slash = url.find('/', authority);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(url);
+  }
+  const size_t colon = url.find(':', authority);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  std::string out(url.substr(0, colon + 1));
+  out += "***";
+  out += url.substr(at);
+  return out;
+}
+
+}  // namespace eventlogger

@@ -1,0 +1,33 @@
+// Opening stores from URLs, so the rest of the service never names a backend.
+//
+//   metadata:  sqlite:///absolute/path/metadata.db   (or sqlite://relative/path)
+//   documents: rocksdb:///absolute/path/documents    (or rocksdb://relative/path)
+//
+// Further schemes (postgresql://, odbc:, dynamodb://) plug in here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "storage/document_store.h"
+#include "storage/metadata_store.h"
+
+namespace eventlogger {
+
+struct StoreUrls {
+  std::string metadata;   // empty: sqlite under the data dir
+  std::string documents;  // empty: rocksdb under the data dir
+};
+
+// Fills empty URLs with the embedded defaults under `data_dir`.
+StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir);
+
+Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url);
+Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url);
+
+// The URL with any password replaced by "***", for logs and error messages.
+std::string RedactUrl(std::string_view url);
+
+}  // namespace eventlogger

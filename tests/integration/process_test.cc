@@ -1,0 +1,227 @@
+// The `eventlogger` binary as users run it: flags, environment variables,
+// the startup log line, SIGTERM handling and the access log.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "integration/service_fixture.h"
+#include "integration/test_client.h"
+
+namespace eventlogger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A child process with its stdout (and stderr) captured.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    int pipe_fds[2];
+    if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(pipe_fds[1], STDOUT_FILENO);
+      ::dup2(pipe_fds[1], STDERR_FILENO);
+      ::close(pipe_fds[0]);
+      ::close(pipe_fds[1]);
+      for (const std::string& assignment : env) ::putenv(const_cast<char*>(assignment.c_str()));
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(EVENTLOGGER_BINARY));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(EVENTLOGGER_BINARY, argv.data());
+      ::_exit(127);
+    }
+    ::close(pipe_fds[1]);
+    out_fd_ = pipe_fds[0];
+  }
+  ~ChildProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+  }
+
+  // Reads output until `pattern` matches a line or the timeout passes.
+  std::optional<std::smatch> WaitForLine(const std::regex& pattern, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      size_t newline;
+      while ((newline = pending_.find('\n')) != std::string::npos) {
+        lines_.push_back(pending_.substr(0, newline));
+        pending_.erase(0, newline + 1);
+        std::smatch match;
+        if (std::regex_search(lines_.back(), match, pattern)) return match;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !ReadSome(static_cast<int>(left.count()))) return std::nullopt;
+    }
+  }
+
+  // Waits for exit; returns the exit code, or -1 on timeout / signal.
+  int WaitForExit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        while (ReadSome(100)) {
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      ReadSome(50);
+    }
+    return -1;
+  }
+
+  void Signal(int signal) { ::kill(pid_, signal); }
+  std::string Output() const {
+    std::string all;
+    for (const auto& line : lines_) all += line + "\n";
+    return all + pending_;
+  }
+
+ private:
+  bool ReadSome(int timeout_ms) {
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    char buffer[4096];
+    const ssize_t n = ::read(out_fd_, buffer, sizeof buffer);
+    if (n <= 0) return false;
+    pending_.append(buffer, static_cast<size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  bool exited_ = false;
+  std::string pending_;
+  std::vector<std::string> lines_;
+};
+
+const std::regex kListening(R"re("msg":"listening".*"port":(\d+))re");
+
+TEST(ProcessTest, TopLevelHelpAndVersion) {
+  ChildProcess help({"--help"});
+  EXPECT_EQ(help.WaitForExit(std::chrono::seconds(10)), 0);
+  EXPECT_THAT(help.Output(), HasSubstr("eventlogger serve"));
+  ChildProcess version({"--version"});
+  EXPECT_EQ(version.WaitForExit(std::chrono::seconds(10)), 0);
+  EXPECT_THAT(version.Output(), HasSubstr("eventlogger "));
+}
+
+TEST(ProcessTest, ServeHelpListsEveryFlag) {
+  ChildProcess help({"serve", "--help"});
+  EXPECT_EQ(help.WaitForExit(std::chrono::seconds(10)), 0);
+  for (const char* flag : {"--listen", "--data-dir", "--max-body-bytes", "--store-timeout-ms", "--io-threads"}) {
+    EXPECT_THAT(help.Output(), HasSubstr(flag));
+  }
+}
+
+TEST(ProcessTest, BadFlagsExitNonZeroWithAMessage) {
+  ChildProcess unknown({"serve", "--no-such-flag"});
+  EXPECT_EQ(unknown.WaitForExit(std::chrono::seconds(10)), 2);
+  EXPECT_THAT(unknown.Output(), HasSubstr("no-such-flag"));
+  ChildProcess bad_listen({"serve", "--listen", "nonsense"});
+  EXPECT_EQ(bad_listen.WaitForExit(std::chrono::seconds(10)), 2);
+  EXPECT_THAT(bad_listen.Output(), HasSubstr("--listen"));
+  ChildProcess bad_command({"fly"});
+  EXPECT_EQ(bad_command.WaitForExit(std::chrono::seconds(10)), 2);
+}
+
+TEST(ProcessTest, ServesLogsAndStopsCleanlyOnSigterm) {
+  TempDir dir;
+  ChildProcess server({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string()});
+  const auto listening = server.WaitForLine(kListening, std::chrono::seconds(20));
+  ASSERT_TRUE(listening.has_value()) << server.Output();
+  const uint16_t port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+
+  const std::string secret_payload = "very-private-payload-value";
+  const TestResponse posted = HttpRequest(
+      port, "POST", "/events",
+      R"({"userId":"proc","eventType":"t","jsonDetails":{"secret":")" + secret_payload + R"("}})",
+      {{"Content-Type", "application/json"}, {"X-Request-Id", "proc-test-1"}});
+  ASSERT_EQ(posted.status, 201);
+  ASSERT_TRUE(server.WaitForLine(std::regex(R"("requestId":"proc-test-1")"), std::chrono::seconds(10)))
+      << server.Output();
+
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitForExit(std::chrono::seconds(20)), 0) << server.Output();
+  const std::string log = server.Output();
+  // The access log line has the documented fields and never the payload.
+  EXPECT_THAT(log, HasSubstr(R"("method":"POST","route":"/events","status":201,"durationMs":)"));
+  EXPECT_THAT(log, HasSubstr(R"("msg":"stopped")"));
+  EXPECT_THAT(log, Not(HasSubstr(secret_payload)));
+  // Every line is one JSON object.
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    EXPECT_EQ(line.front(), '{') << line;
+    EXPECT_EQ(line.back(), '}') << line;
+  }
+  // The data was closed cleanly and is all there.
+  EXPECT_EQ(ReadSqliteRows(dir.path() / "data" / "metadata.db").size(), 1u);
+  EXPECT_EQ(ReadRocksDbRows(dir.path() / "data" / "documents").size(), 1u);
+}
+
+TEST(ProcessTest, SigintClosesIdleKeepAliveConnections) {
+  TempDir dir;
+  ChildProcess server({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().string()});
+  const auto listening = server.WaitForLine(kListening, std::chrono::seconds(20));
+  ASSERT_TRUE(listening.has_value()) << server.Output();
+  const uint16_t port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+  // An idle keep-alive connection must not hold up the shutdown.
+  TestClient idle(port);
+  EXPECT_EQ(idle.Get("/healthz").status, 200);
+  server.Signal(SIGINT);
+  EXPECT_EQ(server.WaitForExit(std::chrono::seconds(20)), 0) << server.Output();
+  EXPECT_TRUE(idle.ServerClosed());
+}
+
+TEST(ProcessTest, EnvironmentVariablesSetFlagsAndFlagsWin) {
+  TempDir dir;
+  ChildProcess server({"serve", "--data-dir", dir.path().string()},
+                      {"EVENTLOGGER_LISTEN=127.0.0.1:0", "EVENTLOGGER_MAX_BODY_BYTES=200"});
+  const auto listening = server.WaitForLine(kListening, std::chrono::seconds(20));
+  ASSERT_TRUE(listening.has_value()) << server.Output();
+  const uint16_t port = static_cast<uint16_t>(std::stoi((*listening)[1].str()));
+  const std::string body = R"({"userId":"env","eventType":"t","jsonDetails":{"pad":")" + std::string(300, 'x') + "\"}}";
+  EXPECT_EQ(HttpRequest(port, "POST", "/events", body, {{"Content-Type", "application/json"}}).status, 413);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitForExit(std::chrono::seconds(20)), 0);
+
+  ChildProcess flag_wins({"serve", "--data-dir", dir.path().string(), "--max-body-bytes", "4096"},
+                         {"EVENTLOGGER_LISTEN=127.0.0.1:0", "EVENTLOGGER_MAX_BODY_BYTES=200"});
+  const auto listening2 = flag_wins.WaitForLine(kListening, std::chrono::seconds(20));
+  ASSERT_TRUE(listening2.has_value()) << flag_wins.Output();
+  const uint16_t port2 = static_cast<uint16_t>(std::stoi((*listening2)[1].str()));
+  EXPECT_EQ(HttpRequest(port2, "POST", "/events", body, {{"Content-Type", "application/json"}}).status, 201);
+  flag_wins.Signal(SIGTERM);
+  EXPECT_EQ(flag_wins.WaitForExit(std::chrono::seconds(20)), 0);
+}
+
+TEST(ProcessTest, PortInUseFailsWithAClearMessage) {
+  TempDir dir;
+  ChildProcess first({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "a").string()});
+  const auto listening = first.WaitForLine(kListening, std::chrono::seconds(20));
+  ASSERT_TRUE(listening.has_value());
+  ChildProcess second({"serve", "--listen", "127.0.0.1:" + (*listening)[1].str(), "--data-dir",
+                       (dir.path() / "b").string()});
+  EXPECT_EQ(second.WaitForExit(std::chrono::seconds(20)), 1);
+  EXPECT_THAT(second.Output(), HasSubstr("cannot listen"));
+  first.Signal(SIGTERM);
+  EXPECT_EQ(first.WaitForExit(std::chrono::seconds(20)), 0);
+}
+
+}  // namespace
+}  // namespace eventlogger::testing
