@@ -10,10 +10,15 @@ packages=(
   cmake g++ make pkg-config
   libboost-dev libboost-program-options-dev
   rapidjson-dev librocksdb-dev libsqlite3-dev libssl-dev
+  libpq-dev unixodbc-dev ca-certificates
 )
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(libgtest-dev libgmock-dev python3 python3-botocore python3-boto3) ;;
+    --test) packages+=(libgtest-dev libgmock-dev python3 python3-botocore python3-boto3
+                       postgresql odbc-postgresql)
+            # dynalite runs on Node.js; keep an existing Node (which may bundle
+            # npm) rather than pull Debian's npm over it.
+            command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
     --bench) packages+=(wrk nginx-light procps) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac

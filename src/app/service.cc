@@ -1,6 +1,7 @@
 #include "app/service.h"
 
 #include <boost/asio/thread_pool.hpp>
+#include <filesystem>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -14,6 +15,11 @@ namespace eventlogger {
 struct Service::Parts {
   std::unique_ptr<MetadataStore> metadata;
   std::unique_ptr<DocumentStore> documents;
+  std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<CircuitBreaker> metadata_breaker;
+  std::unique_ptr<CircuitBreaker> document_breaker;
+  std::unique_ptr<RetryWorker> retry_worker;
+  std::unique_ptr<IdempotencyIndex> idempotency;
   std::unique_ptr<EventWriter> writer;
   std::unique_ptr<EventReader> reader;
   std::unique_ptr<Uuid7Generator> ids;
@@ -41,13 +47,37 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   parts->metadata = std::move(metadata);
   parts->documents = std::move(documents);
 
-  parts->writer = std::make_unique<EventWriter>(*parts->metadata, *parts->documents, options.writer);
+  // The outbox is local to this instance, whatever the stores are.
+  std::error_code ignored;
+  std::filesystem::create_directories(options.data_dir, ignored);
+  Result<std::unique_ptr<Outbox>> outbox =
+      Outbox::Open({.path = (std::filesystem::path(options.data_dir) / "outbox.db").string(),
+                    .busy_timeout_ms = options.outbox_busy_timeout_ms});
+  if (!outbox.ok()) return outbox.status();
+  parts->outbox = std::move(*outbox);
+  const Clock& clock = SystemClock::Instance();
+  parts->metadata_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
+  parts->document_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
+  parts->retry_worker = std::make_unique<RetryWorker>(*parts->outbox, *parts->metadata, *parts->documents,
+                                                      *parts->metadata_breaker, *parts->document_breaker,
+                                                      clock, options.retry);
+  if (Status s = parts->retry_worker->Start(); !s.ok()) return s;
+  parts->idempotency = std::make_unique<IdempotencyIndex>(*parts->outbox, *parts->metadata);
+  EventWriterOptions writer_options = options.writer;
+  // The worker must not pick up an intent while its request may still be writing it.
+  writer_options.retry_grace = std::max(writer_options.retry_grace,
+                                        options.handlers.store_timeout + std::chrono::seconds(5));
+  parts->writer = std::make_unique<EventWriter>(
+      EventWriterParts{*parts->outbox, *parts->metadata, *parts->documents, *parts->metadata_breaker,
+                       *parts->document_breaker, *parts->retry_worker, clock},
+      writer_options);
   parts->reader = std::make_unique<EventReader>(*parts->documents);
   parts->ids = std::make_unique<Uuid7Generator>(SystemClock::Instance());
   parts->blocking_pool = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options.blocking_threads)));
   parts->handler_context.reset(new http::HandlerContext{
-      *parts->writer, *parts->reader, *parts->ids, *parts->blocking_pool, options.handlers});
+      *parts->writer, *parts->reader, *parts->ids, *parts->idempotency, *parts->blocking_pool,
+      options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();
   parts->server = std::make_unique<http::HttpServer>(
       options.http, [context](const http::Request& request, http::RequestInfo& info) {
@@ -74,10 +104,13 @@ void Service::Stop() {
   if (parts_ == nullptr || parts_->stopped) return;
   parts_->stopped = true;
   parts_->server->Shutdown();      // no new requests; in-flight ones answered
-  parts_->writer->Stop();          // every admitted event written
+  parts_->writer->Stop();          // every admitted event through the pipeline
+  parts_->retry_worker->Stop();    // request outcomes applied to the outbox
   parts_->blocking_pool->join();   // no read still running
   parts_->server.reset();          // io contexts go only after the writers are quiet
   parts_->writer.reset();
+  parts_->retry_worker.reset();
+  parts_->outbox.reset();
   parts_->documents.reset();       // closes RocksDB cleanly
   parts_->metadata.reset();        // closes SQLite (checkpoints the WAL)
   log::Info("stopped");

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "core/status.h"
+#include "durability/circuit_breaker.h"
+#include "durability/retry_worker.h"
 #include "http/handlers.h"
 #include "http/http_server.h"
 #include "pipeline/event_writer.h"
@@ -23,7 +25,10 @@ struct ServiceOptions {
   http::HttpServerOptions http;
   http::HandlerOptions handlers;
   EventWriterOptions writer;
+  RetryWorkerOptions retry;
+  CircuitBreakerOptions breaker;
   int blocking_threads = 4;         // threads for store reads
+  int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
 };
 
 class Service {

@@ -17,6 +17,11 @@ struct Event {
   std::string timestamp;     // ISO 8601 UTC with milliseconds, 24 bytes
   int64_t unix_millis = 0;   // the same instant as `timestamp`
   std::string details_json;  // jsonDetails: the client's JSON text, whitespace removed
+  // Client-chosen Idempotency-Key (empty if none), scoped to the user, and a
+  // hash of the request it came with, so a retry with a different body is
+  // told apart from a replay.
+  std::string idempotency_key;
+  std::string request_hash;
 };
 
 // A group of events handed to a store in one write (group commit).

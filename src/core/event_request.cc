@@ -26,11 +26,13 @@ class EventBodyHandler
   // Every scalar goes through here (BaseReaderHandler's default).
   bool Default() { return OnValue("a JSON object", /*is_string=*/false, {}); }
   bool String(const char* text, rapidjson::SizeType length, bool) {
+    if (!DecodedIsUtf8(text, length)) return false;
     return OnValue("", /*is_string=*/true, std::string_view(text, length));
   }
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return Default(); }
 
   bool Key(const char* text, rapidjson::SizeType length, bool) {
+    if (!DecodedIsUtf8(text, length)) return false;
     if (depth_ != 1) return true;
     const std::string_view key(text, length);
     current_ = Member::kUnknown;
@@ -56,6 +58,7 @@ class EventBodyHandler
   bool EndArray(rapidjson::SizeType) { return OnEnd(); }
 
   bool root_is_not_object() const { return root_is_not_object_; }
+  bool lone_surrogate() const { return lone_surrogate_; }
   bool too_deep() const { return too_deep_; }
   const std::vector<FieldError>& errors() const { return errors_; }
   bool seen(std::string_view member) const {
@@ -71,6 +74,14 @@ class EventBodyHandler
 
  private:
   enum class Member { kUserId = 0, kEventType = 1, kJsonDetails = 2, kUnknown = 3 };
+
+  // RapidJSON 1.1 rejects a lone high surrogate escape but decodes a lone
+  // low one (\udc00) into the invalid UTF-8 bytes ED B0 80.
+  bool DecodedIsUtf8(const char* text, rapidjson::SizeType length) {
+    if (IsValidUtf8(std::string_view(text, length))) return true;
+    lone_surrogate_ = true;
+    return false;
+  }
 
   bool OnValue(const char*, bool is_string, std::string_view text) {
     if (depth_ == 0) {
@@ -141,6 +152,7 @@ class EventBodyHandler
   Member current_ = Member::kUnknown;
   bool seen_[4] = {false, false, false, false};
   bool root_is_not_object_ = false;
+  bool lone_surrogate_ = false;
   bool too_deep_ = false;
   bool in_details_ = false;
   size_t details_begin_ = 0;
@@ -149,6 +161,69 @@ class EventBodyHandler
   std::string event_type_;
   std::vector<FieldError> errors_;
 };
+
+// True if `s` is exactly one JSON number (RFC 8259 section 6).
+bool IsJsonNumber(std::string_view s) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+// RapidJSON 1.1 fails numbers beyond double range (1e400, 400-digit
+// integers) with kParseErrorNumberTooBig even under kParseNumbersAsStrings,
+// though we never convert them. This copy replaces every well-formed number
+// outside strings by an in-range number of the same length, so the parse
+// sees the same structure at the same offsets; the client's text is still
+// what gets stored. Malformed numbers are left for the parser to reject.
+std::string DefuseNumbers(std::string_view json) {
+  std::string out(json);
+  bool in_string = false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const char c = out[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i;
+      while (end < out.size() && std::string_view("0123456789+-.eE").find(out[end]) !=
+                                     std::string_view::npos) {
+        ++end;
+      }
+      const size_t length = end - i;
+      if (IsJsonNumber(std::string_view(out).substr(i, length))) {
+        out.replace(i, length, length == 1   ? std::string("0")
+                               : length == 2 ? std::string("10")
+                                             : "0." + std::string(length - 2, '0'));
+      }
+      i = end - 1;
+    }
+  }
+  return out;
+}
 
 EventRequestParse Reject(std::string detail, std::vector<FieldError> errors) {
   EventRequestParse out;
@@ -170,11 +245,19 @@ EventRequestParse ParseEventRequest(std::string_view body) {
   // StringStream needs a terminated buffer; string_view may not be one.
   const std::string text(body);
   rapidjson::StringStream stream(text.c_str());
-  EventBodyHandler handler(stream);
+  std::optional<EventBodyHandler> parsing(std::in_place, stream);
   rapidjson::Reader reader;
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
                               rapidjson::kParseNumbersAsStringsFlag;
-  const rapidjson::ParseResult parsed = reader.Parse<kFlags>(stream, handler);
+  rapidjson::ParseResult parsed = reader.Parse<kFlags>(stream, *parsing);
+  std::string defused;
+  if (parsed.Code() == rapidjson::kParseErrorNumberTooBig) {
+    defused = DefuseNumbers(text);  // see DefuseNumbers; rare, so only on this error
+    stream = rapidjson::StringStream(defused.c_str());
+    parsing.emplace(stream);
+    parsed = reader.Parse<kFlags>(stream, *parsing);
+  }
+  EventBodyHandler& handler = *parsing;
 
   if (handler.root_is_not_object()) {
     return Reject("The request body must be a JSON object.",
@@ -183,6 +266,10 @@ EventRequestParse ParseEventRequest(std::string_view body) {
   if (handler.too_deep()) {
     return Reject("The request body is nested too deeply.",
                   {{"jsonDetails", "must be nested at most 32 levels deep"}});
+  }
+  if (handler.lone_surrogate()) {
+    return Reject("The request body is not valid JSON.",
+                  {{"", "malformed JSON: a string holds a lone UTF-16 surrogate escape"}});
   }
   if (parsed.IsError()) {
     if (parsed.Code() == rapidjson::kParseErrorDocumentEmpty) {

@@ -74,24 +74,107 @@ struct WriteWaiter {
   asio::steady_timer timer;
 };
 
+Response WriteResponse(HttpStatus status, const std::string& user_id, const std::string& event_id,
+                       bool sql_success, bool document_success, bool retry_queued) {
+  Response response = JsonResponse(
+      status, WriteResultJson(event_id, sql_success, document_success, retry_queued));
+  response.set(beast_http::field::location,
+               "/events/" + PercentEncodePathSegment(user_id) + "/" + event_id);
+  return response;
+}
+
+// The answer to a retry that carries an Idempotency-Key already used: the
+// original event, as things stand now.
+Response ReplayResponse(const IdempotentRecord& record, const std::string& user_id) {
+  const bool queued = record.queued && !(record.metadata_done && record.document_done);
+  Response response = WriteResponse(queued ? HttpStatus::accepted : HttpStatus::created, user_id,
+                                     record.event_id, record.metadata_done, record.document_done, queued);
+  response.set("Idempotent-Replayed", "true");
+  return response;
+}
+
+// Waits for the pipeline to finish with the ticket, or for the store timeout.
+// The timeout never cuts the outbox short: whether the intent is durable
+// decides between "queued" (202) and "stored nowhere" (503), so the answer
+// must wait for it; it is a local disk write.
+asio::awaitable<void> AwaitTicket(const std::shared_ptr<WriteTicket>& ticket,
+                                  const std::shared_ptr<WriteWaiter>& waiter,
+                                  std::chrono::milliseconds store_timeout) {
+  while (!ticket->complete()) {
+    waiter->timer.expires_after(store_timeout);
+    boost::system::error_code ignored;
+    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (ticket->complete()) break;
+    if (ticket->reported(StoreSlot::kOutbox)) {
+      ticket->Expire();
+      break;
+    }
+  }
+}
+
 asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext& context) {
   const auto content_type = request[beast_http::field::content_type];
   if (!IsJsonContentType(std::string_view(content_type.data(), content_type.size()))) {
     co_return MakeProblem(HttpStatus::unsupported_media_type,
                           "Send the event as Content-Type: application/json.");
   }
+  const auto key_header = request["Idempotency-Key"];
+  const std::string idempotency_key(key_header.data(), key_header.size());
+  const bool has_key = request.find("Idempotency-Key") != request.end();
+  if (has_key && !IsValidIdempotencyKey(idempotency_key)) {
+    co_return MakeValidationProblem(
+        {"The Idempotency-Key header is not valid.",
+         {{"Idempotency-Key", "must be 1-255 printable ASCII characters"}}});
+  }
   EventRequestParse parse = ParseEventRequest(request.body());
   if (!parse.request) co_return MakeValidationProblem(parse.error);
 
-  const Uuid7 id = context.ids.Next();
   auto event = std::make_shared<Event>();
-  event->event_id = FormatUuid(id.bytes);
   event->user_id = std::move(parse.request->user_id);
   event->event_type = std::move(parse.request->event_type);
-  event->unix_millis = id.unix_millis;
-  event->timestamp = FormatTimestamp(id.unix_millis);
   event->details_json = std::move(parse.request->details_json);
 
+  // An Idempotency-Key is claimed for the whole request, so concurrent
+  // retries cannot both create an event.
+  struct KeyClaim {
+    IdempotencyIndex* index = nullptr;
+    std::string scope, key;
+    ~KeyClaim() {
+      if (index != nullptr) index->End(scope, key);
+    }
+  } claim;
+  if (has_key) {
+    if (!context.idempotency.TryBegin(event->user_id, idempotency_key)) {
+      co_return MakeProblem(HttpStatus::conflict,
+                            "A request with this Idempotency-Key is still being processed.",
+                            kProblemIdempotencyInFlight, "Request in progress");
+    }
+    claim.index = &context.idempotency;
+    claim.scope = event->user_id;
+    claim.key = idempotency_key;
+    event->idempotency_key = idempotency_key;
+    event->request_hash = RequestHash(event->user_id, event->event_type, event->details_json);
+    IdempotencyIndex& index = context.idempotency;
+    auto lookup = [&index, user_id = event->user_id, key = idempotency_key] { return index.Find(user_id, key); };
+    Result<std::optional<IdempotentRecord>> existing = co_await RunBlocking(context.blocking_pool, std::move(lookup));
+    if (!existing.ok()) {
+      log::Error("idempotency lookup failed", {{"error", existing.status().ToString()}});
+      co_return MakeStatusProblem(existing.status());
+    }
+    if (existing->has_value()) {
+      if ((*existing)->request_hash != event->request_hash) {
+        co_return MakeProblem(HttpStatus::unprocessable_entity,
+                              "This Idempotency-Key was used with a different request body.",
+                              kProblemIdempotencyMismatch, "Idempotency-Key reused");
+      }
+      co_return ReplayResponse(**existing, event->user_id);
+    }
+  }
+
+  const Uuid7 id = context.ids.Next();
+  event->event_id = FormatUuid(id.bytes);
+  event->unix_millis = id.unix_millis;
+  event->timestamp = FormatTimestamp(id.unix_millis);
   auto ticket = std::make_shared<WriteTicket>(std::move(event));
   const asio::any_io_executor executor = co_await asio::this_coro::executor;
   auto waiter = std::make_shared<WriteWaiter>(executor);
@@ -103,36 +186,30 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   if (Status admitted = context.writer.Submit(ticket); !admitted.ok()) {
     co_return MakeStatusProblem(admitted);
   }
-  if (!ticket->complete()) {
-    waiter->timer.expires_after(context.options.store_timeout);
-    boost::system::error_code ignored;
-    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    if (!ticket->complete()) ticket->Expire();
-  }
+  co_await AwaitTicket(ticket, waiter, context.options.store_timeout);
 
   const WriteOutcome outcome = ticket->Outcome();
   const Event& written = ticket->event();
+  if (!outcome.outbox.ok()) {
+    log::Error("write intent not recorded; event refused",
+               {{"eventId", written.event_id}, {"error", outcome.outbox.ToString()}});
+    Response response = MakeProblem(HttpStatus::service_unavailable,
+                                    "The event could not be recorded; nothing was stored. Retry shortly.",
+                                    kProblemNotStored, "Not stored");
+    response.set(beast_http::field::retry_after, "1");
+    co_return response;
+  }
   if (!outcome.metadata.ok()) {
-    log::Error("metadata write failed", {{"eventId", written.event_id},
-                                         {"error", outcome.metadata.ToString()}});
+    log::Warn("metadata write deferred to retry", {{"eventId", written.event_id},
+                                                   {"error", outcome.metadata.ToString()}});
   }
   if (!outcome.document.ok()) {
-    log::Error("document write failed", {{"eventId", written.event_id},
-                                         {"error", outcome.document.ToString()}});
+    log::Warn("document write deferred to retry", {{"eventId", written.event_id},
+                                                   {"error", outcome.document.ToString()}});
   }
-  // Durable retries (the outbox) will turn a partial failure into 202 with
-  // retryQueued=true; until then a failure is reported as such.
-  Response response = JsonResponse(
-      outcome.all_ok() ? HttpStatus::created : HttpStatus::service_unavailable,
-      WriteResultJson(written.event_id, outcome.metadata.ok(), outcome.document.ok(),
-                      /*retry_queued=*/false));
-  if (outcome.all_ok()) {
-    response.set(beast_http::field::location,
-                 "/events/" + PercentEncodePathSegment(written.user_id) + "/" + written.event_id);
-  } else {
-    response.set(beast_http::field::retry_after, "1");
-  }
-  co_return response;
+  const bool queued = !outcome.all_ok();
+  co_return WriteResponse(queued ? HttpStatus::accepted : HttpStatus::created, written.user_id,
+                          written.event_id, outcome.metadata.ok(), outcome.document.ok(), queued);
 }
 
 asio::awaitable<Response> GetUserEvents(const Route& route, const HandlerContext& context) {

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "core/uuid.h"
+#include "durability/idempotency.h"
 #include "http/http_types.h"
 #include "pipeline/event_reader.h"
 #include "pipeline/event_writer.h"
@@ -18,7 +19,9 @@
 namespace eventlogger::http {
 
 struct HandlerOptions {
-  std::chrono::milliseconds store_timeout{5000};  // answer 503 if a store takes longer
+  // How long a write waits for the stores before answering 202 (the outbox
+  // holds the event and the retry worker finishes it).
+  std::chrono::milliseconds store_timeout{5000};
 };
 
 // Everything handlers need, owned elsewhere (by the Service).
@@ -26,6 +29,7 @@ struct HandlerContext {
   EventWriter& writer;
   EventReader& reader;
   Uuid7Generator& ids;
+  IdempotencyIndex& idempotency;
   boost::asio::thread_pool& blocking_pool;  // where store reads run
   HandlerOptions options;
 };

@@ -15,6 +15,9 @@ namespace eventlogger::http {
 inline constexpr std::string_view kProblemValidation = "/problems/validation-error";
 inline constexpr std::string_view kProblemStoreUnavailable = "/problems/store-unavailable";
 inline constexpr std::string_view kProblemOverloaded = "/problems/overloaded";
+inline constexpr std::string_view kProblemNotStored = "/problems/not-stored";
+inline constexpr std::string_view kProblemIdempotencyInFlight = "/problems/idempotency-key-in-use";
+inline constexpr std::string_view kProblemIdempotencyMismatch = "/problems/idempotency-key-mismatch";
 
 // An application/problem+json response. `type` "about:blank" means the HTTP
 // status says it all, and then `title` is the status's reason phrase.

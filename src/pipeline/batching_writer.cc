@@ -7,7 +7,16 @@
 namespace eventlogger {
 
 BatchingWriter::BatchingWriter(BatchingWriterOptions options, StoreSlot slot, WriteBatchFn write_batch)
-    : options_(std::move(options)), slot_(slot), write_batch_(std::move(write_batch)) {
+    : BatchingWriter(std::move(options), std::move(write_batch),
+                     [slot](const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
+                       ticket->Report(slot, status);
+                     }) {}
+
+BatchingWriter::BatchingWriter(BatchingWriterOptions options, WriteBatchFn write_batch,
+                               TicketDoneFn ticket_done)
+    : options_(std::move(options)),
+      write_batch_(std::move(write_batch)),
+      ticket_done_(std::move(ticket_done)) {
   thread_ = std::thread([this] { Run(); });
   const std::string thread_name = ("w-" + options_.name).substr(0, 15);
   pthread_setname_np(thread_.native_handle(), thread_name.c_str());
@@ -26,7 +35,7 @@ void BatchingWriter::Submit(std::shared_ptr<WriteTicket> ticket) {
   if (ticket != nullptr) {
     // Only during shutdown, which stops the HTTP side first; keep the
     // contract that every slot is reported once.
-    ticket->Report(slot_, Status::Unavailable(options_.name + " writer is stopped"));
+    ticket_done_(ticket, Status::Unavailable(options_.name + " writer is stopped"));
     return;
   }
   wake_.notify_one();
@@ -56,7 +65,7 @@ void BatchingWriter::Run() {
       batch.clear();
       for (size_t i = begin; i < end; ++i) batch.push_back(&taken[i]->event());
       const Status status = write_batch_(EventBatch(batch));
-      for (size_t i = begin; i < end; ++i) taken[i]->Report(slot_, status);
+      for (size_t i = begin; i < end; ++i) ticket_done_(taken[i], status);
     }
     taken.clear();
   }

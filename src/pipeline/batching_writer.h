@@ -33,14 +33,20 @@ struct BatchingWriterOptions {
 class BatchingWriter {
  public:
   using WriteBatchFn = std::function<Status(EventBatch)>;
+  // Called for each ticket of a written batch, with the batch's status.
+  using TicketDoneFn = std::function<void(const std::shared_ptr<WriteTicket>&, const Status&)>;
 
+  // Reports each batch's status into the tickets' `slot`.
   BatchingWriter(BatchingWriterOptions options, StoreSlot slot, WriteBatchFn write_batch);
+  // Hands each ticket to `ticket_done` instead, which must report the
+  // ticket's slot for this writer.
+  BatchingWriter(BatchingWriterOptions options, WriteBatchFn write_batch, TicketDoneFn ticket_done);
   BatchingWriter(const BatchingWriter&) = delete;
   BatchingWriter& operator=(const BatchingWriter&) = delete;
   ~BatchingWriter();  // Stop()s
 
   // Queues the ticket for the next batch. After Stop(), reports Unavailable
-  // into the ticket's slot at once instead.
+  // for the ticket at once instead.
   void Submit(std::shared_ptr<WriteTicket> ticket);
 
   // Writes everything already queued, then stops the thread. Idempotent.
@@ -50,8 +56,8 @@ class BatchingWriter {
   void Run();
 
   const BatchingWriterOptions options_;
-  const StoreSlot slot_;
   const WriteBatchFn write_batch_;
+  const TicketDoneFn ticket_done_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::shared_ptr<WriteTicket>> queue_;

@@ -1,20 +1,31 @@
-// EventWriter: the write fan-out. Sends each event to the metadata writer and
-// the document writer at once (neither waits for the other) and bounds how
-// many events may be in flight across both, so a slow store turns into fast
-// 503s instead of growing memory.
+// EventWriter: the write pipeline of POST /events.
 //
-// The seam for durable retries: a third writer (the outbox) will take a slot
-// next to these two, and the retry worker will consume what the outcome
-// reports as failed.
+//   admit (bounded) → outbox intent (group-committed, fsync) → metadata and
+//   document writers in parallel (each group-committed) → resolution queued
+//   for the retry worker.
+//
+// The intent is durable before any store sees the event, so a crash at any
+// instant leaves either nothing (the request was never acknowledged) or an
+// outbox entry that the retry worker completes. A store whose circuit
+// breaker is open is skipped: its slot reports at once and the worker
+// writes it later.
+//
+// Admission bounds how many events are anywhere in the pipeline, so a slow
+// store turns into fast 503s instead of growing memory.
 //
 // Thread safety: Submit may be called from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
+#include "core/clock.h"
 #include "core/status.h"
+#include "durability/circuit_breaker.h"
+#include "durability/outbox.h"
+#include "durability/retry_worker.h"
 #include "pipeline/batching_writer.h"
 #include "pipeline/write_ticket.h"
 #include "storage/document_store.h"
@@ -23,20 +34,35 @@
 namespace eventlogger {
 
 struct EventWriterOptions {
-  size_t max_in_flight = 8192;   // events admitted but not yet reported by every store
+  size_t max_in_flight = 8192;   // events admitted but not yet reported by every writer
   size_t max_batch_size = 1024;  // events per store call
+  // A fresh intent is not retried before this: the request path is still on
+  // it. Longer than the store timeout, so the worker never races a live write.
+  std::chrono::milliseconds retry_grace{10'000};
+  // After a request-path failure, the worker's first retry waits up to this.
+  std::chrono::milliseconds first_retry_delay{200};
+};
+
+// The parts the pipeline writes to and reports into; all must outlive it.
+struct EventWriterParts {
+  Outbox& outbox;
+  MetadataStore& metadata;
+  DocumentStore& documents;
+  CircuitBreaker& metadata_breaker;
+  CircuitBreaker& document_breaker;
+  RetryWorker& retry_worker;
+  const Clock& clock;
 };
 
 class EventWriter {
  public:
-  // The stores must outlive the writer.
-  EventWriter(MetadataStore& metadata, DocumentStore& documents, EventWriterOptions options);
+  EventWriter(EventWriterParts parts, EventWriterOptions options);
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
   ~EventWriter();
 
-  // Admits the ticket and queues it on both store writers. ResourceExhausted
-  // (and nothing queued) when max_in_flight events are already in flight.
+  // Admits the ticket into the pipeline. ResourceExhausted (and nothing
+  // queued) when max_in_flight events are already in flight.
   // REQUIRES: the ticket's completion callback, if any, is already set.
   Status Submit(const std::shared_ptr<WriteTicket>& ticket);
 
@@ -46,10 +72,15 @@ class EventWriter {
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
+  void OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, const Status& status);
+  void OnReleased(const WriteTicket& ticket);
+
+  const EventWriterParts parts_;
   const EventWriterOptions options_;
   std::atomic<size_t> in_flight_{0};
   BatchingWriter metadata_writer_;
   BatchingWriter document_writer_;
+  BatchingWriter outbox_writer_;  // declared last: stopped first, it feeds the other two
 };
 
 }  // namespace eventlogger

@@ -10,12 +10,17 @@ void WriteTicket::Report(StoreSlot slot, Status status) {
     std::lock_guard lock(mutex_);
     if (reported_[index]) return;  // a writer reports once; ignore a repeat
     reported_[index] = true;
-    if (!expired_) results_[index] = std::move(status);
+    results_[index] = std::move(status);
     last = --outstanding_ == 0;
     notify_waiter = last && !expired_;
   }
   if (notify_waiter && on_complete_) on_complete_();
-  if (last && on_released_) on_released_();
+  if (last && on_released_) on_released_(*this);
+}
+
+bool WriteTicket::reported(StoreSlot slot) const {
+  std::lock_guard lock(mutex_);
+  return reported_[static_cast<int>(slot)];
 }
 
 bool WriteTicket::complete() const {
@@ -27,22 +32,25 @@ void WriteTicket::Expire() {
   std::lock_guard lock(mutex_);
   if (outstanding_ == 0 || expired_) return;
   expired_ = true;
-  for (int i = 0; i < kStoreSlotCount; ++i) {
-    if (!reported_[i]) results_[i] = Status::DeadlineExceeded("store write timed out");
-  }
+  frozen_ = Snapshot();
 }
 
 WriteOutcome WriteTicket::Outcome() const {
   std::lock_guard lock(mutex_);
-  WriteOutcome outcome;
-  outcome.metadata = results_[static_cast<int>(StoreSlot::kMetadata)];
-  outcome.document = results_[static_cast<int>(StoreSlot::kDocument)];
-  if (!expired_) {
-    // Not yet reported and not expired: the write is still pending.
-    if (!reported_[0]) outcome.metadata = Status::Unavailable("pending");
-    if (!reported_[1]) outcome.document = Status::Unavailable("pending");
-  }
-  return outcome;
+  return expired_ ? frozen_ : Snapshot();
+}
+
+WriteOutcome WriteTicket::Results() const {
+  std::lock_guard lock(mutex_);
+  return Snapshot();
+}
+
+WriteOutcome WriteTicket::Snapshot() const {
+  const auto slot = [this](StoreSlot s) {
+    const int i = static_cast<int>(s);
+    return reported_[i] ? results_[i] : Status::DeadlineExceeded("store write timed out");
+  };
+  return WriteOutcome{slot(StoreSlot::kOutbox), slot(StoreSlot::kMetadata), slot(StoreSlot::kDocument)};
 }
 
 }  // namespace eventlogger

@@ -1,14 +1,16 @@
-// WriteTicket: one event on its way to the stores, and the rendezvous where
-// the store writers report back.
+// WriteTicket: one event on its way through the write pipeline, and the
+// rendezvous where the writers report back.
 //
-// Each writer (metadata, document; later the outbox) reports exactly once
-// into its own slot. When the last slot is filled the ticket calls its
-// completion callback on the reporting writer's thread; the callback must
-// only hand off (e.g. post to an io thread), never block.
+// Three writers report, each exactly once, into their own slot: the outbox
+// (the durable intent, written first), then the metadata and document stores
+// (written in parallel once the intent is durable). When the last slot is
+// filled the ticket calls its completion callback on the reporting thread;
+// the callback must only hand off (e.g. post to an io thread), never block.
 //
-// A waiter that gives up (timeout) calls Expire(): slots not yet reported
-// read as DeadlineExceeded from then on, while late reports are still
-// counted so that admission control knows when the writers are done with it.
+// A waiter that gives up (timeout) calls Expire(): from then on Outcome()
+// shows the slots not yet reported as DeadlineExceeded, while the real
+// results keep arriving (Results()) so that the outbox learns what actually
+// happened and admission control knows when the writers are done with it.
 //
 // Thread safety: all methods may be called from any thread.
 #pragma once
@@ -23,13 +25,14 @@
 
 namespace eventlogger {
 
-enum class StoreSlot : int { kMetadata = 0, kDocument = 1 };
-inline constexpr int kStoreSlotCount = 2;
+enum class StoreSlot : int { kOutbox = 0, kMetadata = 1, kDocument = 2 };
+inline constexpr int kStoreSlotCount = 3;
 
 struct WriteOutcome {
+  Status outbox;
   Status metadata;
   Status document;
-  bool all_ok() const { return metadata.ok() && document.ok(); }
+  bool all_ok() const { return outbox.ok() && metadata.ok() && document.ok(); }
 };
 
 class WriteTicket {
@@ -40,31 +43,40 @@ class WriteTicket {
 
   const Event& event() const { return *event_; }
 
-  // Called once before the ticket is submitted. `on_complete` runs when every
-  // slot has reported (not when the ticket expires).
+  // Set once before the ticket is submitted: runs when every slot has
+  // reported, unless the waiter expired first.
   void SetOnComplete(std::function<void()> on_complete) { on_complete_ = std::move(on_complete); }
-  // Called once before the ticket is submitted, by admission control: runs
-  // after the last writer has reported, whether or not the waiter expired.
-  void SetOnReleased(std::function<void()> on_released) { on_released_ = std::move(on_released); }
+  // Set once before submission, by the pipeline: runs after the last slot
+  // has reported, whether or not the waiter expired.
+  void SetOnReleased(std::function<void(const WriteTicket&)> on_released) {
+    on_released_ = std::move(on_released);
+  }
 
   void Report(StoreSlot slot, Status status);
+  bool reported(StoreSlot slot) const;
 
   // True once every slot has reported.
   bool complete() const;
-  // Marks the waiter as gone; unreported slots read as DeadlineExceeded.
+  // Marks the waiter as gone; Outcome() freezes, unreported slots read as
+  // DeadlineExceeded.
   void Expire();
-  // The outcome as of now (or as of Expire(), for an expired ticket).
+  // What the waiter answers with: the results so far, frozen at Expire().
   WriteOutcome Outcome() const;
+  // The actual results, including reports that arrived after Expire().
+  WriteOutcome Results() const;
 
  private:
+  WriteOutcome Snapshot() const;  // REQUIRES: mutex_ held
+
   const std::shared_ptr<const Event> event_;
   std::function<void()> on_complete_;
-  std::function<void()> on_released_;
+  std::function<void(const WriteTicket&)> on_released_;
   mutable std::mutex mutex_;
   std::array<Status, kStoreSlotCount> results_;
   std::array<bool, kStoreSlotCount> reported_{};
   int outstanding_ = kStoreSlotCount;
   bool expired_ = false;
+  WriteOutcome frozen_;  // Outcome() after Expire()
 };
 
 }  // namespace eventlogger

@@ -15,6 +15,7 @@
 
 #include "core/event.h"
 #include "core/status.h"
+#include "storage/metadata_store.h"  // ScanFilter
 
 namespace eventlogger {
 
@@ -47,6 +48,25 @@ class DocumentStore {
   // Finds one document; NotFound if the user has no such event.
   virtual Status FindEvent(std::string_view user_id, std::string_view event_id,
                            const std::function<void(const DocumentView&)>& visit) = 0;
+
+  // Calls `visit` for each document the filter covers, in no promised order
+  // (for reconciliation and operators, not for the request path).
+  virtual Status Scan(const ScanFilter& filter,
+                      const std::function<bool(const DocumentView&)>& visit) = 0;
+
+  // Largest document (event JSON included) the store accepts, in bytes;
+  // larger events are refused before any write.
+  virtual size_t MaxDocumentBytes() const = 0;
+
+  // Creates the table (or whatever the store needs). Idempotent, and safe to
+  // run from several processes at once.
+  virtual Status Migrate() = 0;
+  // OK when the store is ready; FailedPrecondition saying to run
+  // `eventlogger migrate` otherwise.
+  virtual Status CheckSchema() = 0;
+
+  // A cheap round trip proving the store answers.
+  virtual Status Ping() = 0;
 
   // A short name for logs and metrics, e.g. "rocksdb".
   virtual std::string_view Kind() const = 0;

@@ -24,6 +24,15 @@ struct EventMetadata {
   std::string user_id;
   std::string event_type;
   std::string timestamp;
+  std::string idempotency_key;  // empty if the client sent none
+  std::string request_hash;
+};
+
+// Which events a scan covers. Empty members mean "no bound".
+struct ScanFilter {
+  std::string user_id;  // only this user's events
+  std::string since;    // timestamp >= since (ISO 8601, as stored)
+  std::string until;    // timestamp < until
 };
 
 class MetadataStore {
@@ -41,6 +50,25 @@ class MetadataStore {
   // eventId). Stops early, returning OK, if `visit` returns false.
   virtual Status ScanUser(std::string_view user_id,
                           const std::function<bool(const EventMetadata&)>& visit) = 0;
+
+  // Calls `visit` for each event the filter covers, in no promised order
+  // (for reconciliation and operators, not for the request path).
+  virtual Status Scan(const ScanFilter& filter,
+                      const std::function<bool(const EventMetadata&)>& visit) = 0;
+
+  // The event recorded under (user, Idempotency-Key), NotFound if none.
+  virtual Result<EventMetadata> FindByIdempotencyKey(std::string_view user_id,
+                                                     std::string_view key) = 0;
+
+  // Creates or upgrades the schema. Idempotent, and safe to run from several
+  // processes at once.
+  virtual Status Migrate() = 0;
+  // OK when the schema is what this build expects; FailedPrecondition saying
+  // to run `eventlogger migrate` when it is behind.
+  virtual Status CheckSchema() = 0;
+
+  // A cheap round trip proving the store answers (health checks, breaker probes).
+  virtual Status Ping() = 0;
 
   // A short name for logs and metrics, e.g. "sqlite".
   virtual std::string_view Kind() const = 0;

@@ -1,40 +1,21 @@
 #include "storage/sqlite_metadata_store.h"
 
-#include <sqlite3.h>
-
 #include <mutex>
+#include <optional>
+#include <vector>
+
+#include "storage/sqlite_support.h"
 
 namespace eventlogger {
 namespace {
 
-// Translates a SQLite failure into our Status, in one place. Busy/locked and
-// I/O errors are transient (another process holds the lock, the disk hiccups);
-// anything else is a defect or corruption.
-Status SqliteError(sqlite3* db, int code, std::string_view what) {
-  std::string message(what);
-  message += ": ";
-  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-  switch (code & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_CANTOPEN:
-      return Status::Unavailable(std::move(message));
-    default:
-      return Status::Internal(std::move(message));
-  }
-}
-
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
-
-struct ConnectionDeleter {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using Connection = std::unique_ptr<sqlite3, ConnectionDeleter>;
+using sqlite::BindOptionalText;
+using sqlite::BindText;
+using sqlite::ColumnText;
+using sqlite::Connection;
+using sqlite::Exec;
+using sqlite::Prepare;
+using sqlite::Statement;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS events (
@@ -42,42 +23,22 @@ CREATE TABLE IF NOT EXISTS events (
   user_id    TEXT NOT NULL,
   event_type TEXT NOT NULL,
   timestamp  TEXT NOT NULL,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  idempotency_key TEXT,
+  request_hash    TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, timestamp, event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key
+  ON events (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 PRAGMA user_version = 1;
 )sql";
 
+constexpr const char* kSelectColumns =
+    "SELECT event_id, user_id, event_type, timestamp, "
+    "COALESCE(idempotency_key, ''), COALESCE(request_hash, '') FROM events ";
+
 Result<Connection> OpenConnection(const SqliteMetadataOptions& options, int flags) {
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(options.path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  Connection db(raw);
-  if (rc != SQLITE_OK) return SqliteError(raw, rc, "opening " + options.path);
-  sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
-  sqlite3_extended_result_codes(db.get(), 1);
-  return db;
-}
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-  if (rc == SQLITE_OK) return Status::Ok();
-  std::string message = error != nullptr ? error : sqlite3_errstr(rc);
-  sqlite3_free(error);
-  return SqliteError(nullptr, rc, message);
-}
-
-Result<Statement> Prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, "preparing statement");
-  return Statement(raw);
-}
-
-std::string_view ColumnText(sqlite3_stmt* statement, int column) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
-  return text == nullptr ? std::string_view()
-                         : std::string_view(text, sqlite3_column_bytes(statement, column));
+  return sqlite::Open(options.path, flags, options.busy_timeout_ms);
 }
 
 class SqliteMetadataStore final : public MetadataStore {
@@ -90,14 +51,16 @@ class SqliteMetadataStore final : public MetadataStore {
     if (Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
     for (const Event* event : events) {
       sqlite3_stmt* st = insert_.get();
-      sqlite3_bind_text(st, 1, event->event_id.data(), static_cast<int>(event->event_id.size()), SQLITE_STATIC);
-      sqlite3_bind_text(st, 2, event->user_id.data(), static_cast<int>(event->user_id.size()), SQLITE_STATIC);
-      sqlite3_bind_text(st, 3, event->event_type.data(), static_cast<int>(event->event_type.size()), SQLITE_STATIC);
-      sqlite3_bind_text(st, 4, event->timestamp.data(), static_cast<int>(event->timestamp.size()), SQLITE_STATIC);
+      BindText(st, 1, event->event_id);
+      BindText(st, 2, event->user_id);
+      BindText(st, 3, event->event_type);
+      BindText(st, 4, event->timestamp);
+      BindOptionalText(st, 5, event->idempotency_key);
+      BindOptionalText(st, 6, event->request_hash);
       const int rc = sqlite3_step(st);
       sqlite3_reset(st);
       if (rc != SQLITE_DONE) {
-        Status failure = SqliteError(db, rc, "inserting event metadata");
+        Status failure = sqlite::Error(db, rc, "inserting event metadata");
         (void)Exec(db, "ROLLBACK");
         return failure;
       }
@@ -111,37 +74,80 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Status ScanUser(std::string_view user_id,
                   const std::function<bool(const EventMetadata&)>& visit) override {
+    return Query(std::string(kSelectColumns) + "WHERE user_id = ?1 ORDER BY timestamp, event_id",
+                 {user_id}, visit);
+  }
+
+  Status Scan(const ScanFilter& filter,
+              const std::function<bool(const EventMetadata&)>& visit) override {
+    std::string sql = std::string(kSelectColumns) + "WHERE 1 = 1";
+    std::vector<std::string_view> parameters;
+    const auto add = [&](const std::string& value, const char* condition) {
+      if (value.empty()) return;
+      parameters.push_back(value);
+      sql += " AND ";
+      sql += condition;
+      sql += std::to_string(parameters.size());
+    };
+    add(filter.user_id, "user_id = ?");
+    add(filter.since, "timestamp >= ?");
+    add(filter.until, "timestamp < ?");
+    return Query(sql, parameters, visit);
+  }
+
+  Result<EventMetadata> FindByIdempotencyKey(std::string_view user_id, std::string_view key) override {
+    std::optional<EventMetadata> found;
+    const Status status = Query(std::string(kSelectColumns) + "WHERE user_id = ?1 AND idempotency_key = ?2",
+                                {user_id, key}, [&found](const EventMetadata& row) {
+                                  found = row;
+                                  return false;
+                                });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no event with this idempotency key");
+    return *found;
+  }
+
+  // The embedded store creates its schema when it opens.
+  Status Migrate() override { return Status::Ok(); }
+  Status CheckSchema() override { return Status::Ok(); }
+
+  Status Ping() override {
+    return Query(std::string(kSelectColumns) + "LIMIT 0", {}, [](const EventMetadata&) { return true; });
+  }
+
+  std::string_view Kind() const override { return "sqlite"; }
+
+ private:
+  Status Query(const std::string& sql, const std::vector<std::string_view>& parameters,
+               const std::function<bool(const EventMetadata&)>& visit) {
     Result<Connection> db = ReaderConnection();
     if (!db.ok()) return db.status();
-    Result<Statement> query = Prepare(
-        db->get(),
-        "SELECT event_id, user_id, event_type, timestamp FROM events "
-        "WHERE user_id = ?1 ORDER BY timestamp, event_id");
+    Result<Statement> query = Prepare(db->get(), sql.c_str());
     if (!query.ok()) return query.status();
     sqlite3_stmt* st = query->get();
-    sqlite3_bind_text(st, 1, user_id.data(), static_cast<int>(user_id.size()), SQLITE_STATIC);
+    for (size_t i = 0; i < parameters.size(); ++i) BindText(st, static_cast<int>(i + 1), parameters[i]);
     Status status;
     EventMetadata row;
     for (;;) {
       const int rc = sqlite3_step(st);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) {
-        status = SqliteError(db->get(), rc, "reading event metadata");
+        status = sqlite::Error(db->get(), rc, "reading event metadata");
         break;
       }
       row.event_id = ColumnText(st, 0);
       row.user_id = ColumnText(st, 1);
       row.event_type = ColumnText(st, 2);
       row.timestamp = ColumnText(st, 3);
+      row.idempotency_key = ColumnText(st, 4);
+      row.request_hash = ColumnText(st, 5);
       if (!visit(row)) break;
     }
+    query = Statement();  // finalize before the connection goes back to the pool
     ReturnReaderConnection(std::move(*db));
     return status;
   }
 
-  std::string_view Kind() const override { return "sqlite"; }
-
- private:
   // Reads are rare on the metadata side (reconciliation, operators), so a
   // single cached connection is enough; a second concurrent reader opens its own.
   Result<Connection> ReaderConnection() {
@@ -187,9 +193,13 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
   if (Status s = Exec(db->get(), kSchema); !s.ok()) return s;
   Result<Statement> insert = Prepare(
       db->get(),
-      "INSERT INTO events (event_id, user_id, event_type, timestamp, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
-      "ON CONFLICT (event_id) DO NOTHING");
+      // OR IGNORE: a replayed eventId is a no-op (idempotent writes). A
+      // second event under an idempotency key already taken is dropped too;
+      // the service never sends one (it looks the key up first), and
+      // reconciliation reports it if a race across instances ever does.
+      "INSERT OR IGNORE INTO events (event_id, user_id, event_type, timestamp, created_at, "
+      "idempotency_key, request_hash) "
+      "VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6)");
   if (!insert.ok()) return insert.status();
   return std::unique_ptr<MetadataStore>(
       new SqliteMetadataStore(options, std::move(*db), std::move(*insert)));

@@ -95,6 +95,23 @@ inline std::vector<DocumentRow> ReadRocksDbRows(const std::filesystem::path& dir
   return rows;
 }
 
+// Pending entries in an outbox file (read-only; works while the service runs).
+inline int64_t ReadOutboxPending(const std::filesystem::path& file) {
+  sqlite3* db = nullptr;
+  int64_t pending = -1;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      pending = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return pending;
+}
+
 class ServiceFixture : public ::testing::Test {
  protected:
   // Override to adjust options before the service starts.

@@ -61,6 +61,15 @@ class FaultyMetadataStore final : public MetadataStore {
   Status ScanUser(std::string_view user, const std::function<bool(const EventMetadata&)>& visit) override {
     return inner_->ScanUser(user, visit);
   }
+  Status Scan(const ScanFilter& filter, const std::function<bool(const EventMetadata&)>& visit) override {
+    return inner_->Scan(filter, visit);
+  }
+  Result<EventMetadata> FindByIdempotencyKey(std::string_view user, std::string_view key) override {
+    return inner_->FindByIdempotencyKey(user, key);
+  }
+  Status Migrate() override { return inner_->Migrate(); }
+  Status CheckSchema() override { return inner_->CheckSchema(); }
+  Status Ping() override { return fault_.Apply(); }
   std::string_view Kind() const override { return "faulty-sqlite"; }
 
  private:
@@ -82,6 +91,13 @@ class FaultyDocumentStore final : public DocumentStore {
                    const std::function<void(const DocumentView&)>& visit) override {
     return inner_->FindEvent(user, id, visit);
   }
+  Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
+    return inner_->Scan(filter, visit);
+  }
+  size_t MaxDocumentBytes() const override { return inner_->MaxDocumentBytes(); }
+  Status Migrate() override { return inner_->Migrate(); }
+  Status CheckSchema() override { return inner_->CheckSchema(); }
+  Status Ping() override { return fault_.Apply(); }
   std::string_view Kind() const override { return "faulty-rocksdb"; }
 
  private:
@@ -103,6 +119,11 @@ class StoreFaultTest : public ::testing::Test {
     options.http.shutdown_grace = std::chrono::milliseconds(10000);
     options.handlers.store_timeout = store_timeout;
     options.writer.max_in_flight = max_in_flight;
+    options.data_dir = dir_.path().string();
+    options.outbox_busy_timeout_ms = outbox_busy_timeout_ms_;
+    options.retry.poll_interval = std::chrono::milliseconds(50);
+    options.retry.policy.base = std::chrono::milliseconds(20);
+    options.retry.policy.cap = std::chrono::milliseconds(200);
     auto metadata = OpenSqliteMetadataStore({.path = (dir_.path() / "metadata.db").string()});
     auto documents = OpenRocksDbDocumentStore({.path = (dir_.path() / "documents").string()});
     ASSERT_TRUE(metadata.ok() && documents.ok());
@@ -120,41 +141,94 @@ class StoreFaultTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  int outbox_busy_timeout_ms_ = 10000;
   Fault metadata_fault_;
   Fault document_fault_;
   std::unique_ptr<Service> service_;
   uint16_t port_ = 0;
 };
 
-TEST_F(StoreFaultTest, DocumentStoreFailureIs503NamingTheStore) {
+// Polls (bounded) until `done` holds; the retry worker runs on its own beat.
+bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+std::string EventIdOf(const TestResponse& response) {
+  rapidjson::Document body;
+  body.Parse(response.body.c_str());
+  return body.IsObject() && body.HasMember("eventId") ? body["eventId"].GetString() : "";
+}
+
+TEST_F(StoreFaultTest, DocumentStoreFailureIsQueuedAndRetriedUntilBothStoresAgree) {
   Start();
   document_fault_.Set(Fault::Mode::kFail);
   TestClient client(port_);
   const TestResponse response = client.PostEvent(Body("f1"));
-  EXPECT_EQ(response.status, 503);
-  EXPECT_EQ(response.Header("retry-after"), "1");
-  EXPECT_THAT(response.body, HasSubstr(R"("sqlSuccess": true, "dynamoSuccess": false, "retryQueued": false)"));
-  EXPECT_TRUE(response.Header("location").empty());
-  // The store recovers, and so do writes.
+  EXPECT_EQ(response.status, 202);
+  EXPECT_THAT(response.body, HasSubstr(R"("sqlSuccess": true, "dynamoSuccess": false, "retryQueued": true)"));
+  EXPECT_FALSE(response.Header("location").empty());
+  const std::string event_id = EventIdOf(response);
+  // Not readable yet: reads come from the failing document store.
+  EXPECT_EQ(client.Get("/events/f1").body, "[]");
+  // The store recovers; the retry worker completes the event.
   document_fault_.Set(Fault::Mode::kPass);
-  EXPECT_EQ(client.PostEvent(Body("f1")).status, 201);
+  EXPECT_TRUE(Eventually([&] { return client.Get("/events/f1").body.find(event_id) != std::string::npos; }));
+  service_.reset();
+  const auto rows = ReadSqliteRows(dir_.path() / "metadata.db");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].event_id, event_id);
 }
 
-TEST_F(StoreFaultTest, MetadataStoreFailureIs503NamingTheStore) {
+TEST_F(StoreFaultTest, MetadataStoreFailureIsQueuedAndRetried) {
   Start();
   metadata_fault_.Set(Fault::Mode::kFail);
   const TestResponse response = HttpRequest(port_, "POST", "/events", Body("f2"), {{"Content-Type", "application/json"}});
-  EXPECT_EQ(response.status, 503);
-  EXPECT_THAT(response.body, HasSubstr(R"("sqlSuccess": false, "dynamoSuccess": true)"));
+  EXPECT_EQ(response.status, 202);
+  EXPECT_THAT(response.body, HasSubstr(R"("sqlSuccess": false, "dynamoSuccess": true, "retryQueued": true)"));
+  metadata_fault_.Set(Fault::Mode::kPass);
+  const std::string event_id = EventIdOf(response);
+  service_.reset();  // shutdown must not lose the queued write: it stays in the outbox
+  Start();
+  EXPECT_TRUE(Eventually([&] { return ReadOutboxPending(dir_.path() / "outbox.db") == 0; }));
+  service_.reset();
+  const auto rows = ReadSqliteRows(dir_.path() / "metadata.db");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].event_id, event_id);
+  EXPECT_EQ(ReadRocksDbRows(dir_.path() / "documents").size(), 1u);
 }
 
-TEST_F(StoreFaultTest, SlowStoreTimesOutWith503) {
+TEST_F(StoreFaultTest, SlowStoreAnswers202AfterTheStoreTimeout) {
   Start(std::chrono::milliseconds(200));
   metadata_fault_.Set(Fault::Mode::kStall);
   const TestResponse response = HttpRequest(port_, "POST", "/events", Body("slow"), {{"Content-Type", "application/json"}});
-  EXPECT_EQ(response.status, 503);
-  EXPECT_THAT(response.body, HasSubstr(R"("sqlSuccess": false, "dynamoSuccess": true)"));
+  EXPECT_EQ(response.status, 202);
+  EXPECT_THAT(response.body, HasSubstr(R"("sqlSuccess": false, "dynamoSuccess": true, "retryQueued": true)"));
   metadata_fault_.Set(Fault::Mode::kPass);
+}
+
+TEST_F(StoreFaultTest, OutboxFailureIs503AndNothingIsStored) {
+  outbox_busy_timeout_ms_ = 200;
+  Start();
+  // Another process holding the outbox's write lock is a real fault SQLite
+  // produces on demand: the intent cannot be recorded.
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "outbox.db").c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const TestResponse response = HttpRequest(port_, "POST", "/events", Body("nowhere"), {{"Content-Type", "application/json"}});
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.Header("content-type"), "application/problem+json");
+  EXPECT_THAT(response.body, HasSubstr("/problems/not-stored"));
+  EXPECT_EQ(response.Header("retry-after"), "1");
+  service_.reset();
+  EXPECT_TRUE(ReadSqliteRows(dir_.path() / "metadata.db").empty());
+  EXPECT_TRUE(ReadRocksDbRows(dir_.path() / "documents").empty());
 }
 
 TEST_F(StoreFaultTest, FullPipelineAnswers503AtOnceInsteadOfQueueing) {

@@ -1,0 +1,65 @@
+#include "durability/idempotency.h"
+
+#include <openssl/evp.h>
+
+namespace eventlogger {
+
+bool IsValidIdempotencyKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxIdempotencyKeyLength) return false;
+  for (char c : key) {
+    if (c < 0x20 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+std::string RequestHash(std::string_view user_id, std::string_view event_type,
+                        std::string_view details_json) {
+  // NUL separators: none of the parts can contain one, so the encoding is unambiguous.
+  std::string input;
+  input.reserve(user_id.size() + event_type.size() + details_json.size() + 2);
+  input.append(user_id).push_back('\0');
+  input.append(event_type).push_back('\0');
+  input.append(details_json);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xF]);
+  }
+  return hex;
+}
+
+bool IdempotencyIndex::TryBegin(std::string_view scope, std::string_view key) {
+  std::lock_guard lock(mutex_);
+  return in_flight_.emplace(std::string(scope), std::string(key)).second;
+}
+
+void IdempotencyIndex::End(std::string_view scope, std::string_view key) {
+  std::lock_guard lock(mutex_);
+  in_flight_.erase(std::make_pair(std::string(scope), std::string(key)));
+}
+
+Result<std::optional<IdempotentRecord>> IdempotencyIndex::Find(std::string_view scope,
+                                                               std::string_view key) {
+  // The outbox first: an event leaves it only after both stores have it.
+  Result<std::optional<OutboxEntry>> queued = outbox_.FindByIdempotencyKey(scope, key);
+  if (!queued.ok()) return queued.status();
+  if (queued->has_value()) {
+    const OutboxEntry& entry = **queued;
+    return std::optional<IdempotentRecord>(IdempotentRecord{
+        entry.event.event_id, entry.event.request_hash, true, entry.metadata_done, entry.document_done});
+  }
+  Result<EventMetadata> stored = metadata_.FindByIdempotencyKey(scope, key);
+  if (!stored.ok()) {
+    if (stored.status().code() == StatusCode::kNotFound) return std::optional<IdempotentRecord>();
+    return stored.status();
+  }
+  return std::optional<IdempotentRecord>(
+      IdempotentRecord{stored->event_id, stored->request_hash, false, true, true});
+}
+
+}  // namespace eventlogger

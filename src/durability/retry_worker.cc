@@ -1,0 +1,138 @@
+#include "durability/retry_worker.h"
+
+#include <pthread.h>
+
+#include "core/log.h"
+
+namespace eventlogger {
+
+RetryWorker::RetryWorker(Outbox& outbox, MetadataStore& metadata, DocumentStore& documents,
+                         CircuitBreaker& metadata_breaker, CircuitBreaker& document_breaker,
+                         const Clock& clock, RetryWorkerOptions options)
+    : outbox_(outbox),
+      metadata_(metadata),
+      documents_(documents),
+      metadata_breaker_(metadata_breaker),
+      document_breaker_(document_breaker),
+      clock_(clock),
+      options_(options) {}
+
+RetryWorker::~RetryWorker() { Stop(); }
+
+Status RetryWorker::Start() {
+  if (Status s = outbox_.MakeAllPendingDue(clock_.NowUnixMillis()); !s.ok()) return s;
+  thread_ = std::thread([this] { Run(); });
+  pthread_setname_np(thread_.native_handle(), "retry-worker");
+  return Status::Ok();
+}
+
+void RetryWorker::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Whatever arrived after the thread's last round.
+  if (Status s = ApplyResolutions(); !s.ok()) {
+    log::Error("outbox resolutions not applied at shutdown; they will be retried on start",
+               {{"error", s.ToString()}});
+  }
+}
+
+void RetryWorker::Enqueue(OutboxResolution resolution) {
+  std::lock_guard lock(mutex_);
+  resolutions_.push_back(std::move(resolution));
+}
+
+RetryCounters RetryWorker::counters() const {
+  return RetryCounters{attempts_.load(), recovered_.load(), dead_lettered_.load()};
+}
+
+void RetryWorker::Run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, options_.poll_interval, [&] { return stopping_; });
+      if (stopping_) return;
+    }
+    if (Status s = RunOnce(); !s.ok()) {
+      log::Warn("retry round failed", {{"error", s.ToString()}});
+    }
+  }
+}
+
+Status RetryWorker::RunOnce() {
+  std::lock_guard round(round_mutex_);
+  if (Status s = ApplyResolutions(); !s.ok()) return s;
+  return RetryDue();
+}
+
+Status RetryWorker::ApplyResolutions() {
+  std::vector<OutboxResolution> batch;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(resolutions_);
+  }
+  if (batch.empty()) return Status::Ok();
+  Status status = outbox_.Resolve(batch);
+  if (!status.ok()) {
+    // Keep them: a later round applies them (and until then the entries stay
+    // pending, so at worst an event is written twice, idempotently).
+    std::lock_guard lock(mutex_);
+    resolutions_.insert(resolutions_.begin(), std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.end()));
+  }
+  return status;
+}
+
+Status RetryWorker::RetryDue() {
+  const int64_t now = clock_.NowUnixMillis();
+  Result<std::vector<OutboxEntry>> due = outbox_.Due(now, options_.batch_limit);
+  if (!due.ok()) return due.status();
+  if (due->empty()) return Status::Ok();
+
+  // One batch per store with exactly the entries that store still lacks.
+  std::vector<const Event*> metadata_batch, document_batch;
+  for (const OutboxEntry& entry : *due) {
+    if (!entry.metadata_done) metadata_batch.push_back(&entry.event);
+    if (!entry.document_done) document_batch.push_back(&entry.event);
+  }
+  const auto write = [](auto& store, CircuitBreaker& breaker, const std::vector<const Event*>& batch) {
+    if (batch.empty()) return Status::Ok();
+    Status status = store.WriteBatch(EventBatch(batch));
+    status.ok() ? breaker.RecordSuccess() : breaker.RecordFailure();
+    return status;
+  };
+  const Status metadata_status = write(metadata_, metadata_breaker_, metadata_batch);
+  const Status document_status = write(documents_, document_breaker_, document_batch);
+
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<OutboxAttempt> attempts;
+  attempts.reserve(due->size());
+  for (const OutboxEntry& entry : *due) {
+    OutboxAttempt attempt;
+    attempt.event_id = entry.event.event_id;
+    attempt.metadata_done = entry.metadata_done || metadata_status.ok();
+    attempt.document_done = entry.document_done || document_status.ok();
+    if (attempt.metadata_done && attempt.document_done) {
+      ++recovered_;
+    } else {
+      attempt.error = !attempt.metadata_done ? metadata_status.ToString() : document_status.ToString();
+      attempt.next_attempt_ms =
+          NextAttemptMillis(options_.policy, entry.attempts + 1, now, entry.created_at_ms, unit(random_));
+      if (!attempt.next_attempt_ms) {
+        ++dead_lettered_;
+        log::Error("event moved to the dead letters",
+                   {{"eventId", entry.event.event_id}, {"attempts", entry.attempts + 1},
+                    {"error", attempt.error}});
+      }
+    }
+    ++attempts_;
+    attempts.push_back(std::move(attempt));
+  }
+  return outbox_.RecordAttempts(attempts);
+}
+
+}  // namespace eventlogger
