@@ -7,7 +7,14 @@
 #include <sstream>
 #include <thread>
 
+#include <filesystem>
+
+#include "core/clock.h"
+#include "core/json_output.h"
 #include "core/log.h"
+#include "core/timestamp.h"
+#include "durability/outbox.h"
+#include "durability/reconciler.h"
 
 namespace eventlogger {
 namespace po = boost::program_options;
@@ -19,9 +26,14 @@ constexpr const char* kVersion = "0.1.0";
 constexpr const char* kUsage = R"(eventlogger: records user events and gives them back, fast.
 
 Usage:
-  eventlogger serve [options]    run the HTTP service
-  eventlogger serve --help       list the service's options
-  eventlogger --version          print the version
+  eventlogger serve [options]      run the HTTP service
+  eventlogger migrate [options]    create or upgrade the stores' schema (idempotent)
+  eventlogger retry stats|list|dead|replay (EVENT_ID|--all-dead)|purge-dead --older-than DURATION
+                                   inspect and operate the retry outbox (also while serve runs)
+  eventlogger reconcile [--user U] [--since T] [--until T] [--repair]
+                                   compare the stores by eventId and report (or repair) gaps
+  eventlogger COMMAND --help       the command's options
+  eventlogger --version            print the version
 
 Every option --some-option can also be set as EVENTLOGGER_SOME_OPTION.
 )";
@@ -184,6 +196,260 @@ int Serve(const std::vector<std::string>& args) {
 
 }  // namespace
 
+namespace {
+
+// Options every store-touching command shares.
+struct StoreOptions {
+  std::string data_dir = "./data";
+  StoreUrls urls;
+};
+
+void AddStoreOptions(po::options_description& options, StoreOptions& out) {
+  options.add_options()
+      ("data-dir", po::value(&out.data_dir)->default_value(out.data_dir), "directory for the embedded stores and the outbox")
+      ("metadata", po::value(&out.urls.metadata), "metadata store URL (default sqlite://DATA_DIR/metadata.db)")
+      ("documents", po::value(&out.urls.documents), "document store URL (default rocksdb://DATA_DIR/documents)");
+}
+
+// Parses args + environment into `values`; false (with a message) on error.
+bool ParseCommand(const std::string& command, const po::options_description& options,
+                  const po::positional_options_description* positional,
+                  const std::vector<std::string>& args, po::variables_map& values) {
+  try {
+    po::command_line_parser parser(args);
+    parser.options(options);
+    if (positional != nullptr) parser.positional(*positional);
+    po::store(parser.run(), values);
+    po::store(po::parse_environment(options,
+                                    [&options](const std::string& name) {
+                                      return EnvironmentToOption(options, name);
+                                    }),
+              values);
+    po::notify(values);
+  } catch (const po::error& e) {
+    std::cerr << "eventlogger " << command << ": " << e.what() << "\n";
+    return false;
+  }
+  return true;
+}
+
+// "7d", "12h", "30m", "45s", "500ms" → milliseconds.
+std::optional<int64_t> ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  const int64_t value = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit == "ms") return value;
+  if (unit == "s") return value * 1000;
+  if (unit == "m") return value * 60'000;
+  if (unit == "h") return value * 3'600'000;
+  if (unit == "d") return value * 86'400'000;
+  return std::nullopt;
+}
+
+void PrintEntry(const OutboxEntry& entry) {
+  std::string line = "{\"eventId\":";
+  AppendJsonString(line, entry.event.event_id);
+  line += ",\"userId\":";
+  AppendJsonString(line, entry.event.user_id);
+  line += ",\"eventType\":";
+  AppendJsonString(line, entry.event.event_type);
+  line += ",\"timestamp\":";
+  AppendJsonString(line, entry.event.timestamp);
+  line += ",\"state\":";
+  line += entry.state == OutboxState::kDead ? "\"dead\"" : "\"pending\"";
+  line += ",\"attempts\":" + std::to_string(entry.attempts);
+  line += std::string(",\"metadataDone\":") + (entry.metadata_done ? "true" : "false");
+  line += std::string(",\"documentDone\":") + (entry.document_done ? "true" : "false");
+  line += ",\"nextAttempt\":";
+  AppendJsonString(line, FormatTimestamp(entry.next_attempt_ms));
+  line += ",\"lastError\":";
+  AppendJsonString(line, entry.last_error);
+  line += "}";
+  std::cout << line << "\n";
+}
+
+int Retry(const std::vector<std::string>& args) {
+  StoreOptions stores;
+  std::string action;
+  std::string target;
+  bool all_dead = false;
+  std::string older_than;
+  int64_t limit = 1000;
+  po::options_description options("eventlogger retry options");
+  options.add_options()
+      ("help", "show this help")
+      ("action", po::value(&action), "stats | list | dead | replay | purge-dead")
+      ("event-id", po::value(&target), "the dead letter to replay")
+      ("all-dead", po::bool_switch(&all_dead), "replay every dead letter")
+      ("older-than", po::value(&older_than), "purge-dead: dead letters older than this (e.g. 7d, 12h)")
+      ("limit", po::value(&limit)->default_value(limit), "list/dead: at most this many entries");
+  AddStoreOptions(options, stores);
+  po::positional_options_description positional;
+  positional.add("action", 1).add("event-id", 1);
+  po::variables_map values;
+  if (!ParseCommand("retry", options, &positional, args, values)) return 2;
+  if (values.count("help") != 0 || action.empty()) {
+    std::cout << "Usage: eventlogger retry stats|list|dead|replay (EVENT_ID|--all-dead)|purge-dead --older-than DURATION\n"
+              << options;
+    return action.empty() && values.count("help") == 0 ? 2 : 0;
+  }
+  const std::filesystem::path path = std::filesystem::path(stores.data_dir) / "outbox.db";
+  if (!std::filesystem::exists(path)) {
+    std::cerr << "eventlogger retry: no outbox at " << path.string() << " (wrong --data-dir?)\n";
+    return 1;
+  }
+  Result<std::unique_ptr<Outbox>> outbox = Outbox::Open({.path = path.string()});
+  if (!outbox.ok()) {
+    std::cerr << "eventlogger retry: " << outbox.status().ToString() << "\n";
+    return 1;
+  }
+  const int64_t now = SystemClock::Instance().NowUnixMillis();
+  const auto fail = [](const Status& status) {
+    std::cerr << "eventlogger retry: " << status.ToString() << "\n";
+    return 1;
+  };
+  if (action == "stats") {
+    Result<OutboxStats> stats = (*outbox)->Stats();
+    if (!stats.ok()) return fail(stats.status());
+    const int64_t oldest_age = stats->pending > 0 ? now - stats->oldest_pending_created_ms : 0;
+    std::cout << "{\"pending\":" << stats->pending << ",\"dead\":" << stats->dead
+              << ",\"oldestPendingAgeMs\":" << oldest_age << "}\n";
+    return 0;
+  }
+  if (action == "list" || action == "dead") {
+    Result<std::vector<OutboxEntry>> entries = (*outbox)->List(
+        action == "dead" ? OutboxState::kDead : OutboxState::kPending, static_cast<int>(limit));
+    if (!entries.ok()) return fail(entries.status());
+    for (const OutboxEntry& entry : *entries) PrintEntry(entry);
+    return 0;
+  }
+  if (action == "replay") {
+    if (all_dead == !target.empty()) {
+      std::cerr << "eventlogger retry replay: give one EVENT_ID or --all-dead\n";
+      return 2;
+    }
+    Result<int64_t> replayed = all_dead ? (*outbox)->ReplayAllDead(now) : (*outbox)->Replay(target, now);
+    if (!replayed.ok()) return fail(replayed.status());
+    if (!all_dead && *replayed == 0) {
+      std::cerr << "eventlogger retry replay: no dead letter " << target << "\n";
+      return 1;
+    }
+    std::cout << "{\"replayed\":" << *replayed << "}\n";
+    return 0;
+  }
+  if (action == "purge-dead") {
+    const std::optional<int64_t> age = ParseDuration(older_than);
+    if (!age) {
+      std::cerr << "eventlogger retry purge-dead: --older-than needs a duration such as 7d, 12h, 30m\n";
+      return 2;
+    }
+    Result<int64_t> purged = (*outbox)->PurgeDead(now - *age);
+    if (!purged.ok()) return fail(purged.status());
+    std::cout << "{\"purged\":" << *purged << "}\n";
+    return 0;
+  }
+  std::cerr << "eventlogger retry: unknown action '" << action << "'\n";
+  return 2;
+}
+
+int Migrate(const std::vector<std::string>& args) {
+  StoreOptions stores;
+  po::options_description options("eventlogger migrate options");
+  options.add_options()("help", "show this help");
+  AddStoreOptions(options, stores);
+  po::variables_map values;
+  if (!ParseCommand("migrate", options, nullptr, args, values)) return 2;
+  if (values.count("help") != 0) {
+    std::cout << options;
+    return 0;
+  }
+  const StoreUrls urls = ResolveStoreUrls(stores.urls, stores.data_dir);
+  const auto report = [](const char* store, const std::string& url, const Status& status) {
+    std::cerr << "eventlogger migrate: " << store << " store " << RedactUrl(url) << ": "
+              << status.ToString() << "\n";
+    return 1;
+  };
+  Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
+  if (!metadata.ok()) return report("metadata", urls.metadata, metadata.status());
+  if (Status s = (*metadata)->Migrate(); !s.ok()) return report("metadata", urls.metadata, s);
+  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
+  if (!documents.ok()) return report("document", urls.documents, documents.status());
+  if (Status s = (*documents)->Migrate(); !s.ok()) return report("document", urls.documents, s);
+  std::cout << "{\"metadata\":\"migrated\",\"documents\":\"migrated\"}\n";
+  return 0;
+}
+
+int ReconcileCommand(const std::vector<std::string>& args) {
+  StoreOptions stores;
+  ReconcileOptions reconcile;
+  po::options_description options("eventlogger reconcile options");
+  options.add_options()
+      ("help", "show this help")
+      ("user", po::value(&reconcile.filter.user_id), "only this user's events")
+      ("since", po::value(&reconcile.filter.since), "only events at or after this ISO 8601 timestamp")
+      ("until", po::value(&reconcile.filter.until), "only events before this ISO 8601 timestamp")
+      ("repair", po::bool_switch(&reconcile.repair), "rebuild missing metadata from documents; requeue dead letters");
+  AddStoreOptions(options, stores);
+  po::variables_map values;
+  if (!ParseCommand("reconcile", options, nullptr, args, values)) return 2;
+  if (values.count("help") != 0) {
+    std::cout << options;
+    return 0;
+  }
+  for (const std::string* bound : {&reconcile.filter.since, &reconcile.filter.until}) {
+    if (!bound->empty() && !ParseTimestamp(*bound)) {
+      std::cerr << "eventlogger reconcile: timestamps look like 2025-06-29T14:32:45.123Z, got '" << *bound << "'\n";
+      return 2;
+    }
+  }
+  const StoreUrls urls = ResolveStoreUrls(stores.urls, stores.data_dir);
+  Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
+  if (!metadata.ok()) {
+    std::cerr << "eventlogger reconcile: " << metadata.status().ToString() << "\n";
+    return 1;
+  }
+  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
+  if (!documents.ok()) {
+    std::cerr << "eventlogger reconcile: " << documents.status().ToString() << "\n";
+    return 1;
+  }
+  std::unique_ptr<Outbox> outbox;
+  const std::filesystem::path outbox_path = std::filesystem::path(stores.data_dir) / "outbox.db";
+  if (std::filesystem::exists(outbox_path)) {
+    Result<std::unique_ptr<Outbox>> opened = Outbox::Open({.path = outbox_path.string()});
+    if (!opened.ok()) {
+      std::cerr << "eventlogger reconcile: " << opened.status().ToString() << "\n";
+      return 1;
+    }
+    outbox = std::move(*opened);
+  }
+  Result<ReconcileReport> report =
+      Reconcile(**metadata, **documents, outbox.get(), SystemClock::Instance(), reconcile);
+  if (!report.ok()) {
+    std::cerr << "eventlogger reconcile: " << report.status().ToString() << "\n";
+    return 1;
+  }
+  const auto list = [](const std::vector<std::string>& ids) {
+    std::string out = "[";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendJsonString(out, ids[i]);
+    }
+    return out + "]";
+  };
+  std::cout << "{\"metadataEvents\":" << report->metadata_events
+            << ",\"documentEvents\":" << report->document_events
+            << ",\"documentOnly\":" << list(report->document_only)
+            << ",\"metadataOnlyUnrecoverable\":" << list(report->metadata_only)
+            << ",\"queued\":" << list(report->queued) << ",\"repaired\":" << report->repaired << "}\n";
+  const bool consistent = report->document_only.empty() && report->metadata_only.empty();
+  return consistent || (reconcile.repair && report->metadata_only.empty()) ? 0 : 3;
+}
+
+}  // namespace
+
 int RunCli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -197,6 +463,9 @@ int RunCli(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "serve") return Serve(args);
+  if (command == "migrate") return Migrate(args);
+  if (command == "retry") return Retry(args);
+  if (command == "reconcile") return ReconcileCommand(args);
   std::cerr << "eventlogger: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -35,6 +35,10 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
   if (!metadata.ok()) return metadata.status();
   Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
   if (!documents.ok()) return documents.status();
+  // Serving on a schema that is behind would fail request by request; say
+  // what to run instead, once, at start.
+  if (Status s = (*metadata)->CheckSchema(); !s.ok()) return s;
+  if (Status s = (*documents)->CheckSchema(); !s.ok()) return s;
   log::Info("stores opened", {{"metadataStore", RedactUrl(urls.metadata)},
                               {"documentStore", RedactUrl(urls.documents)}});
   return StartWithStores(options, std::move(*metadata), std::move(*documents));

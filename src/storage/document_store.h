@@ -6,8 +6,8 @@
 // eventId), like a DynamoDB partition key + sort key, so a user's history is
 // one range scan. RocksDB embedded, DynamoDB in deployments.
 //
-// Thread safety: WriteBatch is called from one writer thread at a time; the
-// read methods may be called concurrently with it and with each other.
+// Thread safety: every method may be called from several threads at once
+// (the group-commit writer and the retry worker both write).
 #pragma once
 
 #include <functional>

@@ -6,8 +6,8 @@
 // OpenMetadataStore (storage/store_factory.h). They know how to write a batch
 // and read back; batching, threading and retries live outside them.
 //
-// Thread safety: WriteBatch is called from one writer thread at a time; the
-// read methods may be called concurrently with it and with each other.
+// Thread safety: every method may be called from several threads at once
+// (the group-commit writer and the retry worker both write).
 #pragma once
 
 #include <functional>

@@ -47,6 +47,9 @@ class SqliteMetadataStore final : public MetadataStore {
       : options_(std::move(options)), writer_(std::move(writer)), insert_(std::move(insert)) {}
 
   Status WriteBatch(EventBatch events) override {
+    // One write connection: the request path's writer and the retry worker
+    // take turns (SQLite allows one writer at a time anyway).
+    std::lock_guard lock(writer_mutex_);
     sqlite3* db = writer_.get();
     if (Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
     for (const Event* event : events) {
@@ -163,6 +166,7 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   const SqliteMetadataOptions options_;
+  std::mutex writer_mutex_;
   Connection writer_;
   Statement insert_;
   std::mutex reader_mutex_;

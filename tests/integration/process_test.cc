@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "integration/child_process.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
 
@@ -21,95 +22,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A child process with its stdout (and stderr) captured.
-class ChildProcess {
- public:
-  ChildProcess(std::vector<std::string> args, std::vector<std::string> env = {}) {
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(pipe_fds[1], STDOUT_FILENO);
-      ::dup2(pipe_fds[1], STDERR_FILENO);
-      ::close(pipe_fds[0]);
-      ::close(pipe_fds[1]);
-      for (const std::string& assignment : env) ::putenv(const_cast<char*>(assignment.c_str()));
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(EVENTLOGGER_BINARY));
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(EVENTLOGGER_BINARY, argv.data());
-      ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    out_fd_ = pipe_fds[0];
-  }
-  ~ChildProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-
-  // Reads output until `pattern` matches a line or the timeout passes.
-  std::optional<std::smatch> WaitForLine(const std::regex& pattern, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      size_t newline;
-      while ((newline = pending_.find('\n')) != std::string::npos) {
-        lines_.push_back(pending_.substr(0, newline));
-        pending_.erase(0, newline + 1);
-        std::smatch match;
-        if (std::regex_search(lines_.back(), match, pattern)) return match;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0 || !ReadSome(static_cast<int>(left.count()))) return std::nullopt;
-    }
-  }
-
-  // Waits for exit; returns the exit code, or -1 on timeout / signal.
-  int WaitForExit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        while (ReadSome(100)) {
-        }
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      ReadSome(50);
-    }
-    return -1;
-  }
-
-  void Signal(int signal) { ::kill(pid_, signal); }
-  std::string Output() const {
-    std::string all;
-    for (const auto& line : lines_) all += line + "\n";
-    return all + pending_;
-  }
-
- private:
-  bool ReadSome(int timeout_ms) {
-    pollfd p{out_fd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = ::read(out_fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    pending_.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  bool exited_ = false;
-  std::string pending_;
-  std::vector<std::string> lines_;
-};
-
-const std::regex kListening(R"re("msg":"listening".*"port":(\d+))re");
 
 TEST(ProcessTest, TopLevelHelpAndVersion) {
   ChildProcess help({"--help"});
