@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uuid.h"
+#include "ops/metrics.h"
 #include "pipeline/event_reader.h"
 
 namespace eventlogger {
@@ -28,6 +29,39 @@ struct Service::Parts {
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
 };
+
+namespace {
+
+int BreakerGauge(const CircuitBreaker& breaker) {
+  switch (breaker.state()) {
+    case CircuitBreaker::State::kClosed: return 0;
+    case CircuitBreaker::State::kOpen: return 1;
+    case CircuitBreaker::State::kHalfOpen: return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<std::string> Service::RenderMetrics(const Parts& parts) {
+  Result<OutboxStats> stats = parts.outbox->Stats();
+  if (!stats.ok()) return stats.status();
+  const RetryCounters counters = parts.retry_worker->counters();
+  MetricsSnapshot snapshot;
+  snapshot.writes_in_flight = static_cast<int64_t>(parts.writer->in_flight());
+  snapshot.outbox_pending = stats->pending;
+  snapshot.outbox_dead = stats->dead;
+  if (stats->pending > 0) {
+    snapshot.outbox_oldest_pending_age_seconds =
+        static_cast<double>(SystemClock::Instance().NowUnixMillis() - stats->oldest_pending_created_ms) / 1000.0;
+  }
+  snapshot.retry_attempts_total = counters.attempts;
+  snapshot.retry_recovered_total = counters.recovered;
+  snapshot.retry_dead_lettered_total = counters.dead_lettered;
+  snapshot.metadata_breaker_state = BreakerGauge(*parts.metadata_breaker);
+  snapshot.document_breaker_state = BreakerGauge(*parts.document_breaker);
+  return RenderPrometheus(snapshot);
+}
 
 Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
   const StoreUrls urls = ResolveStoreUrls(options.stores, options.data_dir);
@@ -81,6 +115,7 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
       static_cast<size_t>(std::max(1, options.blocking_threads)));
   parts->handler_context.reset(new http::HandlerContext{
       *parts->writer, *parts->reader, *parts->ids, *parts->idempotency, *parts->blocking_pool,
+      parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
       options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();
   parts->server = std::make_unique<http::HttpServer>(

@@ -51,6 +51,7 @@ class Service {
  private:
   struct Parts;
   explicit Service(std::unique_ptr<Parts> parts);
+  static Result<std::string> RenderMetrics(const Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

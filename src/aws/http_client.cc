@@ -1,5 +1,6 @@
 #include "aws/http_client.h"
 
+#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
@@ -292,6 +293,10 @@ Result<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const Url& u
   // Requests are written in one go and answered at once; Nagle would only
   // add latency to the last segment.
   tcp.socket().set_option(tcp::no_delay(true), ec);
+  // A child process (the service may spawn some) must not inherit the
+  // connection: it would keep it open after we close it.
+  const int fd = tcp.socket().native_handle();
+  ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
 
   if (connection->tls) {
     SSL* ssl = connection->tls->native_handle();

@@ -129,6 +129,15 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   EventRequestParse parse = ParseEventRequest(request.body());
   if (!parse.request) co_return MakeValidationProblem(parse.error);
 
+  const size_t document_bytes = parse.request->user_id.size() + parse.request->event_type.size() +
+                                parse.request->details_json.size();
+  if (document_bytes > context.max_document_bytes) {
+    co_return MakeProblem(HttpStatus::payload_too_large,
+                          "The event is " + std::to_string(document_bytes) +
+                              " bytes; the document store accepts at most " +
+                              std::to_string(context.max_document_bytes) + ".");
+  }
+
   auto event = std::make_shared<Event>();
   event->user_id = std::move(parse.request->user_id);
   event->event_type = std::move(parse.request->event_type);
@@ -283,6 +292,16 @@ asio::awaitable<Response> HandleRequest(const Request& request, const HandlerCon
     case RouteKind::kHealth:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       co_return JsonResponse(HttpStatus::ok, "{\"status\":\"ok\"}");
+    case RouteKind::kMetrics: {
+      if (method != Verb::get) co_return MethodNotAllowed("GET");
+      auto render = context.render_metrics;
+      Result<std::string> text = co_await RunBlocking(context.blocking_pool, std::move(render));
+      if (!text.ok()) co_return MakeStatusProblem(text.status());
+      Response response(HttpStatus::ok, 11);
+      response.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      response.body() = std::move(*text);
+      co_return response;
+    }
     case RouteKind::kNotFound:
       break;
   }

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <functional>
 
 #include "core/uuid.h"
 #include "durability/idempotency.h"
@@ -31,6 +32,10 @@ struct HandlerContext {
   Uuid7Generator& ids;
   IdempotencyIndex& idempotency;
   boost::asio::thread_pool& blocking_pool;  // where store reads run
+  // Largest userId + eventType + jsonDetails the document store accepts.
+  size_t max_document_bytes;
+  // Renders GET /metrics; may block (runs on the blocking pool).
+  std::function<Result<std::string>()> render_metrics;
   HandlerOptions options;
 };
 

@@ -57,6 +57,11 @@ Route MatchRoute(std::string_view target) {
     route.name = "/healthz";
     return route;
   }
+  if (path == "/metrics") {
+    route.kind = RouteKind::kMetrics;
+    route.name = "/metrics";
+    return route;
+  }
   if (path == kEventsPrefix) {
     route.kind = RouteKind::kEvents;
     route.name = "/events";

@@ -54,8 +54,10 @@ class DocumentStore {
   virtual Status Scan(const ScanFilter& filter,
                       const std::function<bool(const DocumentView&)>& visit) = 0;
 
-  // Largest document (event JSON included) the store accepts, in bytes;
-  // larger events are refused before any write.
+  // The largest event the store accepts, measured as the sum of the bytes of
+  // userId, eventType and jsonDetails (the store accounts for its own fixed
+  // overhead: attribute names, eventId, timestamp, keys). Larger events are
+  // refused with 413 before any write.
   virtual size_t MaxDocumentBytes() const = 0;
 
   // Creates the table (or whatever the store needs). Idempotent, and safe to

@@ -80,6 +80,11 @@ class SqlDialect {
   std::string_view name() const;
   const std::string& schema() const { return schema_; }
 
+  // True when SessionSetup makes the server enforce the statement timeout
+  // (PostgreSQL's statement_timeout); otherwise the client must (ODBC's
+  // SQL_ATTR_QUERY_TIMEOUT, for SQL Server).
+  bool has_server_statement_timeout() const { return kind_ == SqlDialectKind::kPostgres; }
+
   // Run once on every new connection, before anything else.
   std::vector<SqlStatement> SessionSetup(std::chrono::milliseconds statement_timeout) const;
 

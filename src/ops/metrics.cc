@@ -1,0 +1,51 @@
+#include "ops/metrics.h"
+
+#include <cstdio>
+
+namespace eventlogger {
+namespace {
+
+void Metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            double value, std::string_view labels = {}) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  out += labels;
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, " %.17g\n", value);
+  out += buffer;
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const MetricsSnapshot& s) {
+  std::string out;
+  Metric(out, "eventlogger_writes_in_flight", "gauge", "Events admitted to the write pipeline and not yet finished.",
+         static_cast<double>(s.writes_in_flight));
+  Metric(out, "eventlogger_outbox_pending", "gauge", "Events waiting in the outbox for a store write to succeed.",
+         static_cast<double>(s.outbox_pending));
+  Metric(out, "eventlogger_outbox_dead_letters", "gauge", "Events the retry worker gave up on, kept for replay.",
+         static_cast<double>(s.outbox_dead));
+  Metric(out, "eventlogger_outbox_oldest_pending_age_seconds", "gauge",
+         "Age of the oldest pending outbox entry (0 when none).", s.outbox_oldest_pending_age_seconds);
+  Metric(out, "eventlogger_retry_attempts_total", "counter", "Retry-worker attempts since start.",
+         static_cast<double>(s.retry_attempts_total));
+  Metric(out, "eventlogger_retry_recovered_total", "counter",
+         "Events the retry worker brought into both stores since start.", static_cast<double>(s.retry_recovered_total));
+  Metric(out, "eventlogger_retry_dead_lettered_total", "counter", "Events moved to the dead letters since start.",
+         static_cast<double>(s.retry_dead_lettered_total));
+  out += "# HELP eventlogger_store_circuit_state Circuit breaker state per store: 0 closed, 1 open, 2 half-open.\n";
+  out += "# TYPE eventlogger_store_circuit_state gauge\n";
+  out += "eventlogger_store_circuit_state{store=\"metadata\"} " + std::to_string(s.metadata_breaker_state) + "\n";
+  out += "eventlogger_store_circuit_state{store=\"documents\"} " + std::to_string(s.document_breaker_state) + "\n";
+  return out;
+}
+
+}  // namespace eventlogger

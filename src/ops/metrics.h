@@ -1,0 +1,26 @@
+// Metrics in the Prometheus text exposition format (version 0.0.4), served
+// at GET /metrics. Today: the write pipeline and the durability machinery
+// (queue depth, oldest pending age, dead letters, retries, breaker states).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace eventlogger {
+
+struct MetricsSnapshot {
+  int64_t writes_in_flight = 0;
+  int64_t outbox_pending = 0;
+  int64_t outbox_dead = 0;
+  double outbox_oldest_pending_age_seconds = 0;
+  int64_t retry_attempts_total = 0;
+  int64_t retry_recovered_total = 0;
+  int64_t retry_dead_lettered_total = 0;
+  int metadata_breaker_state = 0;  // 0 closed, 1 open, 2 half-open
+  int document_breaker_state = 0;
+};
+
+std::string RenderPrometheus(const MetricsSnapshot& snapshot);
+
+}  // namespace eventlogger

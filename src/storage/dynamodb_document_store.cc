@@ -1,0 +1,484 @@
+#include "storage/dynamodb_document_store.h"
+
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "aws/credentials.h"
+#include "core/timestamp.h"
+#include "core/uuid.h"
+#include "core/validation.h"
+
+namespace eventlogger {
+namespace {
+
+using aws::AttributeValue;
+using aws::Item;
+
+constexpr size_t kEventIdLength = 36;
+// 9999-12-31T23:59:59.999Z: FormatTimestamp's upper bound. A UUIDv7 can
+// carry later times (48 bits of milliseconds), which no event has.
+constexpr int64_t kMaxTimestampMillis = 253402300799999;
+
+bool IsValidTableName(std::string_view name) {
+  if (name.size() < 3 || name.size() > 255) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsValidRegion(std::string_view region) {
+  if (region.empty() || region.size() > 64) return false;
+  for (char c : region) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+std::string DefaultEndpoint(const std::string& region) {
+  // The China partition lives under its own domain.
+  const char* domain = region.rfind("cn-", 0) == 0 ? ".amazonaws.com.cn" : ".amazonaws.com";
+  return "https://dynamodb." + region + domain;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    const int hi = HexValue(in[i + 1]);
+    const int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// Views into an item's strings; false when an attribute is missing or not
+// a string (an item some other writer put in the table).
+bool DecodeItem(const Item& item, DocumentView* view) {
+  auto text = [&item](std::string_view name, std::string_view* out) {
+    auto it = item.find(name);
+    if (it == item.end() || it->second.type != AttributeValue::Type::kString) return false;
+    *out = it->second.value;
+    return true;
+  };
+  return text(kDynamoDbUserIdAttribute, &view->user_id) && text(kDynamoDbEventIdAttribute, &view->event_id) &&
+         text(kDynamoDbEventTypeAttribute, &view->event_type) &&
+         text(kDynamoDbTimestampAttribute, &view->timestamp) &&
+         text(kDynamoDbPayloadAttribute, &view->details_json);
+}
+
+// Keeps the code but names the table: several stores may share a process.
+Status WithContext(const Status& status, const std::string& what) {
+  if (status.ok()) return status;
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument: return Status::InvalidArgument(what + ": " + status.message());
+    case StatusCode::kNotFound: return Status::NotFound(what + ": " + status.message());
+    case StatusCode::kAlreadyExists: return Status::AlreadyExists(what + ": " + status.message());
+    case StatusCode::kUnavailable: return Status::Unavailable(what + ": " + status.message());
+    case StatusCode::kDeadlineExceeded: return Status::DeadlineExceeded(what + ": " + status.message());
+    case StatusCode::kResourceExhausted: return Status::ResourceExhausted(what + ": " + status.message());
+    case StatusCode::kFailedPrecondition: return Status::FailedPrecondition(what + ": " + status.message());
+    case StatusCode::kInternal:
+    case StatusCode::kOk: break;
+  }
+  return Status::Internal(what + ": " + status.message());
+}
+
+class DynamoDbDocumentStore final : public DocumentStore {
+ public:
+  DynamoDbDocumentStore(std::unique_ptr<aws::DynamoDbClient> client, DynamoDbDocumentOptions options)
+      : client_(std::move(client)), options_(std::move(options)) {
+    if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  }
+
+  Status WriteBatch(EventBatch events) override {
+    // Refuse the whole batch before writing anything: DynamoDB would refuse
+    // the chunk holding the event anyway, after earlier chunks were written.
+    for (const Event* event : events) {
+      const size_t bytes = DynamoDbItemBytes(*event);
+      if (bytes > aws::kMaxItemBytes) {
+        return Status::InvalidArgument("event " + event->event_id + " is " + std::to_string(bytes) +
+                                       " bytes as a DynamoDB item; the limit is " +
+                                       std::to_string(aws::kMaxItemBytes));
+      }
+    }
+    // BatchWriteItem refuses a call that names one key twice; the same
+    // event twice in a batch is the same item, so one copy is enough.
+    std::unordered_set<std::string> seen;
+    std::vector<Item> chunk;
+    chunk.reserve(aws::kMaxBatchWriteItems);
+    for (const Event* event : events) {
+      std::string key = event->user_id;
+      key.push_back('\0');
+      key += event->event_id;
+      if (!seen.insert(std::move(key)).second) continue;
+      chunk.push_back(DynamoDbItemForEvent(*event));
+      if (chunk.size() == aws::kMaxBatchWriteItems) {
+        Status status = client_->BatchWriteItem(options_.table, chunk);
+        if (!status.ok()) return WithContext(status, Where("writing documents"));
+        chunk.clear();
+      }
+    }
+    if (!chunk.empty()) {
+      Status status = client_->BatchWriteItem(options_.table, chunk);
+      if (!status.ok()) return WithContext(status, Where("writing documents"));
+    }
+    return Status::Ok();
+  }
+
+  Status ScanUser(std::string_view user_id, const std::function<bool(const DocumentView&)>& visit) override {
+    if (user_id.empty()) return Status::Ok();  // no such user; DynamoDB refuses empty keys
+    aws::QueryRequest query;
+    query.table_name = options_.table;
+    query.key_condition_expression = "#u = :u";
+    query.parameters.names["#u"] = std::string(kDynamoDbUserIdAttribute);
+    query.parameters.values[":u"] = AttributeValue::S(std::string(user_id));
+    query.scan_index_forward = true;
+    query.limit = options_.page_limit;
+    query.consistent_read = options_.consistent_reads;
+    return RunQuery(std::move(query), {}, visit);
+  }
+
+  Status FindEvent(std::string_view user_id, std::string_view event_id,
+                   const std::function<void(const DocumentView&)>& visit) override {
+    // A UUIDv7 carries its millisecond timestamp, which is the event's
+    // timestamp, so the full key is known without an index.
+    const std::optional<UuidBytes> uuid = ParseUuid(event_id);
+    if (user_id.empty() || !uuid || UuidVersion(*uuid) != 7) return Status::NotFound("no such event");
+    const int64_t millis = Uuid7UnixMillis(*uuid);
+    if (millis > kMaxTimestampMillis) return Status::NotFound("no such event");
+    aws::GetItemRequest request;
+    request.table_name = options_.table;
+    request.key[std::string(kDynamoDbUserIdAttribute)] = AttributeValue::S(std::string(user_id));
+    request.key[std::string(kDynamoDbSortKeyAttribute)] =
+        AttributeValue::S(DynamoDbSortKey(FormatTimestamp(millis), FormatUuid(*uuid)));
+    request.consistent_read = options_.consistent_reads;
+    Result<std::optional<Item>> item = client_->GetItem(request);
+    if (!item.ok()) return WithContext(item.status(), Where("reading a document"));
+    if (!*item) return Status::NotFound("no such event");
+    DocumentView view;
+    if (!DecodeItem(**item, &view)) return Status::Internal(Where("malformed item"));
+    visit(view);
+    return Status::Ok();
+  }
+
+  Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
+    if (!filter.since.empty() && !filter.until.empty() && filter.since >= filter.until) {
+      return Status::Ok();  // empty range; DynamoDB refuses BETWEEN with lo > hi
+    }
+    // The expressions narrow what DynamoDB returns; this exact check on the
+    // decoded timestamp keeps the bounds' meaning independent of them.
+    auto in_range = [&filter](const DocumentView& view) {
+      return (filter.since.empty() || view.timestamp >= filter.since) &&
+             (filter.until.empty() || view.timestamp < filter.until);
+    };
+    if (!filter.user_id.empty()) {
+      // SortKey = "<timestamp>#<eventId>" with a fixed-width timestamp, so
+      // timestamp >= since  <=>  SortKey >= since, and
+      // timestamp <  until  <=>  SortKey <  until.
+      aws::QueryRequest query;
+      query.table_name = options_.table;
+      query.parameters.names["#u"] = std::string(kDynamoDbUserIdAttribute);
+      query.parameters.values[":u"] = AttributeValue::S(filter.user_id);
+      query.key_condition_expression = "#u = :u";
+      if (!filter.since.empty() || !filter.until.empty()) {
+        query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
+      }
+      if (!filter.since.empty() && !filter.until.empty()) {
+        query.key_condition_expression += " AND #k BETWEEN :since AND :until";
+      } else if (!filter.since.empty()) {
+        query.key_condition_expression += " AND #k >= :since";
+      } else if (!filter.until.empty()) {
+        query.key_condition_expression += " AND #k < :until";
+      }
+      if (!filter.since.empty()) query.parameters.values[":since"] = AttributeValue::S(filter.since);
+      if (!filter.until.empty()) query.parameters.values[":until"] = AttributeValue::S(filter.until);
+      query.limit = options_.page_limit;
+      query.consistent_read = options_.consistent_reads;
+      return RunQuery(std::move(query), in_range, visit);
+    }
+
+    aws::ScanRequest scan;
+    scan.table_name = options_.table;
+    if (!filter.since.empty() || !filter.until.empty()) {
+      scan.parameters.names["#t"] = std::string(kDynamoDbTimestampAttribute);
+    }
+    if (!filter.since.empty()) {
+      scan.filter_expression = "#t >= :since";
+      scan.parameters.values[":since"] = AttributeValue::S(filter.since);
+    }
+    if (!filter.until.empty()) {
+      if (!scan.filter_expression.empty()) scan.filter_expression += " AND ";
+      scan.filter_expression += "#t < :until";
+      scan.parameters.values[":until"] = AttributeValue::S(filter.until);
+    }
+    scan.limit = options_.page_limit;
+    scan.consistent_read = options_.consistent_reads;
+    DocumentView view;
+    while (true) {
+      Result<aws::ItemPage> page = client_->Scan(scan);
+      if (!page.ok()) return WithContext(page.status(), Where("scanning documents"));
+      for (const Item& item : page->items) {
+        if (!DecodeItem(item, &view)) return Status::Internal(Where("malformed item"));
+        if (!in_range(view)) continue;
+        if (!visit(view)) return Status::Ok();
+      }
+      if (!page->last_evaluated_key) return Status::Ok();
+      scan.exclusive_start_key = std::move(page->last_evaluated_key);
+    }
+  }
+
+  size_t MaxDocumentBytes() const override { return DynamoDbMaxDocumentBytes(); }
+
+  Status Migrate() override {
+    Result<aws::TableDescription> table = client_->DescribeTable(options_.table);
+    if (!table.ok() && table.status().code() == StatusCode::kNotFound) {
+      aws::CreateTableRequest create;
+      create.table_name = options_.table;
+      create.attribute_definitions = {{std::string(kDynamoDbUserIdAttribute), "S"},
+                                      {std::string(kDynamoDbSortKeyAttribute), "S"}};
+      create.key_schema = {{std::string(kDynamoDbUserIdAttribute), aws::KeyType::kHash},
+                           {std::string(kDynamoDbSortKeyAttribute), aws::KeyType::kRange}};
+      Status created = client_->CreateTable(create);
+      // AlreadyExists is ResourceInUseException: another process won the
+      // race to create it, which is just as good.
+      if (!created.ok() && created.code() != StatusCode::kAlreadyExists) {
+        return WithContext(created, Where("creating the table"));
+      }
+    } else if (!table.ok()) {
+      return WithContext(table.status(), Where("describing the table"));
+    }
+
+    const auto deadline = std::chrono::steady_clock::now() + options_.migrate_wait;
+    while (true) {
+      table = client_->DescribeTable(options_.table);
+      // Just after CreateTable a describe may not see the table yet.
+      if (!table.ok() && table.status().code() != StatusCode::kNotFound) {
+        return WithContext(table.status(), Where("describing the table"));
+      }
+      if (table.ok()) {
+        if (Status schema = CheckKeySchema(*table); !schema.ok()) return schema;
+        if (table->table_status == "ACTIVE" || table->table_status == "UPDATING") return Status::Ok();
+        if (table->table_status != "CREATING") {
+          return Status::FailedPrecondition(Where("table is " + table->table_status + ", not ACTIVE"));
+        }
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::DeadlineExceeded(Where("table did not become ACTIVE within " +
+                                              std::to_string(options_.migrate_wait.count()) + " ms"));
+      }
+      options_.sleep(options_.migrate_poll);
+    }
+  }
+
+  Status CheckSchema() override {
+    Result<aws::TableDescription> table = client_->DescribeTable(options_.table);
+    if (!table.ok()) {
+      if (table.status().code() == StatusCode::kNotFound) {
+        return Status::FailedPrecondition(Where("table does not exist; run `eventlogger migrate` to create it"));
+      }
+      return WithContext(table.status(), Where("describing the table"));
+    }
+    if (Status schema = CheckKeySchema(*table); !schema.ok()) return schema;
+    if (table->table_status == "ACTIVE" || table->table_status == "UPDATING") return Status::Ok();
+    if (table->table_status == "CREATING") {
+      return Status::Unavailable(Where("table is still being created; `eventlogger migrate` waits for it"));
+    }
+    return Status::FailedPrecondition(Where("table is " + table->table_status + ", not ACTIVE"));
+  }
+
+  Status Ping() override {
+    // One attempt: a health probe wants a quick answer, not a retry policy.
+    Result<aws::TableDescription> table = client_->DescribeTable(options_.table, /*max_attempts=*/1);
+    if (table.ok()) return Status::Ok();
+    if (table.status().code() == StatusCode::kNotFound) {
+      return Status::FailedPrecondition(Where("table does not exist; run `eventlogger migrate` to create it"));
+    }
+    return WithContext(table.status(), Where("pinging"));
+  }
+
+  std::string_view Kind() const override { return "dynamodb"; }
+
+ private:
+  std::string Where(const std::string& what) const { return "DynamoDB table " + options_.table + ": " + what; }
+
+  Status CheckKeySchema(const aws::TableDescription& table) const {
+    const std::vector<aws::KeySchemaElement> expected = {
+        {std::string(kDynamoDbUserIdAttribute), aws::KeyType::kHash},
+        {std::string(kDynamoDbSortKeyAttribute), aws::KeyType::kRange}};
+    bool ok = table.key_schema == expected;
+    for (const auto& key : expected) {
+      bool typed = false;
+      for (const auto& definition : table.attribute_definitions) {
+        typed = typed || (definition.attribute_name == key.attribute_name && definition.attribute_type == "S");
+      }
+      ok = ok && typed;
+    }
+    if (ok) return Status::Ok();
+    std::string actual;
+    for (const auto& key : table.key_schema) {
+      if (!actual.empty()) actual += ", ";
+      actual += key.attribute_name + (key.key_type == aws::KeyType::kHash ? " (HASH)" : " (RANGE)");
+    }
+    return Status::FailedPrecondition(
+        Where("key schema is [" + actual +
+              "], expected [UserId (HASH, S), SortKey (RANGE, S)]; a table's keys cannot be changed: "
+              "point the store at a new table name and run `eventlogger migrate`"));
+  }
+
+  // Runs a Query page by page; `keep` (optional) filters decoded documents.
+  Status RunQuery(aws::QueryRequest query, const std::function<bool(const DocumentView&)>& keep,
+                  const std::function<bool(const DocumentView&)>& visit) {
+    DocumentView view;
+    while (true) {
+      Result<aws::ItemPage> page = client_->Query(query);
+      if (!page.ok()) return WithContext(page.status(), Where("querying documents"));
+      for (const Item& item : page->items) {
+        if (!DecodeItem(item, &view)) return Status::Internal(Where("malformed item"));
+        if (keep && !keep(view)) continue;
+        if (!visit(view)) return Status::Ok();
+      }
+      if (!page->last_evaluated_key) return Status::Ok();
+      query.exclusive_start_key = std::move(page->last_evaluated_key);
+    }
+  }
+
+  std::unique_ptr<aws::DynamoDbClient> client_;
+  DynamoDbDocumentOptions options_;
+};
+
+}  // namespace
+
+std::string DynamoDbSortKey(std::string_view timestamp, std::string_view event_id) {
+  std::string key;
+  key.reserve(timestamp.size() + 1 + event_id.size());
+  key += timestamp;
+  key.push_back('#');
+  key += event_id;
+  return key;
+}
+
+aws::Item DynamoDbItemForEvent(const Event& event) {
+  Item item;
+  item.emplace(kDynamoDbUserIdAttribute, AttributeValue::S(event.user_id));
+  item.emplace(kDynamoDbSortKeyAttribute, AttributeValue::S(DynamoDbSortKey(event.timestamp, event.event_id)));
+  item.emplace(kDynamoDbEventIdAttribute, AttributeValue::S(event.event_id));
+  item.emplace(kDynamoDbEventTypeAttribute, AttributeValue::S(event.event_type));
+  item.emplace(kDynamoDbTimestampAttribute, AttributeValue::S(event.timestamp));
+  item.emplace(kDynamoDbPayloadAttribute, AttributeValue::S(event.details_json));
+  return item;
+}
+
+size_t DynamoDbItemBytes(const Event& event) {
+  // The attribute names and values, each in UTF-8 bytes (std::string sizes);
+  // equal to aws::ItemSizeBytes(DynamoDbItemForEvent(event)) without
+  // building the item.
+  return kDynamoDbUserIdAttribute.size() + event.user_id.size() + kDynamoDbSortKeyAttribute.size() +
+         event.timestamp.size() + 1 + event.event_id.size() + kDynamoDbEventIdAttribute.size() +
+         event.event_id.size() + kDynamoDbEventTypeAttribute.size() + event.event_type.size() +
+         kDynamoDbTimestampAttribute.size() + event.timestamp.size() + kDynamoDbPayloadAttribute.size() +
+         event.details_json.size();
+}
+
+size_t DynamoDbFixedItemBytes() {
+  const size_t names = kDynamoDbUserIdAttribute.size() + kDynamoDbSortKeyAttribute.size() +
+                       kDynamoDbEventIdAttribute.size() + kDynamoDbEventTypeAttribute.size() +
+                       kDynamoDbTimestampAttribute.size() + kDynamoDbPayloadAttribute.size();
+  const size_t sort_key = kTimestampLength + 1 + kEventIdLength;
+  return names + sort_key + kEventIdLength + kTimestampLength;
+}
+
+size_t DynamoDbMaxDocumentBytes() {
+  return aws::kMaxItemBytes - DynamoDbFixedItemBytes() - kMaxUserIdBytes - kMaxEventTypeLength;
+}
+
+Result<DynamoDbDocumentOptions> ParseDynamoDbDocumentUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "dynamodb://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Status::InvalidArgument("DynamoDB store URL must start with dynamodb://");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  const size_t question = rest.find('?');
+  const std::string_view table = rest.substr(0, question);
+  DynamoDbDocumentOptions options;
+  if (!IsValidTableName(table)) {
+    return Status::InvalidArgument("DynamoDB table name must be 3-255 characters of A-Z a-z 0-9 _ . -");
+  }
+  options.table = std::string(table);
+  std::string_view query = question == std::string_view::npos ? std::string_view() : rest.substr(question + 1);
+  bool seen_region = false, seen_endpoint = false;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t equals = pair.find('=');
+    const std::string_view name = pair.substr(0, equals);
+    const std::optional<std::string> value =
+        PercentDecode(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1));
+    if (!value) return Status::InvalidArgument("DynamoDB store URL has a malformed %-escape");
+    if (name == "region") {
+      if (seen_region) return Status::InvalidArgument("DynamoDB store URL names region twice");
+      if (!IsValidRegion(*value)) return Status::InvalidArgument("DynamoDB region must be like eu-west-1");
+      seen_region = true;
+      options.region = *value;
+    } else if (name == "endpoint") {
+      if (seen_endpoint) return Status::InvalidArgument("DynamoDB store URL names endpoint twice");
+      Result<aws::Url> endpoint = aws::ParseUrl(*value);
+      if (!endpoint.ok()) return Status::InvalidArgument("DynamoDB endpoint: " + endpoint.status().message());
+      if (endpoint->target != "/") return Status::InvalidArgument("DynamoDB endpoint must not have a path or query");
+      seen_endpoint = true;
+      options.endpoint = *value;
+      while (!options.endpoint.empty() && options.endpoint.back() == '/') options.endpoint.pop_back();
+    } else {
+      return Status::InvalidArgument("DynamoDB store URL has unknown parameter `" + std::string(name) +
+                                     "` (known: region, endpoint)");
+    }
+  }
+  return options;
+}
+
+Result<std::unique_ptr<DocumentStore>> OpenDynamoDbDocumentStore(const DynamoDbDocumentOptions& options) {
+  if (!IsValidTableName(options.table)) {
+    return Status::InvalidArgument("DynamoDB table name must be 3-255 characters of A-Z a-z 0-9 _ . -");
+  }
+  const aws::AwsEnvironment env = aws::AwsEnvironment::Process();
+  aws::DynamoDbClientOptions client;
+  Result<std::string> region = aws::ResolveRegion(options.region, env);
+  if (!region.ok()) return Status::FailedPrecondition(region.status().message());
+  client.region = *region;
+  if (options.credentials.access_key_id.empty()) {
+    Result<aws::Credentials> credentials = aws::ResolveCredentials(env);
+    if (!credentials.ok()) return Status::FailedPrecondition(credentials.status().message());
+    client.credentials = std::move(credentials).value();
+  } else {
+    client.credentials = options.credentials;
+  }
+  client.endpoint = options.endpoint.empty() ? DefaultEndpoint(client.region) : options.endpoint;
+  client.retry = options.retry;
+  client.http = options.http;
+  client.sleep = options.sleep;
+  Result<std::unique_ptr<aws::DynamoDbClient>> created = aws::DynamoDbClient::Create(std::move(client));
+  if (!created.ok()) return created.status();
+  return std::unique_ptr<DocumentStore>(new DynamoDbDocumentStore(std::move(created).value(), options));
+}
+
+}  // namespace eventlogger

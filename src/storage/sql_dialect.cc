@@ -1,0 +1,510 @@
+#include "storage/sql_dialect.h"
+
+#include <cctype>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include "core/json_output.h"
+
+namespace eventlogger {
+namespace {
+
+constexpr std::string_view kPostgresDbmsName = "PostgreSQL";
+constexpr std::string_view kSqlServerDbmsName = "Microsoft SQL Server";
+
+// User ids and idempotency keys compare byte for byte in PostgreSQL; SQL
+// Server's default collations are case- and accent-insensitive, which would
+// merge "Alice" and "alice". A binary collation keeps them apart.
+constexpr std::string_view kSqlServerBinaryCollation = "Latin1_General_100_BIN2";
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// Walks SQL text, calling `on_code` for each character outside string
+// literals, quoted identifiers ("x" and T-SQL's [x]; PostgreSQL's "uuid[]"
+// reads as an empty one, harmlessly) and comments. `on_code` returns where to
+// continue. Enough for the statements in this file (no dollar quoting, no
+// E'' strings, no array subscripts).
+template <typename OnCode>
+void ForEachCodeChar(std::string_view text, OnCode on_code) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\'' || c == '"' || c == '[') {
+      const char close = c == '[' ? ']' : c;
+      ++i;
+      while (i < text.size()) {
+        if (text[i] == close) {
+          // A doubled closing character is an escaped one inside the quotes.
+          if (i + 1 < text.size() && text[i + 1] == close) {
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        ++i;
+      }
+      ++i;
+    } else if (c == '-' && i + 1 < text.size() && text[i + 1] == '-') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      const size_t end = text.find("*/", i + 2);
+      i = end == std::string_view::npos ? text.size() : end + 2;
+    } else {
+      i = on_code(i);
+    }
+  }
+}
+
+std::optional<std::string_view> NullIfEmpty(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return std::string_view(text);
+}
+
+// ---- PostgreSQL -----------------------------------------------------------
+
+// The API's timestamp text, from a timestamptz, whatever the session's
+// TimeZone: AT TIME ZONE 'UTC' gives the UTC wall clock, formatted with
+// exactly three fractional digits and a literal Z.
+constexpr std::string_view kPostgresTimestampText =
+    "to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+std::string PostgresQuote(std::string_view identifier) {
+  return "\"" + std::string(identifier) + "\"";
+}
+
+// ---- SQL Server -----------------------------------------------------------
+
+// CONVERT style 121 always prints the three fractional digits of a
+// datetime2(3) ("2025-06-29 14:32:45.123"), unlike style 126, which drops a
+// zero fraction; the space becomes the 'T'.
+constexpr std::string_view kSqlServerTimestampText =
+    "CONCAT(REPLACE(CONVERT(char(23), [timestamp], 121), ' ', 'T'), 'Z')";
+
+// The batch as one JSON array for OPENJSON: SQL Server has no array
+// parameters, and one nvarchar(max) parameter keeps the batch to one round
+// trip whatever its size (a VALUES list would hit the 2,100-parameter limit at
+// 350 events). Repeats within the batch are dropped here because NOT EXISTS
+// only sees rows stored before the statement.
+std::string SqlServerBatchJson(EventBatch events) {
+  std::unordered_set<std::string_view> ids;
+  std::unordered_set<std::string> keys;
+  std::string json = "[";
+  for (const Event* event : events) {
+    if (!ids.insert(event->event_id).second) continue;
+    if (!event->idempotency_key.empty()) {
+      // user_id has no NUL (validated), so it separates the pair unambiguously.
+      if (!keys.insert(event->user_id + '\0' + event->idempotency_key).second) continue;
+    }
+    if (json.size() > 1) json += ',';
+    const auto field = [&json](std::string_view name, const std::string& value, bool nullable) {
+      json += '"';
+      json += name;
+      json += "\":";
+      if (nullable && value.empty()) {
+        json += "null";
+      } else {
+        AppendJsonString(json, value);
+      }
+    };
+    json += '{';
+    field("i", event->event_id, false);
+    json += ',';
+    field("u", event->user_id, false);
+    json += ',';
+    field("t", event->event_type, false);
+    json += ',';
+    field("s", event->timestamp, false);
+    json += ',';
+    field("k", event->idempotency_key, true);
+    json += ',';
+    field("h", event->request_hash, true);
+    json += '}';
+  }
+  json += ']';
+  return json;
+}
+
+}  // namespace
+
+namespace sql_internal {
+
+std::string DollarToQuestionMarks(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t copied = 0;
+  ForEachCodeChar(text, [&](size_t i) {
+    if (text[i] != '$' || i + 1 >= text.size() ||
+        !std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+      return i + 1;
+    }
+    size_t end = i + 1;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    out.append(text.substr(copied, i - copied));
+    out += '?';
+    copied = end;
+    return end;
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
+int CountPlaceholders(std::string_view text, SqlParameterStyle style) {
+  int count = 0;
+  ForEachCodeChar(text, [&](size_t i) {
+    if (style == SqlParameterStyle::kQuestionMark) {
+      if (text[i] == '?') ++count;
+      return i + 1;
+    }
+    if (text[i] == '$' && i + 1 < text.size() &&
+        std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+      ++count;
+      size_t end = i + 1;
+      while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+      return end;
+    }
+    return i + 1;
+  });
+  return count;
+}
+
+std::string PostgresArrayLiteral(const std::vector<std::optional<std::string_view>>& elements) {
+  std::string out = "{";
+  for (size_t i = 0; i < elements.size(); ++i) {
+    if (i > 0) out += ',';
+    if (!elements[i]) {
+      out += "NULL";
+      continue;
+    }
+    // Always quoted, so commas, braces, spaces and the word NULL stay text.
+    out += '"';
+    for (char c : *elements[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace sql_internal
+
+std::optional<SqlDialectKind> SqlDialectFromDbmsName(std::string_view dbms_name) {
+  if (dbms_name == kPostgresDbmsName) return SqlDialectKind::kPostgres;
+  if (dbms_name == kSqlServerDbmsName) return SqlDialectKind::kSqlServer;
+  return std::nullopt;
+}
+
+bool IsValidSqlIdentifier(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool SqlStateMeansConnectionLost(std::string_view sqlstate) {
+  return StartsWith(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" ||
+         sqlstate == "57P03";
+}
+
+Status SqlStateToStatus(std::string_view sqlstate, std::string message) {
+  if (!sqlstate.empty()) {
+    message += " [SQLSTATE ";
+    message += sqlstate;
+    message += "]";
+  }
+  if (sqlstate == "57014" || sqlstate == "HYT00" || sqlstate == "HYT01" || sqlstate == "HY008") {
+    return Status::DeadlineExceeded(std::move(message));
+  }
+  if (SqlStateMeansConnectionLost(sqlstate) || StartsWith(sqlstate, "57P") ||
+      StartsWith(sqlstate, "53") || sqlstate == "40001" || sqlstate == "40P01" ||
+      sqlstate == "55P03") {
+    return Status::Unavailable(std::move(message));
+  }
+  if (StartsWith(sqlstate, "22")) return Status::InvalidArgument(std::move(message));
+  if (sqlstate == "42P01" || sqlstate == "42S02" || sqlstate == "3F000") {
+    message += "; is the schema migrated? run `eventlogger migrate`";
+    return Status::FailedPrecondition(std::move(message));
+  }
+  return Status::Internal(std::move(message));
+}
+
+Status SchemaVersionStatus(std::optional<int> version, std::string_view where) {
+  const std::string expected = std::to_string(kSqlSchemaVersion);
+  if (!version) {
+    return Status::FailedPrecondition(std::string(where) +
+                                      " has no eventlogger schema; run `eventlogger migrate` "
+                                      "against it before serving");
+  }
+  if (*version < kSqlSchemaVersion) {
+    return Status::FailedPrecondition(std::string(where) + " has schema version " +
+                                      std::to_string(*version) + ", older than this build's " +
+                                      expected + "; run `eventlogger migrate`");
+  }
+  if (*version > kSqlSchemaVersion) {
+    return Status::FailedPrecondition(
+        std::string(where) + " has schema version " + std::to_string(*version) +
+        ", newer than this build's " + expected +
+        "; a newer eventlogger migrated it, so run that version (do not run `eventlogger "
+        "migrate` from this one)");
+  }
+  return Status::Ok();
+}
+
+SqlDialect::SqlDialect(SqlDialectKind kind, SqlParameterStyle style, std::string schema)
+    : kind_(kind),
+      // ODBC is the only way to SQL Server, and ODBC binds by position.
+      style_(kind == SqlDialectKind::kSqlServer ? SqlParameterStyle::kQuestionMark : style),
+      schema_(std::move(schema)) {}
+
+std::string_view SqlDialect::name() const {
+  return kind_ == SqlDialectKind::kPostgres ? "postgresql" : "sqlserver";
+}
+
+std::string SqlDialect::Table(std::string_view table) const {
+  if (kind_ == SqlDialectKind::kPostgres) {
+    // Qualified even though sessions also set search_path: a statement then
+    // means the same table whatever a pooler or an operator did to the path.
+    return schema_.empty() ? std::string(table) : PostgresQuote(schema_) + "." + std::string(table);
+  }
+  return "[" + (schema_.empty() ? std::string("dbo") : schema_) + "].[" + std::string(table) + "]";
+}
+
+SqlStatement SqlDialect::Make(std::string text,
+                              std::vector<std::optional<std::string>> parameters) const {
+  if (style_ == SqlParameterStyle::kQuestionMark) text = sql_internal::DollarToQuestionMarks(text);
+  return SqlStatement{std::move(text), std::move(parameters)};
+}
+
+std::string SqlDialect::SelectColumns() const {
+  if (kind_ == SqlDialectKind::kPostgres) {
+    return "SELECT event_id::text, user_id, event_type, " + std::string(kPostgresTimestampText) +
+           ", COALESCE(idempotency_key, ''), COALESCE(request_hash, '') FROM " + Table("events");
+  }
+  return "SELECT LOWER(CONVERT(char(36), event_id)), user_id, event_type, " +
+         std::string(kSqlServerTimestampText) +
+         ", COALESCE(idempotency_key, N''), COALESCE(request_hash, N'') FROM " + Table("events");
+}
+
+std::vector<SqlStatement> SqlDialect::SessionSetup(
+    std::chrono::milliseconds statement_timeout) const {
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    // Any error rolls the whole transaction back instead of leaving it half
+    // done and open. SQL Server has no server-side statement timeout; the
+    // ODBC store sets SQL_ATTR_QUERY_TIMEOUT on each statement instead.
+    return {Make("SET XACT_ABORT ON", {})};
+  }
+  // set_config takes the values as parameters, unlike SET.
+  const std::string timeout = std::to_string(statement_timeout.count());
+  if (schema_.empty()) {
+    return {Make("SELECT set_config('statement_timeout', $1, false)", {timeout})};
+  }
+  return {Make("SELECT set_config('statement_timeout', $1, false), "
+               "set_config('search_path', $2, false)",
+               {timeout, PostgresQuote(schema_)})};
+}
+
+SqlStatement SqlDialect::InsertBatch(EventBatch events) const {
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    const std::string events_table = Table("events");
+    return Make(
+        "INSERT INTO " + events_table +
+            " (event_id, user_id, event_type, [timestamp], idempotency_key, request_hash) "
+            "SELECT v.event_id, v.user_id, v.event_type, CONVERT(datetime2(3), v.[timestamp], 127), "
+            "v.idempotency_key, v.request_hash "
+            "FROM OPENJSON(?) WITH ("
+            "event_id uniqueidentifier '$.i', "
+            "user_id nvarchar(128) '$.u', "
+            "event_type nvarchar(64) '$.t', "
+            "[timestamp] nvarchar(30) '$.s', "
+            "idempotency_key nvarchar(255) '$.k', "
+            "request_hash nvarchar(128) '$.h') AS v "
+            // UPDLOCK, HOLDLOCK: range locks, so two writers racing on one
+            // eventId serialize here instead of failing on the primary key.
+            "WHERE NOT EXISTS (SELECT 1 FROM " + events_table +
+            " AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.event_id = v.event_id) "
+            "AND (v.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + events_table +
+            " AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.user_id = v.user_id "
+            "AND e.idempotency_key = v.idempotency_key))",
+        {SqlServerBatchJson(events)});
+  }
+  // Six arrays, one per column, unnested into rows: one statement and a
+  // fixed parameter count whatever the batch size. ON CONFLICT DO NOTHING
+  // without a target skips rows clashing on any unique index (eventId, or an
+  // Idempotency-Key already taken), also within the batch.
+  std::vector<std::optional<std::string_view>> columns[6];
+  for (auto& column : columns) column.reserve(events.size());
+  for (const Event* event : events) {
+    columns[0].emplace_back(event->event_id);
+    columns[1].emplace_back(event->user_id);
+    columns[2].emplace_back(event->event_type);
+    columns[3].emplace_back(event->timestamp);
+    columns[4].push_back(NullIfEmpty(event->idempotency_key));
+    columns[5].push_back(NullIfEmpty(event->request_hash));
+  }
+  std::vector<std::optional<std::string>> parameters;
+  for (const auto& column : columns) parameters.emplace_back(sql_internal::PostgresArrayLiteral(column));
+  return Make("INSERT INTO " + Table("events") +
+                  " (event_id, user_id, event_type, \"timestamp\", idempotency_key, request_hash) "
+                  "SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), "
+                  "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[])) "
+                  "ON CONFLICT DO NOTHING",
+              std::move(parameters));
+}
+
+SqlStatement SqlDialect::ScanUser(std::string_view user_id) const {
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    // uniqueidentifier sorts by its last bytes first, not as text; the
+    // promise is text order of eventIds, so ties sort on the text form.
+    return Make(SelectColumns() + " WHERE user_id = ? ORDER BY [timestamp], CONVERT(char(36), "
+                                  "event_id) COLLATE " + std::string(kSqlServerBinaryCollation),
+                {std::string(user_id)});
+  }
+  // uuid compares bytewise, which is the text order of the lowercase form.
+  return Make(SelectColumns() + " WHERE user_id = $1 ORDER BY \"timestamp\", event_id",
+              {std::string(user_id)});
+}
+
+SqlStatement SqlDialect::Scan(const ScanFilter& filter) const {
+  const bool postgres = kind_ == SqlDialectKind::kPostgres;
+  const std::string timestamp_column = postgres ? "\"timestamp\"" : "[timestamp]";
+  std::string text = SelectColumns() + " WHERE 1 = 1";
+  std::vector<std::optional<std::string>> parameters;
+  const auto add = [&](const std::string& value, const std::string& condition_prefix,
+                       bool is_timestamp) {
+    if (value.empty()) return;
+    parameters.emplace_back(value);
+    const std::string placeholder = "$" + std::to_string(parameters.size());
+    text += " AND " + condition_prefix;
+    if (!is_timestamp) {
+      text += placeholder;
+    } else if (postgres) {
+      text += "CAST(" + placeholder + " AS timestamptz)";
+    } else {
+      text += "CONVERT(datetime2(3), " + placeholder + ", 127)";
+    }
+  };
+  add(filter.user_id, "user_id = ", false);
+  add(filter.since, timestamp_column + " >= ", true);
+  add(filter.until, timestamp_column + " < ", true);
+  return Make(std::move(text), std::move(parameters));
+}
+
+SqlStatement SqlDialect::FindByIdempotencyKey(std::string_view user_id,
+                                              std::string_view key) const {
+  return Make(SelectColumns() + " WHERE user_id = $1 AND idempotency_key = $2",
+              {std::string(user_id), std::string(key)});
+}
+
+SqlStatement SqlDialect::Ping() const { return Make("SELECT 1", {}); }
+
+SqlStatement SqlDialect::SchemaVersion() const {
+  return Make("SELECT MAX(version) FROM " + Table("eventlogger_schema"), {});
+}
+
+std::vector<SqlStatement> SqlDialect::MigrateBegin(std::chrono::milliseconds lock_timeout) const {
+  // One lock per schema: migrations of different schemas (parallel tests,
+  // several deployments in one database) do not wait for each other.
+  const std::string lock_name =
+      "eventlogger.migrate:" + (schema_.empty() ? std::string("(default)") : schema_);
+  std::vector<SqlStatement> statements;
+  if (kind_ == SqlDialectKind::kPostgres) {
+    // Held until the transaction ends, so a second migrator waits here and
+    // then finds the work done.
+    statements.push_back(Make("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {lock_name}));
+    if (!schema_.empty()) {
+      statements.push_back(Make("CREATE SCHEMA IF NOT EXISTS " + PostgresQuote(schema_), {}));
+    }
+    statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + Table("eventlogger_schema") +
+                                  " (version integer NOT NULL)",
+                              {}));
+    return statements;
+  }
+  statements.push_back(Make(
+      "DECLARE @result int; "
+      "EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+      "@LockOwner = 'Transaction', @LockTimeout = ?; "
+      "IF @result < 0 THROW 51000, 'eventlogger: could not take the migration lock', 1;",
+      {lock_name, std::to_string(lock_timeout.count())}));
+  if (!schema_.empty()) {
+    // CREATE SCHEMA must be alone in its batch, hence EXEC.
+    statements.push_back(
+        Make("IF SCHEMA_ID(?) IS NULL EXEC(N'CREATE SCHEMA [" + schema_ + "]')", {schema_}));
+  }
+  statements.push_back(Make("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " +
+                                Table("eventlogger_schema") + " (version int NOT NULL)",
+                            {Table("eventlogger_schema")}));
+  return statements;
+}
+
+std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
+  std::vector<SqlStatement> statements;
+  const std::string events = Table("events");
+  // Each step is idempotent on its own (IF NOT EXISTS), so a version row
+  // lost or rolled back never makes a rerun fail.
+  if (from_version < 1) {
+    if (kind_ == SqlDialectKind::kPostgres) {
+      statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + events +
+                                    " ("
+                                    "event_id uuid PRIMARY KEY, "
+                                    "user_id text NOT NULL, "
+                                    "event_type text NOT NULL, "
+                                    "\"timestamp\" timestamptz(3) NOT NULL, "
+                                    "created_at timestamptz NOT NULL DEFAULT now(), "
+                                    "idempotency_key text NULL, "
+                                    "request_hash text NULL)",
+                                {}));
+      statements.push_back(Make("CREATE INDEX IF NOT EXISTS events_by_user_time ON " + events +
+                                    " (user_id, \"timestamp\", event_id)",
+                                {}));
+      statements.push_back(Make("CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key ON " +
+                                    events +
+                                    " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+                                {}));
+    } else {
+      const std::string collation(kSqlServerBinaryCollation);
+      statements.push_back(Make(
+          "IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " + events +
+              " ("
+              "event_id uniqueidentifier NOT NULL, "
+              "user_id nvarchar(128) COLLATE " + collation + " NOT NULL, "
+              "event_type nvarchar(64) NOT NULL, "
+              "[timestamp] datetime2(3) NOT NULL, "
+              "created_at datetime2(3) NOT NULL CONSTRAINT DF_events_created_at "
+              "DEFAULT SYSUTCDATETIME(), "
+              "idempotency_key nvarchar(255) COLLATE " + collation + " NULL, "
+              "request_hash nvarchar(128) NULL, "
+              // Nonclustered: uniqueidentifier order is not time order, so a
+              // clustered key on it would split pages on every insert.
+              "CONSTRAINT PK_events PRIMARY KEY NONCLUSTERED (event_id))",
+          {events}));
+      // Clustered on the ScanUser order: a user's events are contiguous.
+      statements.push_back(
+          Make("IF INDEXPROPERTY(OBJECT_ID(?), N'events_by_user_time', 'IndexID') IS NULL "
+               "CREATE UNIQUE CLUSTERED INDEX events_by_user_time ON " + events +
+                   " (user_id, [timestamp], event_id)",
+               {events}));
+      statements.push_back(
+          Make("IF INDEXPROPERTY(OBJECT_ID(?), N'events_by_idempotency_key', 'IndexID') IS NULL "
+               "CREATE UNIQUE NONCLUSTERED INDEX events_by_idempotency_key ON " + events +
+                   " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+               {events}));
+    }
+  }
+  const std::string versions = Table("eventlogger_schema");
+  statements.push_back(Make("DELETE FROM " + versions, {}));
+  statements.push_back(
+      Make("INSERT INTO " + versions + " (version) VALUES (CAST($1 AS " +
+               std::string(kind_ == SqlDialectKind::kPostgres ? "integer" : "int") + "))",
+           {std::to_string(kSqlSchemaVersion)}));
+  return statements;
+}
+
+}  // namespace eventlogger
