@@ -16,6 +16,16 @@ done
 
 scripts/install-deps.sh --test
 
+# Real PostgreSQL and dynalite for the backend tests, on loopback ports of
+# their own; stopped on exit, whatever happens.
+servers_dir="$(mktemp -d /tmp/eventlogger-test-servers.XXXXXX)"
+cleanup() {
+  tests/support/test-servers.sh stop "$servers_dir" || true
+  rm -rf "$servers_dir"
+}
+trap cleanup EXIT
+eval "$(tests/support/test-servers.sh start "$servers_dir")"
+
 run_suite() {
   local kind="$1"
   echo "== build ($kind) =="

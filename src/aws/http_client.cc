@@ -366,19 +366,33 @@ Result<HttpResponse> HttpClient::Exchange(Connection& connection, const Url& url
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.max_response_body_bytes);
   parser.header_limit(64 * 1024);
+  const Status too_large = Status::ResourceExhausted("response from " + endpoint + " exceeds " +
+                                                     std::to_string(options_.max_response_body_bytes) + " bytes");
+  // The header first, then the body: Beast 1.74 drops the body_limit error
+  // for a Content-Length over the limit when the body arrives in the same
+  // read as the header, so that case is checked here.
   ec = RunToCompletion(connection.ioc, [&](auto handler) {
     if (connection.tls) {
-      http::async_read(*connection.tls, connection.buffer, parser, std::move(handler));
+      http::async_read_header(*connection.tls, connection.buffer, parser, std::move(handler));
     } else {
-      http::async_read(tcp, connection.buffer, parser, std::move(handler));
+      http::async_read_header(tcp, connection.buffer, parser, std::move(handler));
     }
   });
   *response_started = parser.got_some() || connection.buffer.size() != 0;
-  if (IsTimeout(ec)) return Status::DeadlineExceeded("waiting for a response from " + endpoint + " timed out");
-  if (ec == http::error::body_limit) {
-    return Status::ResourceExhausted("response from " + endpoint + " exceeds " +
-                                     std::to_string(options_.max_response_body_bytes) + " bytes");
+  if (!ec && parser.content_length() && *parser.content_length() > options_.max_response_body_bytes) {
+    return too_large;
   }
+  if (!ec) {
+    ec = RunToCompletion(connection.ioc, [&](auto handler) {
+      if (connection.tls) {
+        http::async_read(*connection.tls, connection.buffer, parser, std::move(handler));
+      } else {
+        http::async_read(tcp, connection.buffer, parser, std::move(handler));
+      }
+    });
+  }
+  if (IsTimeout(ec)) return Status::DeadlineExceeded("waiting for a response from " + endpoint + " timed out");
+  if (ec == http::error::body_limit) return too_large;
   if (ec) return Status::Unavailable("reading a response from " + endpoint + " failed: " + ec.message());
   tcp.expires_never();
 

@@ -42,7 +42,10 @@ std::u16string Utf8ToUtf16(std::string_view text) {
     if (byte < 0x80) {
       code = byte;
     } else {
-      const size_t need = byte >= 0xF0 && byte < 0xF5 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC2 && byte < 0xE0 ? 2 : 0;
+      const size_t need = byte >= 0xF0 && byte < 0xF5   ? 4
+                          : byte >= 0xE0                ? 3
+                          : byte >= 0xC2 && byte < 0xE0 ? 2
+                                                        : 0;
       if (need > 0 && i + need <= text.size()) {
         uint32_t value = byte & (0xFF >> (need + 1));
         bool valid = true;
@@ -105,16 +108,17 @@ std::string Utf16ToUtf8(std::u16string_view text) {
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
 }
 
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -137,7 +141,8 @@ std::optional<std::vector<Attribute>> ParseConnectionString(std::string_view tex
     const size_t start = i;
     const size_t equals = text.find('=', i);
     const size_t semicolon = text.find(';', i);
-    if (equals == std::string_view::npos || (semicolon != std::string_view::npos && semicolon < equals)) {
+    if (equals == std::string_view::npos ||
+        (semicolon != std::string_view::npos && semicolon < equals)) {
       // A piece without '=' is only acceptable when blank (";;", trailing).
       const size_t end = semicolon == std::string_view::npos ? text.size() : semicolon;
       if (!Trim(text.substr(i, end - i)).empty()) return std::nullopt;
@@ -168,7 +173,8 @@ std::optional<std::vector<Attribute>> ParseConnectionString(std::string_view tex
       if (i < text.size() && text[i] != ';') return std::nullopt;
     } else {
       const size_t end = text.find(';', i);
-      attribute.value = std::string(Trim(text.substr(i, (end == std::string_view::npos ? text.size() : end) - i)));
+      attribute.value = std::string(
+          Trim(text.substr(i, (end == std::string_view::npos ? text.size() : end) - i)));
       i = end == std::string_view::npos ? text.size() : end;
     }
     attribute.raw = text.substr(start, i - start);
@@ -207,7 +213,8 @@ std::string ReplaceSecrets(std::string text, const std::vector<std::string>& sec
   return text;
 }
 
-Result<int64_t> ParseNumber(std::string_view name, std::string_view value, int64_t min, int64_t max) {
+Result<int64_t> ParseNumber(std::string_view name, std::string_view value, int64_t min,
+                            int64_t max) {
   int64_t number = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
   if (value.empty() || error != std::errc() || end != value.data() + value.size() || number < min ||
@@ -284,14 +291,26 @@ Diagnostics ReadDiagnostics(SQLSMALLINT handle_type, SQLHANDLE handle) {
     if (!SQL_SUCCEEDED(rc)) break;
     const auto* state16 = reinterpret_cast<const char16_t*>(state);
     const auto* text16 = reinterpret_cast<const char16_t*>(text);
-    const size_t text_length = std::min<size_t>(std::max<SQLSMALLINT>(length, 0), std::size(text) - 1);
-    if (record == 1) out.sqlstate = Utf16ToUtf8(std::u16string_view(state16, 5));
+    const size_t text_length =
+        std::min<size_t>(std::max<SQLSMALLINT>(length, 0), std::size(text) - 1);
+    // The first record may be a mere warning (class 01, e.g. unixODBC's
+    // "Can't open lib" comes as 01000 before IM004); the error is what counts.
+    const std::string sqlstate = Utf16ToUtf8(std::u16string_view(state16, 5));
+    if (out.sqlstate.empty() || (out.sqlstate.starts_with("01") && !sqlstate.starts_with("01"))) {
+      out.sqlstate = sqlstate;
+    }
     if (!out.message.empty()) out.message += "; ";
     out.message += Utf16ToUtf8(std::u16string_view(text16, text_length));
   }
-  // Driver messages may span lines.
-  std::replace(out.message.begin(), out.message.end(), '\n', ' ');
-  while (!out.message.empty() && out.message.back() == ' ') out.message.pop_back();
+  // Driver messages may span lines and carry tabs; make them one line.
+  std::string flat;
+  for (char c : out.message) {
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space && (flat.empty() || flat.back() == ' ')) continue;
+    flat += space ? ' ' : c;
+  }
+  while (!flat.empty() && flat.back() == ' ') flat.pop_back();
+  out.message = std::move(flat);
   return out;
 }
 
@@ -309,8 +328,8 @@ struct Context {
   Status Failure(SQLSMALLINT handle_type, SQLHANDLE handle, OdbcConnection* conn,
                  std::string_view what) const {
     Diagnostics diagnostics = ReadDiagnostics(handle_type, handle);
-    std::string message = std::string(what) + " (" + where + "): " +
-                          ReplaceSecrets(std::move(diagnostics.message), secrets);
+    std::string message = std::string(what) + " (" + where +
+                          "): " + ReplaceSecrets(std::move(diagnostics.message), secrets);
     if (conn != nullptr && SqlStateMeansConnectionLost(diagnostics.sqlstate)) conn->set_lost();
     if (conn != nullptr && conn->Broken() && !SqlStateMeansConnectionLost(diagnostics.sqlstate)) {
       // Some drivers report a dropped link with a generic SQLSTATE.
@@ -340,7 +359,8 @@ Status ReadColumn(SQLHSTMT stmt, SQLUSMALLINT column, const Context& context, Od
     }
     // Truncated (more to come): the buffer holds all it can, less the NUL.
     const bool truncated = indicator == SQL_NO_TOTAL || indicator >= kBufferBytes;
-    const size_t chars = truncated ? std::size(buffer) - 1 : static_cast<size_t>(indicator) / sizeof(SQLWCHAR);
+    const size_t chars =
+        truncated ? std::size(buffer) - 1 : static_cast<size_t>(indicator) / sizeof(SQLWCHAR);
     text.append(reinterpret_cast<const char16_t*>(buffer), chars);
     if (rc == SQL_SUCCESS) break;
   }
@@ -352,16 +372,21 @@ Status ReadColumn(SQLHSTMT stmt, SQLUSMALLINT column, const Context& context, Od
 // go to `visit`; `delivered` records whether any did. Later result sets
 // (T-SQL batches) are drained so their errors are seen.
 Status Execute(OdbcConnection* conn, const SqlStatement& statement, const Context& context,
-               std::string_view what, const RowVisitor& visit = nullptr, bool* delivered = nullptr) {
+               std::string_view what, const RowVisitor& visit = nullptr,
+               bool* delivered = nullptr) {
   SQLHSTMT raw = nullptr;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, conn->dbc(), &raw))) {
     return context.Failure(SQL_HANDLE_DBC, conn->dbc(), conn, what);
   }
   Statement stmt(raw);
+  // Autocommit is off only in a migration, whose statements (index builds)
+  // may rightly take longer than a request's.
   const int64_t timeout_ms = context.options.statement_timeout.count();
-  if (!context.dialect.has_server_statement_timeout() && timeout_ms > 0) {
+  if (!context.dialect.has_server_statement_timeout() && timeout_ms > 0 &&
+      !conn->in_transaction()) {
     const auto seconds = static_cast<SQLULEN>((timeout_ms + 999) / 1000);
-    SQLSetStmtAttr(raw, SQL_ATTR_QUERY_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds), SQL_IS_UINTEGER);
+    SQLSetStmtAttr(raw, SQL_ATTR_QUERY_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds),
+                   SQL_IS_UINTEGER);
   }
   // Bound buffers must stay put until execution: sized up front.
   std::vector<std::u16string> values(statement.parameters.size());
@@ -371,12 +396,13 @@ Status Execute(OdbcConnection* conn, const SqlStatement& statement, const Contex
     SQLRETURN rc;
     if (!statement.parameters[i]) {
       indicators[i] = SQL_NULL_DATA;
-      rc = SQLBindParameter(raw, number, SQL_PARAM_INPUT, SQL_C_WCHAR, SQL_WVARCHAR, 1, 0, nullptr, 0,
-                            &indicators[i]);
+      rc = SQLBindParameter(raw, number, SQL_PARAM_INPUT, SQL_C_WCHAR, SQL_WVARCHAR, 1, 0, nullptr,
+                            0, &indicators[i]);
     } else {
       values[i] = Utf8ToUtf16(*statement.parameters[i]);
       indicators[i] = static_cast<SQLLEN>(values[i].size() * sizeof(SQLWCHAR));
-      const SQLSMALLINT type = values[i].size() > kMaxVarcharParameter ? SQL_WLONGVARCHAR : SQL_WVARCHAR;
+      const SQLSMALLINT type =
+          values[i].size() > kMaxVarcharParameter ? SQL_WLONGVARCHAR : SQL_WVARCHAR;
       rc = SQLBindParameter(raw, number, SQL_PARAM_INPUT, SQL_C_WCHAR, type,
                             std::max<SQLULEN>(values[i].size(), 1), 0, values[i].data(),
                             indicators[i], &indicators[i]);
@@ -385,12 +411,13 @@ Status Execute(OdbcConnection* conn, const SqlStatement& statement, const Contex
   }
   SQLRETURN rc = SQLExecDirect(
       raw, reinterpret_cast<SQLCHAR*>(const_cast<char*>(statement.text.c_str())), SQL_NTS);
-  // SQL_NO_DATA: a DELETE or UPDATE that matched nothing.
-  if (rc == SQL_NO_DATA) return Status::Ok();
-  if (!SQL_SUCCEEDED(rc)) return context.Failure(SQL_HANDLE_STMT, raw, conn, what);
-  for (;;) {
+  // SQL_NO_DATA: a DELETE or UPDATE that matched nothing, or a batch whose
+  // first statement returns nothing; a later one may still fail.
+  if (rc != SQL_NO_DATA && !SQL_SUCCEEDED(rc))
+    return context.Failure(SQL_HANDLE_STMT, raw, conn, what);
+  for (bool has_result = rc != SQL_NO_DATA;; has_result = true) {
     SQLSMALLINT columns = 0;
-    if (!SQL_SUCCEEDED(SQLNumResultCols(raw, &columns))) {
+    if (has_result && !SQL_SUCCEEDED(SQLNumResultCols(raw, &columns))) {
       return context.Failure(SQL_HANDLE_STMT, raw, conn, what);
     }
     if (columns > 0) {
@@ -419,11 +446,12 @@ Status Execute(OdbcConnection* conn, const SqlStatement& statement, const Contex
 }
 
 Status SetAutocommit(OdbcConnection* conn, bool on, const Context& context) {
-  const SQLRETURN rc = SQLSetConnectAttr(
-      conn->dbc(), SQL_ATTR_AUTOCOMMIT,
-      reinterpret_cast<SQLPOINTER>(static_cast<uintptr_t>(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
-      SQL_IS_UINTEGER);
-  if (!SQL_SUCCEEDED(rc)) return context.Failure(SQL_HANDLE_DBC, conn->dbc(), conn, "setting autocommit");
+  const SQLRETURN rc = SQLSetConnectAttr(conn->dbc(), SQL_ATTR_AUTOCOMMIT,
+                                         reinterpret_cast<SQLPOINTER>(static_cast<uintptr_t>(
+                                             on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
+                                         SQL_IS_UINTEGER);
+  if (!SQL_SUCCEEDED(rc))
+    return context.Failure(SQL_HANDLE_DBC, conn->dbc(), conn, "setting autocommit");
   conn->set_in_transaction(!on);
   return Status::Ok();
 }
@@ -449,19 +477,24 @@ Result<Connection> ConnectRaw(SQLHENV env, const OdbcMetadataOptions& options,
   const int64_t connect_ms = options.connect_timeout.count();
   if (connect_ms > 0) {
     const auto seconds = static_cast<uintptr_t>((connect_ms + 999) / 1000);
-    SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds), SQL_IS_UINTEGER);
+    SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds),
+                      SQL_IS_UINTEGER);
   }
   const SQLRETURN rc = SQLDriverConnect(
-      dbc, nullptr, reinterpret_cast<SQLCHAR*>(const_cast<char*>(options.connection_string.c_str())),
-      SQL_NTS, nullptr, 0, nullptr, SQL_DRIVER_NOPROMPT);
+      dbc, nullptr,
+      reinterpret_cast<SQLCHAR*>(const_cast<char*>(options.connection_string.c_str())), SQL_NTS,
+      nullptr, 0, nullptr, SQL_DRIVER_NOPROMPT);
   if (!SQL_SUCCEEDED(rc)) {
     Diagnostics diagnostics = ReadDiagnostics(SQL_HANDLE_DBC, dbc);
     std::string message = "connecting to " + where + ": " +
                           ReplaceSecrets(std::move(diagnostics.message), secrets) + " [SQLSTATE " +
                           diagnostics.sqlstate + "]";
-    // IMxxx: the driver manager found no such DSN or driver; retrying
-    // will not help.
-    if (diagnostics.sqlstate.starts_with("IM")) return Status::InvalidArgument(std::move(message));
+    // IMxxx: the driver manager found no such DSN or driver. It reports a
+    // driver library it cannot load with only a warning record (01000,
+    // "Can't open lib"): no driver ever ran. Either way, retrying will not help.
+    if (diagnostics.sqlstate.starts_with("IM") || diagnostics.sqlstate.starts_with("01")) {
+      return Status::InvalidArgument(std::move(message));
+    }
     return Status::Unavailable(std::move(message));
   }
   conn->set_connected();
@@ -469,10 +502,13 @@ Result<Connection> ConnectRaw(SQLHENV env, const OdbcMetadataOptions& options,
 }
 
 Result<Connection> Connect(const Context& context) {
-  Result<Connection> conn = ConnectRaw(context.env.get(), context.options, context.secrets, context.where);
+  Result<Connection> conn =
+      ConnectRaw(context.env.get(), context.options, context.secrets, context.where);
   if (!conn.ok()) return conn;
-  for (const SqlStatement& statement : context.dialect.SessionSetup(context.options.statement_timeout)) {
-    if (Status s = Execute(conn->get(), statement, context, "setting up session"); !s.ok()) return s;
+  for (const SqlStatement& statement :
+       context.dialect.SessionSetup(context.options.statement_timeout)) {
+    if (Status s = Execute(conn->get(), statement, context, "setting up session"); !s.ok())
+      return s;
   }
   return conn;
 }
@@ -487,9 +523,12 @@ class Pool {
 
   class Lease {
    public:
-    Lease(Pool* pool, Connection conn, bool reused) : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
+    Lease(Pool* pool, Connection conn, bool reused)
+        : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
     Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)), reused_(other.reused_) {}
+        : pool_(std::exchange(other.pool_, nullptr)),
+          conn_(std::move(other.conn_)),
+          reused_(other.reused_) {}
     Lease& operator=(Lease&&) = delete;
     ~Lease() {
       if (pool_ != nullptr) pool_->Return(std::move(conn_));
@@ -534,8 +573,9 @@ class Pool {
       }
       if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
           open_ >= size_) {
-        return Status::Unavailable("all " + std::to_string(size_) + " connections to " + context_.where +
-                                   " stayed busy for " + std::to_string(wait_.count()) + " ms");
+        return Status::Unavailable("all " + std::to_string(size_) + " connections to " +
+                                   context_.where + " stayed busy for " +
+                                   std::to_string(wait_.count()) + " ms");
       }
     }
   }
@@ -608,13 +648,15 @@ class OdbcMetadataStore final : public MetadataStore {
     return Query(context_.dialect.Scan(filter), "scanning event metadata", visit);
   }
 
-  Result<EventMetadata> FindByIdempotencyKey(std::string_view user_id, std::string_view key) override {
+  Result<EventMetadata> FindByIdempotencyKey(std::string_view user_id,
+                                             std::string_view key) override {
     std::optional<EventMetadata> found;
-    const Status status = Query(context_.dialect.FindByIdempotencyKey(user_id, key),
-                                "looking up an idempotency key", [&found](const EventMetadata& row) {
-                                  found = row;
-                                  return false;
-                                });
+    const Status status =
+        Query(context_.dialect.FindByIdempotencyKey(user_id, key), "looking up an idempotency key",
+              [&found](const EventMetadata& row) {
+                found = row;
+                return false;
+              });
     if (!status.ok()) return status;
     if (!found) return Status::NotFound("no event with this idempotency key");
     return *found;
@@ -694,7 +736,8 @@ class OdbcMetadataStore final : public MetadataStore {
         !s.ok()) {
       return s;
     }
-    if (version && *version > kSqlSchemaVersion) return SchemaVersionStatus(version, context_.where);
+    if (version && *version > kSqlSchemaVersion)
+      return SchemaVersionStatus(version, context_.where);
     const bool upgrade = !version || *version < kSqlSchemaVersion;
     if (upgrade) {
       for (const SqlStatement& statement : dialect.MigrateUpgrade(version.value_or(0))) {
@@ -726,7 +769,8 @@ class OdbcMetadataStore final : public MetadataStore {
       if (!columns.empty() && columns[0]) {
         int value = 0;
         const std::string& text = *columns[0];
-        if (std::from_chars(text.data(), text.data() + text.size(), value).ec == std::errc()) *version = value;
+        if (std::from_chars(text.data(), text.data() + text.size(), value).ec == std::errc())
+          *version = value;
       }
       return false;
     };
@@ -744,7 +788,8 @@ std::string RedactOdbcConnectionString(std::string_view text) {
   const std::string_view body = url ? text.substr(5) : text;
   const auto attributes = ParseConnectionString(body);
   // Unparseable: it may hold a password anywhere, so show none of it.
-  if (!attributes) return url ? "odbc:(malformed connection string)" : "(malformed connection string)";
+  if (!attributes)
+    return url ? "odbc:(malformed connection string)" : "(malformed connection string)";
   std::string out = url ? "odbc:" : "";
   for (const Attribute& attribute : *attributes) {
     if (IsPasswordKey(attribute.key)) {
@@ -764,8 +809,9 @@ Result<OdbcMetadataOptions> OdbcMetadataOptionsFromUrl(std::string_view url) {
   const std::string_view body = url.substr(5);
   const auto attributes = ParseConnectionString(body);
   if (!attributes) {
-    return Status::InvalidArgument("malformed ODBC connection string (expected key=value;…, "
-                                   "with {braces} around values containing ';')");
+    return Status::InvalidArgument(
+        "malformed ODBC connection string (expected key=value;…, "
+        "with {braces} around values containing ';')");
   }
   OdbcMetadataOptions options;
   for (const Attribute& attribute : *attributes) {
@@ -799,7 +845,8 @@ Result<OdbcMetadataOptions> OdbcMetadataOptionsFromUrl(std::string_view url) {
     }
   }
   if (options.connection_string.empty()) {
-    return Status::InvalidArgument("empty ODBC connection string in " + RedactOdbcConnectionString(url));
+    return Status::InvalidArgument("empty ODBC connection string in " +
+                                   RedactOdbcConnectionString(url));
   }
   return options;
 }
@@ -809,7 +856,8 @@ Result<std::unique_ptr<MetadataStore>> OpenOdbcMetadataStore(const OdbcMetadataO
     return Status::InvalidArgument("pool_size must be from 1 to " + std::to_string(kMaxPoolSize));
   }
   if (!options.schema.empty() && !IsValidSqlIdentifier(options.schema)) {
-    return Status::InvalidArgument("schema must be 1-63 letters, digits or '_', not starting with a digit");
+    return Status::InvalidArgument(
+        "schema must be 1-63 letters, digits or '_', not starting with a digit");
   }
   SQLHENV raw_env = nullptr;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &raw_env))) {
@@ -828,8 +876,8 @@ Result<std::unique_ptr<MetadataStore>> OpenOdbcMetadataStore(const OdbcMetadataO
   SQLSMALLINT length = 0;
   if (!SQL_SUCCEEDED(SQLGetInfo((*first)->dbc(), SQL_DBMS_NAME, dbms, sizeof(dbms), &length))) {
     Diagnostics diagnostics = ReadDiagnostics(SQL_HANDLE_DBC, (*first)->dbc());
-    return Status::Unavailable("asking " + where + " for its DBMS name: " +
-                               ReplaceSecrets(diagnostics.message, secrets));
+    return Status::Unavailable(
+        "asking " + where + " for its DBMS name: " + ReplaceSecrets(diagnostics.message, secrets));
   }
   const std::string dbms_name(reinterpret_cast<const char*>(dbms));
   const std::optional<SqlDialectKind> kind = SqlDialectFromDbmsName(dbms_name);

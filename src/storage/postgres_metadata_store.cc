@@ -93,7 +93,8 @@ std::vector<std::string> UrlSecrets(std::string_view url) {
   if (query != std::string_view::npos) {
     for (std::string_view parameter : Split(url.substr(query + 1), '&')) {
       const size_t equals = parameter.find('=');
-      if (equals != std::string_view::npos && PercentDecode(parameter.substr(0, equals)) == "password") {
+      if (equals != std::string_view::npos &&
+          PercentDecode(parameter.substr(0, equals)) == "password") {
         add(parameter.substr(equals + 1));
       }
     }
@@ -118,8 +119,8 @@ std::string RedactPostgresUrl(std::string_view url) {
   return ReplaceSecrets(RedactUrl(url), UrlSecrets(url));
 }
 
-Result<int64_t> ParseNumber(std::string_view name, std::string_view value, int64_t min,
-                            int64_t max, std::string_view url) {
+Result<int64_t> ParseNumber(std::string_view name, std::string_view value, int64_t min, int64_t max,
+                            std::string_view url) {
   int64_t number = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
   if (value.empty() || error != std::errc() || end != value.data() + value.size() || number < min ||
@@ -140,9 +141,14 @@ struct Context {
   std::string where;  // "PostgreSQL postgresql://user:***@host/db", for messages
 
   std::string Clean(std::string_view text) const {
-    // libpq messages end in newlines and may span lines ("DETAIL: …").
+    // libpq messages end in newlines and may span lines ("DETAIL: …", tab
+    // indented hints); make them one line.
     std::string out;
-    for (char c : text) out += (c == '\n' || c == '\r') ? ' ' : c;
+    for (char c : text) {
+      const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+      if (space && (out.empty() || out.back() == ' ')) continue;
+      out += space ? ' ' : c;
+    }
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return ReplaceSecrets(std::move(out), secrets);
   }
@@ -234,10 +240,23 @@ Status StreamRows(PGconn* conn, const SqlStatement& statement, const Context& co
   return status;
 }
 
+// libpq prints server notices to stderr by default. The expected ones
+// (NOTICE: "… already exists, skipping" from an idempotent migration) are
+// noise; a WARNING is worth a log line. Secrets never reach the server's
+// messages, but they go through the same scrubbing as errors anyway.
+void OnNotice(void* arg, const PGresult* notice) {
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (severity == nullptr || std::string_view(severity) != "WARNING") return;
+  const auto* context = static_cast<const Context*>(arg);
+  const std::string message = context->Clean(PQresultErrorMessage(notice));
+  log::Warn("postgres warning", {{"store", context->where}, {"message", message}});
+}
+
 Result<Connection> Connect(const Context& context) {
   // libpq takes whole seconds; round up so a 500 ms setting is not "forever".
   const int64_t connect_ms = context.options.connect_timeout.count();
-  const std::string connect_seconds = std::to_string(connect_ms <= 0 ? 0 : (connect_ms + 999) / 1000);
+  const std::string connect_seconds =
+      std::to_string(connect_ms <= 0 ? 0 : (connect_ms + 999) / 1000);
   // Later entries override what the URL (expanded from dbname) says, earlier
   // ones are overridden by it: the application name is only a default, the
   // encoding and timeout are ours.
@@ -251,6 +270,7 @@ Result<Connection> Connect(const Context& context) {
     return Status::Unavailable("connecting to " + context.where + ": " +
                                context.Clean(PQerrorMessage(conn.get())));
   }
+  PQsetNoticeReceiver(conn.get(), OnNotice, const_cast<Context*>(&context));
   for (const SqlStatement& statement :
        context.dialect.SessionSetup(context.options.statement_timeout)) {
     if (Status s = Execute(conn.get(), statement, context, "setting up session"); !s.ok()) return s;
@@ -411,12 +431,13 @@ class PostgresMetadataStore final : public MetadataStore {
     const SqlStatement query = context_.dialect.FindByIdempotencyKey(user_id, key);
     std::optional<EventMetadata> found;
     const Status status = Run([&](PGconn* conn, bool* delivered) {
-      return StreamRows(conn, query, context_, "looking up an idempotency key",
-                        [&found](const EventMetadata& row) {
-                          found = row;
-                          return false;
-                        },
-                        delivered);
+      return StreamRows(
+          conn, query, context_, "looking up an idempotency key",
+          [&found](const EventMetadata& row) {
+            found = row;
+            return false;
+          },
+          delivered);
     });
     if (!status.ok()) return status;
     if (!found) return Status::NotFound("no event with this idempotency key");
@@ -479,12 +500,14 @@ class PostgresMetadataStore final : public MetadataStore {
 
   Status MigrateInTransaction(PGconn* conn) {
     const SqlDialect& dialect = context_.dialect;
-    if (Status s = Execute(conn, SqlStatement{"BEGIN", {}}, context_, "migrating"); !s.ok()) return s;
+    if (Status s = Execute(conn, SqlStatement{"BEGIN", {}}, context_, "migrating"); !s.ok())
+      return s;
     for (const SqlStatement& statement : dialect.MigrateBegin(context_.options.statement_timeout)) {
       if (Status s = Execute(conn, statement, context_, "migrating"); !s.ok()) return s;
     }
     PgResult result;
-    if (Status s = Execute(conn, dialect.SchemaVersion(), context_, "reading schema version", &result);
+    if (Status s =
+            Execute(conn, dialect.SchemaVersion(), context_, "reading schema version", &result);
         !s.ok()) {
       return s;
     }
@@ -521,7 +544,8 @@ class PostgresMetadataStore final : public MetadataStore {
   }
 
   static std::optional<int> VersionFrom(const PGresult* result) {
-    if (result == nullptr || PQntuples(result) < 1 || PQgetisnull(result, 0, 0)) return std::nullopt;
+    if (result == nullptr || PQntuples(result) < 1 || PQgetisnull(result, 0, 0))
+      return std::nullopt;
     int version = 0;
     const std::string_view text = Value(result, 0, 0);
     if (std::from_chars(text.data(), text.data() + text.size(), version).ec != std::errc()) {
@@ -550,8 +574,9 @@ Result<PostgresMetadataOptions> PostgresMetadataOptionsFromUrl(std::string_view 
     if (parameter.empty()) continue;
     const size_t equals = parameter.find('=');
     const std::string key = PercentDecode(parameter.substr(0, equals));
-    const std::string value =
-        equals == std::string_view::npos ? std::string() : PercentDecode(parameter.substr(equals + 1));
+    const std::string value = equals == std::string_view::npos
+                                  ? std::string()
+                                  : PercentDecode(parameter.substr(equals + 1));
     if (key == "pool_size") {
       Result<int64_t> n = ParseNumber(key, value, 1, kMaxPoolSize, url);
       if (!n.ok()) return n.status();
@@ -591,14 +616,15 @@ Result<std::unique_ptr<MetadataStore>> OpenPostgresMetadataStore(
     return Status::InvalidArgument("pool_size must be from 1 to " + std::to_string(kMaxPoolSize));
   }
   if (!options.schema.empty() && !IsValidSqlIdentifier(options.schema)) {
-    return Status::InvalidArgument("schema must be 1-63 letters, digits or '_', not starting with a digit");
+    return Status::InvalidArgument(
+        "schema must be 1-63 letters, digits or '_', not starting with a digit");
   }
   std::string where = "PostgreSQL " + RedactPostgresUrl(options.url);
   if (!options.schema.empty()) where += " schema " + options.schema;
-  Context context{options,
-                  SqlDialect(SqlDialectKind::kPostgres, SqlParameterStyle::kDollarNumbered,
-                             options.schema),
-                  UrlSecrets(options.url), std::move(where)};
+  Context context{
+      options,
+      SqlDialect(SqlDialectKind::kPostgres, SqlParameterStyle::kDollarNumbered, options.schema),
+      UrlSecrets(options.url), std::move(where)};
   auto store = std::make_unique<PostgresMetadataStore>(std::move(context));
   if (Status s = store->Start(); !s.ok()) return s;
   return std::unique_ptr<MetadataStore>(std::move(store));

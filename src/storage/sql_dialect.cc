@@ -202,8 +202,8 @@ bool IsValidSqlIdentifier(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   if (std::isdigit(static_cast<unsigned char>(name[0]))) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '_';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -296,44 +296,49 @@ std::string SqlDialect::SelectColumns() const {
 std::vector<SqlStatement> SqlDialect::SessionSetup(
     std::chrono::milliseconds statement_timeout) const {
   if (kind_ == SqlDialectKind::kSqlServer) {
-    // Any error rolls the whole transaction back instead of leaving it half
-    // done and open. SQL Server has no server-side statement timeout; the
-    // ODBC store sets SQL_ATTR_QUERY_TIMEOUT on each statement instead.
-    return {Make("SET XACT_ABORT ON", {})};
+    // XACT_ABORT: any error rolls the whole transaction back instead of
+    // leaving it half done and open. NOCOUNT: no "rows affected" results
+    // between a batch's statements, so its errors surface in order. SQL
+    // Server has no server-side statement timeout; the ODBC store sets
+    // SQL_ATTR_QUERY_TIMEOUT on each statement instead.
+    return {Make("SET XACT_ABORT ON; SET NOCOUNT ON;", {})};
   }
   // set_config takes the values as parameters, unlike SET.
   const std::string timeout = std::to_string(statement_timeout.count());
   if (schema_.empty()) {
     return {Make("SELECT set_config('statement_timeout', $1, false)", {timeout})};
   }
-  return {Make("SELECT set_config('statement_timeout', $1, false), "
-               "set_config('search_path', $2, false)",
-               {timeout, PostgresQuote(schema_)})};
+  return {
+      Make("SELECT set_config('statement_timeout', $1, false), "
+           "set_config('search_path', $2, false)",
+           {timeout, PostgresQuote(schema_)})};
 }
 
 SqlStatement SqlDialect::InsertBatch(EventBatch events) const {
   if (kind_ == SqlDialectKind::kSqlServer) {
     const std::string events_table = Table("events");
-    return Make(
-        "INSERT INTO " + events_table +
-            " (event_id, user_id, event_type, [timestamp], idempotency_key, request_hash) "
-            "SELECT v.event_id, v.user_id, v.event_type, CONVERT(datetime2(3), v.[timestamp], 127), "
-            "v.idempotency_key, v.request_hash "
-            "FROM OPENJSON(?) WITH ("
-            "event_id uniqueidentifier '$.i', "
-            "user_id nvarchar(128) '$.u', "
-            "event_type nvarchar(64) '$.t', "
-            "[timestamp] nvarchar(30) '$.s', "
-            "idempotency_key nvarchar(255) '$.k', "
-            "request_hash nvarchar(128) '$.h') AS v "
-            // UPDLOCK, HOLDLOCK: range locks, so two writers racing on one
-            // eventId serialize here instead of failing on the primary key.
-            "WHERE NOT EXISTS (SELECT 1 FROM " + events_table +
-            " AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.event_id = v.event_id) "
-            "AND (v.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + events_table +
-            " AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.user_id = v.user_id "
-            "AND e.idempotency_key = v.idempotency_key))",
-        {SqlServerBatchJson(events)});
+    return Make("INSERT INTO " + events_table +
+                    " (event_id, user_id, event_type, [timestamp], idempotency_key, request_hash) "
+                    "SELECT v.event_id, v.user_id, v.event_type, CONVERT(datetime2(3), "
+                    "v.[timestamp], 127), "
+                    "v.idempotency_key, v.request_hash "
+                    "FROM OPENJSON(?) WITH ("
+                    "event_id uniqueidentifier '$.i', "
+                    "user_id nvarchar(128) '$.u', "
+                    "event_type nvarchar(64) '$.t', "
+                    "[timestamp] nvarchar(30) '$.s', "
+                    "idempotency_key nvarchar(255) '$.k', "
+                    "request_hash nvarchar(128) '$.h') AS v "
+                    // UPDLOCK, HOLDLOCK: range locks, so two writers racing on one
+                    // eventId serialize here instead of failing on the primary key.
+                    "WHERE NOT EXISTS (SELECT 1 FROM " +
+                    events_table +
+                    " AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.event_id = v.event_id) "
+                    "AND (v.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM " +
+                    events_table +
+                    " AS e WITH (UPDLOCK, HOLDLOCK) WHERE e.user_id = v.user_id "
+                    "AND e.idempotency_key = v.idempotency_key))",
+                {SqlServerBatchJson(events)});
   }
   // Six arrays, one per column, unnested into rows: one statement and a
   // fixed parameter count whatever the batch size. ON CONFLICT DO NOTHING
@@ -350,21 +355,25 @@ SqlStatement SqlDialect::InsertBatch(EventBatch events) const {
     columns[5].push_back(NullIfEmpty(event->request_hash));
   }
   std::vector<std::optional<std::string>> parameters;
-  for (const auto& column : columns) parameters.emplace_back(sql_internal::PostgresArrayLiteral(column));
-  return Make("INSERT INTO " + Table("events") +
-                  " (event_id, user_id, event_type, \"timestamp\", idempotency_key, request_hash) "
-                  "SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), "
-                  "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[])) "
-                  "ON CONFLICT DO NOTHING",
-              std::move(parameters));
+  for (const auto& column : columns)
+    parameters.emplace_back(sql_internal::PostgresArrayLiteral(column));
+  return Make(
+      "INSERT INTO " + Table("events") +
+          " (event_id, user_id, event_type, \"timestamp\", idempotency_key, request_hash) "
+          "SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), "
+          "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[])) "
+          "ON CONFLICT DO NOTHING",
+      std::move(parameters));
 }
 
 SqlStatement SqlDialect::ScanUser(std::string_view user_id) const {
   if (kind_ == SqlDialectKind::kSqlServer) {
     // uniqueidentifier sorts by its last bytes first, not as text; the
     // promise is text order of eventIds, so ties sort on the text form.
-    return Make(SelectColumns() + " WHERE user_id = ? ORDER BY [timestamp], CONVERT(char(36), "
-                                  "event_id) COLLATE " + std::string(kSqlServerBinaryCollation),
+    return Make(SelectColumns() +
+                    " WHERE user_id = ? ORDER BY [timestamp], CONVERT(char(36), "
+                    "event_id) COLLATE " +
+                    std::string(kSqlServerBinaryCollation),
                 {std::string(user_id)});
   }
   // uuid compares bytewise, which is the text order of the lowercase form.
@@ -416,23 +425,32 @@ std::vector<SqlStatement> SqlDialect::MigrateBegin(std::chrono::milliseconds loc
       "eventlogger.migrate:" + (schema_.empty() ? std::string("(default)") : schema_);
   std::vector<SqlStatement> statements;
   if (kind_ == SqlDialectKind::kPostgres) {
+    // For this transaction only: a migration may build an index on a large
+    // table, so no statement timeout; but waiting for a lock (the migration
+    // lock, or the events table behind a long query) is bounded, so a stuck
+    // migrator fails instead of queueing every writer behind its request.
+    statements.push_back(
+        Make("SELECT set_config('statement_timeout', '0', true), "
+             "set_config('lock_timeout', $1, true)",
+             {std::to_string(lock_timeout.count())}));
     // Held until the transaction ends, so a second migrator waits here and
     // then finds the work done.
-    statements.push_back(Make("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {lock_name}));
+    statements.push_back(
+        Make("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {lock_name}));
     if (!schema_.empty()) {
       statements.push_back(Make("CREATE SCHEMA IF NOT EXISTS " + PostgresQuote(schema_), {}));
     }
-    statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + Table("eventlogger_schema") +
-                                  " (version integer NOT NULL)",
-                              {}));
+    statements.push_back(Make(
+        "CREATE TABLE IF NOT EXISTS " + Table("eventlogger_schema") + " (version integer NOT NULL)",
+        {}));
     return statements;
   }
-  statements.push_back(Make(
-      "DECLARE @result int; "
-      "EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
-      "@LockOwner = 'Transaction', @LockTimeout = ?; "
-      "IF @result < 0 THROW 51000, 'eventlogger: could not take the migration lock', 1;",
-      {lock_name, std::to_string(lock_timeout.count())}));
+  statements.push_back(
+      Make("DECLARE @result int; "
+           "EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+           "@LockOwner = 'Transaction', @LockTimeout = ?; "
+           "IF @result < 0 THROW 51000, 'eventlogger: could not take the migration lock', 1;",
+           {lock_name, std::to_string(lock_timeout.count())}));
   if (!schema_.empty()) {
     // CREATE SCHEMA must be alone in its batch, hence EXEC.
     statements.push_back(
@@ -470,31 +488,35 @@ std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
                                 {}));
     } else {
       const std::string collation(kSqlServerBinaryCollation);
-      statements.push_back(Make(
-          "IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " + events +
-              " ("
-              "event_id uniqueidentifier NOT NULL, "
-              "user_id nvarchar(128) COLLATE " + collation + " NOT NULL, "
-              "event_type nvarchar(64) NOT NULL, "
-              "[timestamp] datetime2(3) NOT NULL, "
-              "created_at datetime2(3) NOT NULL CONSTRAINT DF_events_created_at "
-              "DEFAULT SYSUTCDATETIME(), "
-              "idempotency_key nvarchar(255) COLLATE " + collation + " NULL, "
-              "request_hash nvarchar(128) NULL, "
-              // Nonclustered: uniqueidentifier order is not time order, so a
-              // clustered key on it would split pages on every insert.
-              "CONSTRAINT PK_events PRIMARY KEY NONCLUSTERED (event_id))",
-          {events}));
+      statements.push_back(
+          Make("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " + events +
+                   " ("
+                   "event_id uniqueidentifier NOT NULL, "
+                   "user_id nvarchar(128) COLLATE " +
+                   collation +
+                   " NOT NULL, "
+                   "event_type nvarchar(64) NOT NULL, "
+                   "[timestamp] datetime2(3) NOT NULL, "
+                   "created_at datetime2(3) NOT NULL CONSTRAINT DF_events_created_at "
+                   "DEFAULT SYSUTCDATETIME(), "
+                   "idempotency_key nvarchar(255) COLLATE " +
+                   collation +
+                   " NULL, "
+                   "request_hash nvarchar(128) NULL, "
+                   // Nonclustered: uniqueidentifier order is not time order, so a
+                   // clustered key on it would split pages on every insert.
+                   "CONSTRAINT PK_events PRIMARY KEY NONCLUSTERED (event_id))",
+               {events}));
       // Clustered on the ScanUser order: a user's events are contiguous.
       statements.push_back(
           Make("IF INDEXPROPERTY(OBJECT_ID(?), N'events_by_user_time', 'IndexID') IS NULL "
-               "CREATE UNIQUE CLUSTERED INDEX events_by_user_time ON " + events +
-                   " (user_id, [timestamp], event_id)",
+               "CREATE UNIQUE CLUSTERED INDEX events_by_user_time ON " +
+                   events + " (user_id, [timestamp], event_id)",
                {events}));
       statements.push_back(
           Make("IF INDEXPROPERTY(OBJECT_ID(?), N'events_by_idempotency_key', 'IndexID') IS NULL "
-               "CREATE UNIQUE NONCLUSTERED INDEX events_by_idempotency_key ON " + events +
-                   " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+               "CREATE UNIQUE NONCLUSTERED INDEX events_by_idempotency_key ON " +
+                   events + " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
                {events}));
     }
   }

@@ -110,6 +110,8 @@ class SqlDialect {
   // Migrate runs, in ONE transaction: MigrateBegin() (the cross-process
   // migration lock, then the schema and version table if missing), then
   // SchemaVersion(), then MigrateUpgrade(version found) when it is behind.
+  // Statements in a migration run without the statement timeout (index
+  // builds can be long); `lock_timeout` bounds the waits for locks instead.
   std::vector<SqlStatement> MigrateBegin(std::chrono::milliseconds lock_timeout) const;
   // REQUIRES: from_version < kSqlSchemaVersion. Ends by recording the version.
   std::vector<SqlStatement> MigrateUpgrade(int from_version) const;

@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include "storage/dynamodb_document_store.h"
+#include "storage/odbc_metadata_store.h"
+#include "storage/postgres_metadata_store.h"
 #include "storage/rocksdb_document_store.h"
 #include "storage/sqlite_metadata_store.h"
 
@@ -41,8 +44,18 @@ Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url) {
     if (Status s = EnsureParentDirectory(path, false); !s.ok()) return s;
     return OpenSqliteMetadataStore({.path = path});
   }
-  return Status::InvalidArgument("unsupported metadata store URL (expected sqlite://…): " +
-                                 RedactUrl(url));
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    Result<PostgresMetadataOptions> options = PostgresMetadataOptionsFromUrl(url);
+    if (!options.ok()) return options.status();
+    return OpenPostgresMetadataStore(*options);
+  }
+  if (url.starts_with("odbc:")) {
+    Result<OdbcMetadataOptions> options = OdbcMetadataOptionsFromUrl(url);
+    if (!options.ok()) return options.status();
+    return OpenOdbcMetadataStore(*options);
+  }
+  return Status::InvalidArgument(
+      "unsupported metadata store URL (expected sqlite://, postgresql:// or odbc:…): " + RedactUrl(url));
 }
 
 Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url) {
@@ -52,11 +65,17 @@ Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url) {
     if (Status s = EnsureParentDirectory(path, true); !s.ok()) return s;
     return OpenRocksDbDocumentStore({.path = path});
   }
-  return Status::InvalidArgument("unsupported document store URL (expected rocksdb://…): " +
-                                 RedactUrl(url));
+  if (url.starts_with("dynamodb://")) {
+    Result<DynamoDbDocumentOptions> options = ParseDynamoDbDocumentUrl(url);
+    if (!options.ok()) return options.status();
+    return OpenDynamoDbDocumentStore(*options);
+  }
+  return Status::InvalidArgument(
+      "unsupported document store URL (expected rocksdb:// or dynamodb://…): " + RedactUrl(url));
 }
 
 std::string RedactUrl(std::string_view url) {
+  if (url.starts_with("odbc:")) return RedactOdbcConnectionString(url);
   // scheme://user:password@host → scheme://user:***@host
   const size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::string(url);

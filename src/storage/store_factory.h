@@ -1,9 +1,10 @@
 // Opening stores from URLs, so the rest of the service never names a backend.
 //
 //   metadata:  sqlite:///absolute/path/metadata.db   (or sqlite://relative/path)
+//              postgresql://user:pass@host:port/db?sslmode=…&pool_size=…&schema=…
+//              odbc:Driver={…};Server=…;…   (or odbc:DSN=name;…)
 //   documents: rocksdb:///absolute/path/documents    (or rocksdb://relative/path)
-//
-// Further schemes (postgresql://, odbc:, dynamodb://) plug in here.
+//              dynamodb://TableName?region=eu-west-1[&endpoint=http://127.0.0.1:8000]
 #pragma once
 
 #include <memory>

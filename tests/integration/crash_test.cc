@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "integration/backend.h"
 #include "integration/child_process.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
@@ -19,6 +20,7 @@ namespace eventlogger::testing {
 namespace {
 
 TEST(CrashTest, KillNineLosesNoAcknowledgedEventAndLeavesNoHalfWrites) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   TempDir dir;
   const std::string data_dir = (dir.path() / "data").string();
   const unsigned seed = std::random_device{}();

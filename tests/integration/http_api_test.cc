@@ -169,14 +169,14 @@ TEST_F(HttpApiTest, EveryWriteReachesBothStoresLinkedByEventId) {
   const std::string timestamp = ParseJson(client.Get("/events/both").body)[0]["timestamp"].GetString();
   StopService();
 
-  const std::vector<MetadataRow> rows = SqliteRows();
+  const std::vector<MetadataRow> rows = MetadataRows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].event_id, event_id);
   EXPECT_EQ(rows[0].user_id, "both");
   EXPECT_EQ(rows[0].event_type, "purchase");
   EXPECT_EQ(rows[0].timestamp, timestamp);
 
-  const std::vector<DocumentRow> documents = RocksDbRows();
+  const std::vector<DocumentRow> documents = DocumentRows();
   ASSERT_EQ(documents.size(), 1u);
   EXPECT_EQ(documents[0].event_id, event_id);
   EXPECT_EQ(documents[0].user_id, "both");
@@ -461,8 +461,8 @@ TEST_F(HttpApiTest, ConcurrentClientsLoseNothing) {
   EXPECT_EQ(seen, ids.size());
 
   StopService();
-  const std::vector<MetadataRow> rows = SqliteRows();
-  const std::vector<DocumentRow> documents = RocksDbRows();
+  const std::vector<MetadataRow> rows = MetadataRows();
+  const std::vector<DocumentRow> documents = DocumentRows();
   ASSERT_EQ(rows.size(), ids.size());
   ASSERT_EQ(documents.size(), ids.size());
   std::set<std::string> metadata_ids, document_ids;

@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "integration/backend.h"
 #include "integration/child_process.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
@@ -24,6 +25,7 @@ using ::testing::Not;
 
 
 TEST(ProcessTest, TopLevelHelpAndVersion) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   ChildProcess help({"--help"});
   EXPECT_EQ(help.WaitForExit(std::chrono::seconds(10)), 0);
   EXPECT_THAT(help.Output(), HasSubstr("eventlogger serve"));
@@ -33,6 +35,7 @@ TEST(ProcessTest, TopLevelHelpAndVersion) {
 }
 
 TEST(ProcessTest, ServeHelpListsEveryFlag) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   ChildProcess help({"serve", "--help"});
   EXPECT_EQ(help.WaitForExit(std::chrono::seconds(10)), 0);
   for (const char* flag : {"--listen", "--data-dir", "--max-body-bytes", "--store-timeout-ms", "--io-threads"}) {
@@ -41,6 +44,7 @@ TEST(ProcessTest, ServeHelpListsEveryFlag) {
 }
 
 TEST(ProcessTest, BadFlagsExitNonZeroWithAMessage) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   ChildProcess unknown({"serve", "--no-such-flag"});
   EXPECT_EQ(unknown.WaitForExit(std::chrono::seconds(10)), 2);
   EXPECT_THAT(unknown.Output(), HasSubstr("no-such-flag"));
@@ -52,6 +56,7 @@ TEST(ProcessTest, BadFlagsExitNonZeroWithAMessage) {
 }
 
 TEST(ProcessTest, ServesLogsAndStopsCleanlyOnSigterm) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   TempDir dir;
   ChildProcess server({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string()});
   const auto listening = server.WaitForLine(kListening, std::chrono::seconds(20));
@@ -87,6 +92,7 @@ TEST(ProcessTest, ServesLogsAndStopsCleanlyOnSigterm) {
 }
 
 TEST(ProcessTest, SigintClosesIdleKeepAliveConnections) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   TempDir dir;
   ChildProcess server({"serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().string()});
   const auto listening = server.WaitForLine(kListening, std::chrono::seconds(20));
@@ -101,6 +107,7 @@ TEST(ProcessTest, SigintClosesIdleKeepAliveConnections) {
 }
 
 TEST(ProcessTest, EnvironmentVariablesSetFlagsAndFlagsWin) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   TempDir dir;
   ChildProcess server({"serve", "--data-dir", dir.path().string()},
                       {"EVENTLOGGER_LISTEN=127.0.0.1:0", "EVENTLOGGER_MAX_BODY_BYTES=200"});
@@ -123,6 +130,7 @@ TEST(ProcessTest, EnvironmentVariablesSetFlagsAndFlagsWin) {
 }
 
 TEST(ProcessTest, PortInUseFailsWithAClearMessage) {
+  EVENTLOGGER_EMBEDDED_ONLY();
   TempDir dir;
   ChildProcess first({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "a").string()});
   const auto listening = first.WaitForLine(kListening, std::chrono::seconds(20));

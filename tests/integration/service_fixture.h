@@ -15,6 +15,7 @@
 
 #include "app/service.h"
 #include "core/log.h"
+#include "integration/backend.h"
 
 namespace eventlogger::testing {
 
@@ -118,6 +119,8 @@ class ServiceFixture : public ::testing::Test {
   virtual void Configure(ServiceOptions& /*options*/) {}
 
   void SetUp() override {
+    options_.stores = BackendUrls();
+    MigrateBackend(options_.stores);
     options_.data_dir = dir_.path().string();
     options_.http.host = "127.0.0.1";
     options_.http.port = 0;
@@ -141,8 +144,36 @@ class ServiceFixture : public ::testing::Test {
     service_.reset();
   }
 
-  std::vector<MetadataRow> SqliteRows() const { return ReadSqliteRows(dir_.path() / "metadata.db"); }
-  std::vector<DocumentRow> RocksDbRows() const { return ReadRocksDbRows(dir_.path() / "documents"); }
+  // What reached the stores: for the embedded backend read straight from
+  // the files (independently of the store code), for the others through a
+  // freshly opened store.
+  std::vector<MetadataRow> MetadataRows() const {
+    if (options_.stores.metadata.empty()) return ReadSqliteRows(dir_.path() / "metadata.db");
+    std::vector<MetadataRow> rows;
+    auto store = OpenMetadataStore(options_.stores.metadata);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return rows;
+    const Status s = (*store)->Scan({}, [&rows](const EventMetadata& m) {
+      rows.push_back({m.event_id, m.user_id, m.event_type, m.timestamp});
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return rows;
+  }
+  std::vector<DocumentRow> DocumentRows() const {
+    if (options_.stores.documents.empty()) return ReadRocksDbRows(dir_.path() / "documents");
+    std::vector<DocumentRow> rows;
+    auto store = OpenDocumentStore(options_.stores.documents);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return rows;
+    const Status s = (*store)->Scan({}, [&rows](const DocumentView& d) {
+      rows.push_back({std::string(d.user_id), std::string(d.timestamp), std::string(d.event_id),
+                      std::string(d.event_type), std::string(d.details_json)});
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return rows;
+  }
 
   TempDir dir_;
   ServiceOptions options_;

@@ -111,6 +111,8 @@ std::string Body(const std::string& user) {
 
 class StoreFaultTest : public ::testing::Test {
  protected:
+  void SetUp() override { EVENTLOGGER_EMBEDDED_ONLY(); }
+
   void Start(std::chrono::milliseconds store_timeout = std::chrono::milliseconds(5000), size_t max_in_flight = 8192) {
     log::SetMinimumLevel(log::Level::kError);
     ServiceOptions options;
