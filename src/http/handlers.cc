@@ -209,11 +209,11 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     co_return response;
   }
   if (!outcome.metadata.ok()) {
-    log::Warn("metadata write deferred to retry", {{"eventId", written.event_id},
+    log::Write(log::Level::kDebug, "metadata write deferred to retry", {{"eventId", written.event_id},
                                                    {"error", outcome.metadata.ToString()}});
   }
   if (!outcome.document.ok()) {
-    log::Warn("document write deferred to retry", {{"eventId", written.event_id},
+    log::Write(log::Level::kDebug, "document write deferred to retry", {{"eventId", written.event_id},
                                                    {"error", outcome.document.ToString()}});
   }
   const bool queued = !outcome.all_ok();

@@ -165,6 +165,34 @@ TEST(ParseEventRequestTest, KeepsNumbersBeyondDoubleRangeAsWritten) {
             "{\"n\":" + huge_integer + "}");
 }
 
+TEST(ParseEventRequestTest, OutOfRangeNumbersDoNotDisturbTheRestOfTheBody) {
+  // Strings that look like numbers, escaped quotes before a number, and
+  // several big numbers in one body: everything else must parse as usual.
+  const EventRequestParse parse = ParseEventRequest(
+      R"({"userId":"u1e400","eventType":"t","jsonDetails":{"1e400" : 1e400, "s":"\"", )"
+      R"("a":[ -2E+999 , 0.5e999999 , 7 ], "x": 1.5}})");
+  ASSERT_TRUE(parse.request.has_value()) << DescribeErrors(parse);
+  EXPECT_EQ(parse.request->user_id, "u1e400");
+  EXPECT_EQ(parse.request->details_json,
+            R"({"1e400":1e400,"s":"\"","a":[-2E+999,0.5e999999,7],"x":1.5})");
+}
+
+TEST(ParseEventRequestTest, OutOfRangeNumbersDoNotHideOtherErrors) {
+  // Malformed numbers stay malformed even next to (or inside) a big one.
+  for (std::string_view bad :
+       {R"({"e":1e400.5})", R"({"e":1e400,"f":01})", R"({"e":1e400,"f":-})",
+        R"({"e":1e400,"f":1.})", R"({"e":1e400e4})", R"({"e":--1e400})", R"({"e":1e400 1})"}) {
+    SCOPED_TRACE(bad);
+    ExpectRejectedFor(BodyWithDetails(bad), "");
+  }
+  // A big number where a string belongs is a type error, not malformed JSON.
+  ExpectRejectedFor(Body("1e400", "\"t\"", "{}"), "userId");
+  // And depth still counts.
+  ExpectRejectedFor(
+      BodyWithDetails("{\"e\":1e400,\"d\":" + std::string(40, '[') + std::string(40, ']') + "}"),
+      "jsonDetails");
+}
+
 TEST(ParseEventRequestTest, DetailsMayCarryKeysNamedLikeTopLevelMembers) {
   // Only top-level keys are members; the same names deeper are just data.
   EXPECT_EQ(ExpectAccepted(BodyWithDetails(
@@ -189,8 +217,8 @@ TEST(ParseEventRequestTest, RejectsEachMissingMemberByName) {
 }
 
 TEST(ParseEventRequestTest, RejectsMistypedUserIdAndEventType) {
-  for (std::string_view wrong : {"1", "1.5", "true", "false", "null", "[]", "[\"u\"]", "{}",
-                                 "{\"a\":\"u\"}"}) {
+  for (std::string_view wrong :
+       {"1", "1.5", "true", "false", "null", "[]", "[\"u\"]", "{}", "{\"a\":\"u\"}"}) {
     SCOPED_TRACE(wrong);
     ExpectRejectedFor(Body(wrong, "\"t\"", "{}"), "userId");
     ExpectRejectedFor(Body("\"u\"", wrong, "{}"), "eventType");
@@ -223,8 +251,7 @@ TEST(ParseEventRequestTest, RejectsDuplicateMembers) {
 
 TEST(ParseEventRequestTest, RejectsUnknownMembersNamingThem) {
   ExpectRejectedFor(R"({"userId":"a","eventType":"t","jsonDetails":{},"extra":1})", "extra");
-  ExpectRejectedFor(R"({"userId":"a","eventType":"t","jsonDetails":{},"userid":"a"})",
-                    "userid");
+  ExpectRejectedFor(R"({"userId":"a","eventType":"t","jsonDetails":{},"userid":"a"})", "userid");
   ExpectRejectedFor(R"({"userId":"a","eventType":"t","jsonDetails":{},"x":{"y":[1]}})", "x");
 }
 
@@ -263,9 +290,9 @@ TEST(ParseEventRequestTest, UserIdLimitCountsBytesNotCharacters) {
 
 TEST(ParseEventRequestTest, RejectsControlCharactersInUserId) {
   // C0 (including escaped NUL), DEL and C1 controls, both escaped and raw.
-  for (std::string_view user_id : {"a\\u0000b", "a\\u0001", "\\u001f", "a\\nb", "a\\tb",
-                                   "a\\u007f", "a\\u0080", "a\\u0085", "a\\u009f",
-                                   "a\x7f", "a\xC2\x85", "a\xC2\x9F"}) {
+  for (std::string_view user_id :
+       {"a\\u0000b", "a\\u0001", "\\u001f", "a\\nb", "a\\tb", "a\\u007f", "a\\u0080", "a\\u0085",
+        "a\\u009f", "a\x7f", "a\xC2\x85", "a\xC2\x9F"}) {
     SCOPED_TRACE(user_id);
     ExpectRejectedFor(BodyWithUserId(user_id), "userId");
   }
@@ -279,8 +306,8 @@ TEST(ParseEventRequestTest, RejectsControlCharactersInUserId) {
 
 TEST(ParseEventRequestTest, EventTypeCharset) {
   ExpectAccepted(BodyWithEventType("Az09_.:-"));
-  for (std::string_view bad : {"a b", "a/b", "a#b", "caf\xC3\xA9", "a\\u0000", "a+b", "a,b",
-                               "a\\\"b"}) {
+  for (std::string_view bad :
+       {"a b", "a/b", "a#b", "caf\xC3\xA9", "a\\u0000", "a+b", "a,b", "a\\\"b"}) {
     SCOPED_TRACE(bad);
     ExpectRejectedFor(BodyWithEventType(bad), "eventType");
   }
@@ -330,7 +357,8 @@ TEST(ParseEventRequestTest, ArraysAloneCountAsLevels) {
 TEST(ParseEventRequestTest, RejectsHostileNestingWithoutCrashing) {
   // 100000 levels would overflow the stack of a recursive parser.
   constexpr int kLevels = 100000;
-  const std::string closed = "{\"a\":" + std::string(kLevels, '[') + std::string(kLevels, ']') + "}";
+  const std::string closed =
+      "{\"a\":" + std::string(kLevels, '[') + std::string(kLevels, ']') + "}";
   ExpectRejectedFor(BodyWithDetails(closed), "jsonDetails");
   // Never closed: must be refused for depth, not read to the end.
   ExpectRejectedFor(BodyWithDetails("{\"a\":" + std::string(kLevels, '[')), "jsonDetails");
@@ -354,19 +382,17 @@ TEST(ParseEventRequestTest, DeepNestingUnderAnUnknownMemberIsRejectedToo) {
 TEST(ParseEventRequestTest, RejectsInvalidUtf8Anywhere) {
   // Invalid bytes: a lone continuation, an overlong '/', an encoded surrogate,
   // a truncated sequence, a byte never valid in UTF-8.
-  for (std::string_view bad : {"\x80", "\xC0\xAF", "\xED\xA0\x80", "\xE2\x82", "\xFF",
-                               "\xF4\x90\x80\x80"}) {
+  for (std::string_view bad :
+       {"\x80", "\xC0\xAF", "\xED\xA0\x80", "\xE2\x82", "\xFF", "\xF4\x90\x80\x80"}) {
     SCOPED_TRACE(testing::PrintToString(std::string(bad)));
     const std::string b(bad);
     EXPECT_FALSE(ParseEventRequest(BodyWithUserId("u" + b)).request.has_value());
     EXPECT_FALSE(ParseEventRequest(BodyWithEventType("t" + b)).request.has_value());
+    EXPECT_FALSE(ParseEventRequest(BodyWithDetails("{\"s\":\"x" + b + "\"}")).request.has_value());
+    EXPECT_FALSE(ParseEventRequest(BodyWithDetails("{\"k" + b + "\":1}")).request.has_value());
     EXPECT_FALSE(
-        ParseEventRequest(BodyWithDetails("{\"s\":\"x" + b + "\"}")).request.has_value());
-    EXPECT_FALSE(
-        ParseEventRequest(BodyWithDetails("{\"k" + b + "\":1}")).request.has_value());
-    EXPECT_FALSE(ParseEventRequest(
-                     R"({"userId":"u","eventType":"t","jsonDetails":{},")" + b + "\":1}")
-                     .request.has_value());
+        ParseEventRequest(R"({"userId":"u","eventType":"t","jsonDetails":{},")" + b + "\":1}")
+            .request.has_value());
   }
 }
 
@@ -376,12 +402,14 @@ TEST(ParseEventRequestTest, RejectsLoneSurrogateEscapes) {
   for (std::string_view bad : {"\\ud800", "\\udbff", "\\udc00", "\\udfff", "\\ud800x",
                                "\\ud800\\u0041", "\\udc00\\ud800"}) {
     SCOPED_TRACE(bad);
-    EXPECT_FALSE(ParseEventRequest(BodyWithUserId(std::string("u") + std::string(bad)))
-                     .request.has_value());
+    EXPECT_FALSE(
+        ParseEventRequest(BodyWithUserId(std::string("u") + std::string(bad))).request.has_value());
     EXPECT_FALSE(ParseEventRequest(BodyWithDetails("{\"s\":\"" + std::string(bad) + "\"}"))
                      .request.has_value());
-    EXPECT_FALSE(ParseEventRequest(BodyWithDetails("{\"" + std::string(bad) + "\":1}"))
-                     .request.has_value());
+    EXPECT_FALSE(
+        ParseEventRequest(BodyWithDetails("{\"" + std::string(bad) + "\":1}")).request.has_value());
+    // Deep inside jsonDetails too, and reported against the body as a whole.
+    ExpectRejectedFor(BodyWithDetails("{\"a\":[{\"b\":[\"" + std::string(bad) + "\"]}]}"), "");
   }
   // A proper pair is fine and is kept as written in jsonDetails.
   EXPECT_EQ(ExpectAccepted(BodyWithDetails(R"({"s":"\ud83d\ude00"})")), R"({"s":"\ud83d\ude00"})");
@@ -395,11 +423,11 @@ TEST(ParseEventRequestTest, RejectsLoneSurrogateEscapes) {
 
 TEST(ParseEventRequestTest, RejectsMalformedJson) {
   for (std::string_view bad : {
-           R"({"userId":"u","eventType":"t","jsonDetails":{},})",   // trailing comma
-           R"({"userId":"u" "eventType":"t","jsonDetails":{}})",    // missing comma
-           R"({"userId":"u","eventType":"t","jsonDetails":{})",     // unclosed
-           R"({'userId':'u','eventType':'t','jsonDetails':{}})",    // single quotes
-           R"({userId:"u","eventType":"t","jsonDetails":{}})",      // bare key
+           R"({"userId":"u","eventType":"t","jsonDetails":{},})",       // trailing comma
+           R"({"userId":"u" "eventType":"t","jsonDetails":{}})",        // missing comma
+           R"({"userId":"u","eventType":"t","jsonDetails":{})",         // unclosed
+           R"({'userId':'u','eventType':'t','jsonDetails':{}})",        // single quotes
+           R"({userId:"u","eventType":"t","jsonDetails":{}})",          // bare key
            R"({"userId":"u","eventType":"t","jsonDetails":{"a":01}})",  // leading zero
            R"({"userId":"u","eventType":"t","jsonDetails":{"a":1.}})",  // bare point
            R"({"userId":"u","eventType":"t","jsonDetails":{"a":NaN}})",
@@ -438,8 +466,8 @@ TEST(ParseEventRequestTest, RejectsRawNulByteAnywhere) {
 }
 
 TEST(ParseEventRequestTest, RejectsRootThatIsNotAnObject) {
-  for (std::string_view bad : {"[]", "[{\"userId\":\"u\"}]", "\"x\"", "1", "-0.5", "null",
-                               "true"}) {
+  for (std::string_view bad :
+       {"[]", "[{\"userId\":\"u\"}]", "\"x\"", "1", "-0.5", "null", "true"}) {
     SCOPED_TRACE(bad);
     ExpectRejectedFor(bad, "");
   }
@@ -462,8 +490,8 @@ TEST(MinifyJsonTest, KeepsWhitespaceAndEscapesInsideStrings) {
 }
 
 TEST(MinifyJsonTest, LeavesMinifiedAndScalarTextUnchanged) {
-  for (std::string_view json : {R"({"a":[1,2.50,-0,1e400],"b":"c"})", "{}", "[]", "0.1000",
-                                "\"  \"", "null"}) {
+  for (std::string_view json :
+       {R"({"a":[1,2.50,-0,1e400],"b":"c"})", "{}", "[]", "0.1000", "\"  \"", "null"}) {
     EXPECT_EQ(MinifyJson(json), json);
   }
   EXPECT_EQ(MinifyJson(""), "");

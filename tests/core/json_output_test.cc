@@ -37,9 +37,9 @@ testing::AssertionResult DecodesTo(const std::string& json, std::string_view exp
   if (!document.IsString()) return testing::AssertionFailure() << "not a string: " << json;
   const std::string decoded(document.GetString(), document.GetStringLength());
   if (decoded != expected) {
-    return testing::AssertionFailure() << testing::PrintToString(json) << " decodes to "
-                                       << testing::PrintToString(decoded) << ", expected "
-                                       << testing::PrintToString(std::string(expected));
+    return testing::AssertionFailure()
+           << testing::PrintToString(json) << " decodes to " << testing::PrintToString(decoded)
+           << ", expected " << testing::PrintToString(std::string(expected));
   }
   return testing::AssertionSuccess();
 }
@@ -89,8 +89,8 @@ TEST(AppendJsonStringTest, EscapesQuotesAndBackslashes) {
   EXPECT_EQ(Quote("\""), R"("\"")");
   EXPECT_EQ(Quote("\\"), R"("\\")");
   EXPECT_EQ(Quote(R"(a"b\c\\"")"), R"("a\"b\\c\\\\\"\"")");
-  for (std::string_view s : {"\"", "\\", "\\\"", "\"\\", "end with backslash\\", "\\u0041",
-                             "/slash/"}) {
+  for (std::string_view s :
+       {"\"", "\\", "\\\"", "\"\\", "end with backslash\\", "\\u0041", "/slash/"}) {
     EXPECT_TRUE(DecodesTo(Quote(s), s));
   }
 }
@@ -150,21 +150,37 @@ TEST(AppendJsonStringTest, RandomValidUtf8RoundTrips) {
     for (int i = 0; i < n; ++i) {
       uint32_t cp;
       switch (kind(random)) {
-        case 0: cp = draw(0x00, 0x1F); break;
-        case 1: cp = draw(0, 1) == 0 ? '"' : '\\'; break;
+        case 0:
+          cp = draw(0x00, 0x1F);
+          break;
+        case 1:
+          cp = draw(0, 1) == 0 ? '"' : '\\';
+          break;
         case 2:
-        case 3: cp = draw(0x20, 0x7F); break;
-        case 4: cp = draw(0x80, 0x7FF); break;
-        case 5: cp = draw(0x800, 0xD7FF); break;
-        case 6: cp = draw(0xE000, 0xFFFF); break;
-        case 7: cp = draw(0x10000, 0x10FFFF); break;
+        case 3:
+          cp = draw(0x20, 0x7F);
+          break;
+        case 4:
+          cp = draw(0x80, 0x7FF);
+          break;
+        case 5:
+          cp = draw(0x800, 0xD7FF);
+          break;
+        case 6:
+          cp = draw(0xE000, 0xFFFF);
+          break;
+        case 7:
+          cp = draw(0x10000, 0x10FFFF);
+          break;
         case 8: {
-          static constexpr uint32_t kEdges[] = {0x7F, 0x80, 0x7FF, 0x800, 0xD7FF,
+          static constexpr uint32_t kEdges[] = {0x7F,   0x80,   0x7FF,  0x800,   0xD7FF,
                                                 0xE000, 0xFFFD, 0xFFFF, 0x10000, 0x10FFFF};
           cp = kEdges[draw(0, std::size(kEdges) - 1)];
           break;
         }
-        default: cp = draw('a', 'z'); break;
+        default:
+          cp = draw('a', 'z');
+          break;
       }
       AppendUtf8(value, cp);
     }

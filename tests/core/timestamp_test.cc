@@ -15,8 +15,7 @@ namespace eventlogger {
 namespace {
 
 // Milliseconds for a UTC civil time, via the C library.
-int64_t TimegmMillis(int year, int month, int day, int hour, int minute, int second,
-                     int millis) {
+int64_t TimegmMillis(int year, int month, int day, int hour, int minute, int second, int millis) {
   std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
@@ -115,28 +114,28 @@ TEST(TimestampTest, EveryMillisecondOfADayBoundaryRoundTrips) {
 TEST(TimestampTest, RejectsMalformedText) {
   for (const char* bad : {
            "",
-           "2024-01-01T00:00:00.000",     // missing Z
-           "2024-01-01T00:00:00.000z",    // lowercase z
+           "2024-01-01T00:00:00.000",   // missing Z
+           "2024-01-01T00:00:00.000z",  // lowercase z
            "2024-01-01T00:00:00.000+00:00",
-           "2024-01-01T00:00:00.00Z",     // 23 bytes
-           "2024-01-01T00:00:00.0000Z",   // 25 bytes
-           "2024-01-01T00:00:00Z",        // no millis
-           "2024-01-01 00:00:00.000Z",    // space separator
-           "2024/01/01T00:00:00.000Z",    // slashes
+           "2024-01-01T00:00:00.00Z",    // 23 bytes
+           "2024-01-01T00:00:00.0000Z",  // 25 bytes
+           "2024-01-01T00:00:00Z",       // no millis
+           "2024-01-01 00:00:00.000Z",   // space separator
+           "2024/01/01T00:00:00.000Z",   // slashes
            "2024-01-01T00-00-00.000Z",
-           "2024-01-01T00:00:00,000Z",    // comma
-           "2024-01-01t00:00:00.000Z",    // lowercase t
-           "2024-13-01T00:00:00.000Z",    // month 13
-           "2024-00-01T00:00:00.000Z",    // month 0
-           "2024-01-00T00:00:00.000Z",    // day 0
+           "2024-01-01T00:00:00,000Z",  // comma
+           "2024-01-01t00:00:00.000Z",  // lowercase t
+           "2024-13-01T00:00:00.000Z",  // month 13
+           "2024-00-01T00:00:00.000Z",  // month 0
+           "2024-01-00T00:00:00.000Z",  // day 0
            "2024-01-32T00:00:00.000Z",
-           "2024-02-30T00:00:00.000Z",    // Feb 30
-           "2023-02-29T00:00:00.000Z",    // not a leap year
-           "2100-02-29T00:00:00.000Z",    // century, not a leap year
+           "2024-02-30T00:00:00.000Z",  // Feb 30
+           "2023-02-29T00:00:00.000Z",  // not a leap year
+           "2100-02-29T00:00:00.000Z",  // century, not a leap year
            "2024-04-31T00:00:00.000Z",
-           "2024-01-01T24:00:00.000Z",    // hour 24
+           "2024-01-01T24:00:00.000Z",  // hour 24
            "2024-01-01T00:60:00.000Z",
-           "2024-01-01T00:00:60.000Z",    // no leap seconds
+           "2024-01-01T00:00:60.000Z",  // no leap seconds
            "2024-01-01T0a:00:00.000Z",
            "2024-01-01T00:00:00.00aZ",
            "+024-01-01T00:00:00.000Z",

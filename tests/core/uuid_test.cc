@@ -65,7 +65,7 @@ TEST(UuidTextTest, RejectsMalformedText) {
            "01890a5d-ac96-774b-bcce_b302099a8057",   // wrong separator
            "01890a5-dac96-774b-bcce-b302099a8057",   // dash misplaced
            "01890a5d-ac96-774b-bcceb-302099a8057",
-           "01890a5d-ac96-774b-bcce-b302099a805g",   // not hex
+           "01890a5d-ac96-774b-bcce-b302099a805g",  // not hex
            "g1890a5d-ac96-774b-bcce-b302099a8057",
            "01890a5d-ac96-774b-bcce-b302099a805 ",
            "{1890a5d-ac96-774b-bcce-b302099a8057",

@@ -15,20 +15,24 @@ namespace {
 TEST(IsValidUtf8Test, AcceptsWellFormedText) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii ~"));
-  EXPECT_TRUE(IsValidUtf8(std::string(1, '\0')));         // U+0000 is a character
-  EXPECT_TRUE(IsValidUtf8("\x7f"));                       // last 1-byte
-  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));                   // first 2-byte, U+0080
-  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9"));                // é
-  EXPECT_TRUE(IsValidUtf8("\xDF\xBF"));                   // last 2-byte, U+07FF
-  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));               // first 3-byte, U+0800
-  EXPECT_TRUE(IsValidUtf8("\xE2\x82\xAC"));               // €
-  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF"));               // U+D7FF, just below surrogates
-  EXPECT_TRUE(IsValidUtf8("\xEE\x80\x80"));               // U+E000, just above
-  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBF"));               // U+FFFF
-  EXPECT_TRUE(IsValidUtf8("\xF0\x90\x80\x80"));           // first 4-byte, U+10000
-  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));           // 😀
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));           // U+10FFFF, the last code point
-  EXPECT_TRUE(IsValidUtf8("a\xC3\xA9" "b\xE2\x82\xAC" "c\xF0\x9F\x98\x80" "d"));
+  EXPECT_TRUE(IsValidUtf8(std::string(1, '\0')));  // U+0000 is a character
+  EXPECT_TRUE(IsValidUtf8("\x7f"));                // last 1-byte
+  EXPECT_TRUE(IsValidUtf8("\xC2\x80"));            // first 2-byte, U+0080
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9"));         // é
+  EXPECT_TRUE(IsValidUtf8("\xDF\xBF"));            // last 2-byte, U+07FF
+  EXPECT_TRUE(IsValidUtf8("\xE0\xA0\x80"));        // first 3-byte, U+0800
+  EXPECT_TRUE(IsValidUtf8("\xE2\x82\xAC"));        // €
+  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF"));        // U+D7FF, just below surrogates
+  EXPECT_TRUE(IsValidUtf8("\xEE\x80\x80"));        // U+E000, just above
+  EXPECT_TRUE(IsValidUtf8("\xEF\xBF\xBF"));        // U+FFFF
+  EXPECT_TRUE(IsValidUtf8("\xF0\x90\x80\x80"));    // first 4-byte, U+10000
+  EXPECT_TRUE(IsValidUtf8("\xF0\x9F\x98\x80"));    // 😀
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));    // U+10FFFF, the last code point
+  EXPECT_TRUE(
+      IsValidUtf8("a\xC3\xA9"
+                  "b\xE2\x82\xAC"
+                  "c\xF0\x9F\x98\x80"
+                  "d"));
 }
 
 TEST(IsValidUtf8Test, RejectsOverlongEncodings) {
@@ -68,12 +72,14 @@ TEST(IsValidUtf8Test, RejectsTruncatedAndBrokenSequences) {
   EXPECT_FALSE(IsValidUtf8("\xE2\x82"));
   EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x98"));
   EXPECT_FALSE(IsValidUtf8("\xF0\x9F"));
-  EXPECT_FALSE(IsValidUtf8("\xE2\x82" "a"));         // truncated mid-string
-  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));             // bad continuation
+  EXPECT_FALSE(
+      IsValidUtf8("\xE2\x82"
+                  "a"));                  // truncated mid-string
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));  // bad continuation
   EXPECT_FALSE(IsValidUtf8("\xE2\x28\xA1"));
   EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x28\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xC3\xA9\xA9"));         // extra continuation
-  EXPECT_FALSE(IsValidUtf8("\x80"));                 // lone continuation
+  EXPECT_FALSE(IsValidUtf8("\xC3\xA9\xA9"));  // extra continuation
+  EXPECT_FALSE(IsValidUtf8("\x80"));          // lone continuation
   EXPECT_FALSE(IsValidUtf8("\xBF"));
   EXPECT_FALSE(IsValidUtf8(std::string("\xC3\0", 2)));  // NUL is not a continuation
 }
@@ -81,9 +87,11 @@ TEST(IsValidUtf8Test, RejectsTruncatedAndBrokenSequences) {
 TEST(CheckUserIdTest, AcceptsOrdinaryIds) {
   EXPECT_EQ(CheckUserId("12345"), "");
   EXPECT_EQ(CheckUserId("user@example.com"), "");
-  EXPECT_EQ(CheckUserId("team/ü 1"), "");         // spaces and slashes are data
+  EXPECT_EQ(CheckUserId("team/ü 1"), "");  // spaces and slashes are data
   EXPECT_EQ(CheckUserId("\xF0\x9F\x98\x80"), "");
-  EXPECT_EQ(CheckUserId("a\xC2\xA0" "b"), "");    // U+00A0 is not a control
+  EXPECT_EQ(CheckUserId("a\xC2\xA0"
+                        "b"),
+            "");  // U+00A0 is not a control
 }
 
 TEST(CheckUserIdTest, RejectsEmpty) { EXPECT_NE(CheckUserId(""), ""); }
@@ -93,8 +101,8 @@ TEST(CheckUserIdTest, LimitIs128Bytes) {
   EXPECT_NE(CheckUserId(std::string(129, 'x')), "");
   std::string two_byte;
   for (int i = 0; i < 64; ++i) two_byte += "\xC3\xA9";
-  EXPECT_EQ(CheckUserId(two_byte), "");                // 64 chars, 128 bytes
-  EXPECT_NE(CheckUserId(two_byte + "x"), "");          // 65 chars, 129 bytes
+  EXPECT_EQ(CheckUserId(two_byte), "");                                // 64 chars, 128 bytes
+  EXPECT_NE(CheckUserId(two_byte + "x"), "");                          // 65 chars, 129 bytes
   EXPECT_NE(CheckUserId(std::string(126, 'x') + "\xE2\x82\xAC"), "");  // 127 chars, 129 bytes
 }
 
@@ -102,7 +110,9 @@ TEST(CheckUserIdTest, RejectsControlCharacters) {
   for (const std::string& bad :
        {std::string(1, '\0'), std::string("a\0b", 3), std::string("\x01"), std::string("a\tb"),
         std::string("a\nb"), std::string("a\x1f"), std::string("a\x7f"),  // DEL
-        std::string("\xC2\x80"), std::string("a\xC2\x85"), std::string("\xC2\x9F" "b")}) {
+        std::string("\xC2\x80"), std::string("a\xC2\x85"),
+        std::string("\xC2\x9F"
+                    "b")}) {
     EXPECT_NE(CheckUserId(bad), "") << testing::PrintToString(bad);
   }
 }

@@ -1,1 +1,308 @@
+// Tests for the RocksDB DocumentStore, each in a fresh temporary directory.
+//
+// The read path answers GET /events/{userId} with one range scan, so the key
+// layout carries the correctness: a user's range must hold exactly that
+// user's documents (even when another userId has it as a prefix), in
+// (timestamp, eventId) order. After the store is closed the raw keys and
+// values are checked with RocksDB itself, so a change of layout, which would
+// strand existing data, fails loudly.
+#include "storage/rocksdb_document_store.h"
+
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/timestamp.h"
+#include "core/uuid.h"
+
+namespace eventlogger {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = "/tmp/eventlogger-rocksdb-test-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Makes events the way the service does: a UUIDv7 whose embedded time is
+// the event's timestamp (FindEvent depends on that). Calls must come in
+// non-decreasing time order; ids within one millisecond then increase.
+class EventFactory {
+ public:
+  Event Make(std::string user_id, int64_t unix_millis, std::string event_type = "click",
+             std::string details = "{}") {
+    clock_.Set(unix_millis);
+    const Uuid7 id = generator_.Next();
+    // The generator never goes back in time, so callers must ask for
+    // non-decreasing times; this catches a test that does not.
+    EXPECT_EQ(id.unix_millis, unix_millis) << "EventFactory::Make called out of time order";
+    Event event;
+    event.event_id = FormatUuid(id.bytes);
+    event.user_id = std::move(user_id);
+    event.event_type = std::move(event_type);
+    event.unix_millis = id.unix_millis;
+    event.timestamp = FormatTimestamp(id.unix_millis);
+    event.details_json = std::move(details);
+    return event;
+  }
+
+ private:
+  ManualClock clock_{0};
+  Uuid7Generator generator_{clock_};
+};
+
+constexpr int64_t kT0 = 1751207565123;  // 2025-06-29T14:32:45.123Z
+
+Status Write(DocumentStore& store, const std::vector<Event>& events) {
+  std::vector<const Event*> pointers;
+  for (const Event& e : events) pointers.push_back(&e);
+  return store.WriteBatch(EventBatch(pointers));
+}
+
+// An owning copy of a DocumentView, which is only valid inside the callback.
+struct Document {
+  std::string user_id, event_id, event_type, timestamp, details_json;
+  explicit Document(const DocumentView& v)
+      : user_id(v.user_id),
+        event_id(v.event_id),
+        event_type(v.event_type),
+        timestamp(v.timestamp),
+        details_json(v.details_json) {}
+};
+
+std::vector<Document> ScanAll(DocumentStore& store, std::string_view user_id) {
+  std::vector<Document> documents;
+  const Status status = store.ScanUser(user_id, [&](const DocumentView& view) {
+    documents.emplace_back(view);
+    return true;
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return documents;
+}
+
+std::vector<std::string> EventIds(const std::vector<Document>& documents) {
+  std::vector<std::string> ids;
+  for (const auto& d : documents) ids.push_back(d.event_id);
+  return ids;
+}
+
+std::unique_ptr<DocumentStore> OpenOrDie(const std::string& path) {
+  Result<std::unique_ptr<DocumentStore>> store = OpenRocksDbDocumentStore({.path = path});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+TEST(RocksDbDocumentStoreTest, KindIsRocksDb) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Kind(), "rocksdb");
+}
+
+TEST(RocksDbDocumentStoreTest, ScanUserReturnsTimestampThenEventIdOrder) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EventFactory factory;
+  const Event early = factory.Make("u", kT0 - 86'400'000, "early", R"({"n":0})");
+  const Event same_ms_1 = factory.Make("u", kT0, "first", R"({"n":1})");
+  const Event same_ms_2 = factory.Make("u", kT0, "second", R"({"n":2})");
+  const Event late = factory.Make("u", kT0 + 1000, "late", R"({"n":3})");
+  ASSERT_LT(same_ms_1.event_id, same_ms_2.event_id);
+  // Written newest first, in two batches.
+  ASSERT_TRUE(Write(*store, {late, same_ms_2}).ok());
+  ASSERT_TRUE(Write(*store, {same_ms_1, early}).ok());
+
+  const std::vector<Document> documents = ScanAll(*store, "u");
+  EXPECT_EQ(EventIds(documents), (std::vector<std::string>{early.event_id, same_ms_1.event_id,
+                                                           same_ms_2.event_id, late.event_id}));
+  ASSERT_EQ(documents.size(), 4u);
+  EXPECT_EQ(documents[1].user_id, "u");
+  EXPECT_EQ(documents[1].event_type, "first");
+  EXPECT_EQ(documents[1].timestamp, same_ms_1.timestamp);
+  EXPECT_EQ(documents[1].details_json, R"({"n":1})");
+  EXPECT_EQ(documents[0].timestamp, "2025-06-28T14:32:45.123Z");
+}
+
+TEST(RocksDbDocumentStoreTest, UsersWhoseIdsArePrefixesOfEachOtherStaySeparate) {
+  // "a" must not see "ab", "a b", "a\x01" (adjacent to the 0x00 terminator)
+  // or "a\xC3\xA9"; and those must not see "a".
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EventFactory factory;
+  const std::vector<std::string> users = {"a",         "ab", "a b", std::string("a\x01"),
+                                          "a\xC3\xA9", "A",  "b",   "`"};
+  std::map<std::string, std::vector<std::string>> expected;
+  std::vector<Event> events;
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& user : users) {
+      events.push_back(factory.Make(user, kT0 + round));
+      expected[user].push_back(events.back().event_id);
+    }
+  }
+  ASSERT_TRUE(Write(*store, events).ok());
+  for (const std::string& user : users) {
+    SCOPED_TRACE(testing::PrintToString(user));
+    const std::vector<Document> documents = ScanAll(*store, user);
+    EXPECT_EQ(EventIds(documents), expected[user]);
+    for (const auto& d : documents) EXPECT_EQ(d.user_id, user);
+  }
+  EXPECT_TRUE(ScanAll(*store, "nobody").empty());
+  EXPECT_TRUE(ScanAll(*store, "").empty());
+}
+
+TEST(RocksDbDocumentStoreTest, ScanUserStopsWhenVisitReturnsFalse) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(factory.Make("u", kT0 + i));
+  ASSERT_TRUE(Write(*store, events).ok());
+  int visited = 0;
+  const Status status = store->ScanUser("u", [&](const DocumentView&) { return ++visited < 4; });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(visited, 4);
+}
+
+TEST(RocksDbDocumentStoreTest, FindEventByUserAndEventId) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EventFactory factory;
+  const Event target = factory.Make("u1", kT0, "purchase", R"({"amount":12.50})");
+  const Event neighbour = factory.Make("u1", kT0);  // same millisecond
+  const Event other_user = factory.Make("u2", kT0);
+  ASSERT_TRUE(Write(*store, {target, neighbour, other_user}).ok());
+
+  int calls = 0;
+  Status status = store->FindEvent("u1", target.event_id, [&](const DocumentView& view) {
+    ++calls;
+    EXPECT_EQ(view.user_id, "u1");
+    EXPECT_EQ(view.event_id, target.event_id);
+    EXPECT_EQ(view.event_type, "purchase");
+    EXPECT_EQ(view.timestamp, target.timestamp);
+    EXPECT_EQ(view.details_json, R"({"amount":12.50})");
+  });
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(calls, 1);
+
+  const auto not_found = [&](std::string_view user, std::string_view id) {
+    int visits = 0;
+    const Status s = store->FindEvent(user, id, [&](const DocumentView&) { ++visits; });
+    EXPECT_EQ(visits, 0) << user << " " << id;
+    return s.code() == StatusCode::kNotFound;
+  };
+  // Another user's event is not found under this user, nor the reverse.
+  EXPECT_TRUE(not_found("u2", target.event_id));
+  EXPECT_TRUE(not_found("u1", other_user.event_id));
+  EXPECT_TRUE(not_found("u", target.event_id));  // a prefix of the owner
+  // Well-formed but unknown v7 id.
+  EXPECT_TRUE(not_found("u1", factory.Make("u1", kT0).event_id));
+  // Not a v7 id: a v4 UUID, and text that is no UUID at all.
+  EXPECT_TRUE(not_found("u1", "f47ac10b-58cc-4372-a567-0e02b2c3d479"));
+  std::string as_v4 = target.event_id;
+  as_v4[14] = '4';  // same bytes, version nibble 4
+  EXPECT_TRUE(not_found("u1", as_v4));
+  EXPECT_TRUE(not_found("u1", "not-a-uuid"));
+  EXPECT_TRUE(not_found("u1", ""));
+}
+
+TEST(RocksDbDocumentStoreTest, RewritingAnEventLeavesOneDocument) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EventFactory factory;
+  const Event event = factory.Make("u", kT0, "t", R"({"v":1})");
+  ASSERT_TRUE(Write(*store, {event}).ok());
+  ASSERT_TRUE(Write(*store, {event}).ok());
+  ASSERT_TRUE(Write(*store, {event, event}).ok());
+  const std::vector<Document> documents = ScanAll(*store, "u");
+  ASSERT_EQ(documents.size(), 1u);
+  EXPECT_EQ(documents[0].event_id, event.event_id);
+  EXPECT_EQ(documents[0].details_json, R"({"v":1})");
+}
+
+TEST(RocksDbDocumentStoreTest, DataSurvivesCloseAndReopen) {
+  TempDir dir;
+  const std::string path = dir.File("docs");
+  EventFactory factory;
+  const Event first = factory.Make("u", kT0, "t", R"({"k":"v"})");
+  const Event second = factory.Make("u", kT0 + 1);
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Write(*store, {first, second}).ok());
+  }
+  auto reopened = OpenOrDie(path);
+  ASSERT_NE(reopened, nullptr);
+  const std::vector<Document> documents = ScanAll(*reopened, "u");
+  EXPECT_EQ(EventIds(documents), (std::vector<std::string>{first.event_id, second.event_id}));
+  ASSERT_FALSE(documents.empty());
+  EXPECT_EQ(documents[0].details_json, R"({"k":"v"})");
+  EXPECT_TRUE(reopened->FindEvent("u", first.event_id, [](const DocumentView&) {}).ok());
+}
+
+TEST(RocksDbDocumentStoreTest, RawKeyAndValueLayout) {
+  TempDir dir;
+  const std::string path = dir.File("docs");
+  EventFactory factory;
+  const Event a = factory.Make("user-1", kT0, "page.view", R"({"x":[1,2]})");
+  const Event b = factory.Make("user-2", kT0 + 5, "t", "{}");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(Write(*store, {a, b}).ok());
+  }
+
+  // The documented layout, spelled out independently of RocksDbDocumentKey.
+  const std::string expected_key_a = "user-1" + std::string(1, '\0') + a.timestamp + a.event_id;
+  EXPECT_EQ(RocksDbDocumentKey(a.user_id, a.timestamp, a.event_id), expected_key_a);
+  EXPECT_EQ(expected_key_a.size(), 6 + 1 + 24 + 36u);
+
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::map<std::string, std::string> contents;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    contents.emplace(it->key().ToString(), it->value().ToString());
+  }
+  ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+  it.reset();
+
+  const std::string value_a =
+      std::string(1, '\x01') + std::string(1, '\x09') + "page.view" + R"({"x":[1,2]})";
+  const std::string value_b = std::string(1, '\x01') + std::string(1, '\x01') + "t" + "{}";
+  const std::map<std::string, std::string> expected = {
+      {expected_key_a, value_a},
+      {RocksDbDocumentKey(b.user_id, b.timestamp, b.event_id), value_b},
+  };
+  EXPECT_EQ(contents, expected);
+}
+
+}  // namespace
+}  // namespace eventlogger
