@@ -64,6 +64,21 @@ std::string EnvironmentToOption(const po::options_description& options, const st
   return options.find_nothrow(option, false) != nullptr ? option : std::string();
 }
 
+// Options every store-touching command shares.
+struct StoreOptions {
+  std::string data_dir = "./data";
+  StoreUrls urls;
+};
+
+void AddStoreOptions(po::options_description& options, StoreOptions& out) {
+  options.add_options()
+      ("data-dir", po::value(&out.data_dir)->default_value(out.data_dir), "directory for the embedded stores and the outbox")
+      ("metadata", po::value(&out.urls.metadata), "metadata store URL (default sqlite://DATA_DIR/metadata.db)")
+      ("documents", po::value(&out.urls.documents), "document store URL (default rocksdb://DATA_DIR/documents)")
+      ("sql-pool-size", po::value(&out.urls.sql_pool_size)->default_value(8), "connections per SQL metadata store (PostgreSQL, ODBC), unless the URL sets pool_size")
+      ("sql-statement-timeout-ms", po::value(&out.urls.sql_statement_timeout_ms)->default_value(5000), "SQL statement timeout in ms, unless the URL sets statement_timeout_ms");
+}
+
 }  // namespace
 
 Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, std::string* help) {
@@ -82,12 +97,11 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   std::string log_level = "info";
 
   po::options_description options("eventlogger serve options");
+  StoreOptions stores;
+  AddStoreOptions(options, stores);
   options.add_options()
       ("help", "show this help")
       ("listen", po::value(&listen)->default_value(listen), "HOST:PORT to listen on; port 0 picks a free port")
-      ("data-dir", po::value(&out.data_dir)->default_value(out.data_dir), "directory for the embedded stores")
-      ("metadata", po::value(&out.stores.metadata), "metadata store URL (default sqlite://DATA_DIR/metadata.db)")
-      ("documents", po::value(&out.stores.documents), "document store URL (default rocksdb://DATA_DIR/documents)")
       ("max-body-bytes", po::value(&max_body_bytes)->default_value(max_body_bytes), "largest accepted request body, in bytes")
       ("io-threads", po::value(&io_threads)->default_value(io_threads), "threads serving HTTP")
       ("blocking-threads", po::value(&blocking_threads)->default_value(blocking_threads), "threads running store reads")
@@ -119,6 +133,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
     return out;
   }
 
+  out.data_dir = stores.data_dir;
+  out.stores = stores.urls;
   if (!SplitListen(listen, &out.http.host, &out.http.port)) {
     return Status::InvalidArgument("--listen must be HOST:PORT, got '" + listen + "'");
   }
@@ -197,19 +213,6 @@ int Serve(const std::vector<std::string>& args) {
 }  // namespace
 
 namespace {
-
-// Options every store-touching command shares.
-struct StoreOptions {
-  std::string data_dir = "./data";
-  StoreUrls urls;
-};
-
-void AddStoreOptions(po::options_description& options, StoreOptions& out) {
-  options.add_options()
-      ("data-dir", po::value(&out.data_dir)->default_value(out.data_dir), "directory for the embedded stores and the outbox")
-      ("metadata", po::value(&out.urls.metadata), "metadata store URL (default sqlite://DATA_DIR/metadata.db)")
-      ("documents", po::value(&out.urls.documents), "document store URL (default rocksdb://DATA_DIR/documents)");
-}
 
 // Parses args + environment into `values`; false (with a message) on error.
 bool ParseCommand(const std::string& command, const po::options_description& options,

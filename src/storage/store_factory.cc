@@ -34,6 +34,20 @@ StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir) {
   const std::filesystem::path dir(data_dir);
   if (urls.metadata.empty()) urls.metadata = "sqlite://" + (dir / "metadata.db").string();
   if (urls.documents.empty()) urls.documents = "rocksdb://" + (dir / "documents").string();
+  const bool postgres = urls.metadata.starts_with("postgresql://") || urls.metadata.starts_with("postgres://");
+  const bool odbc = urls.metadata.starts_with("odbc:");
+  const auto add = [&](std::string_view name, int value) {
+    if (value <= 0 || urls.metadata.find(std::string(name) + "=") != std::string::npos) return;
+    if (postgres) {
+      urls.metadata += urls.metadata.find('?') == std::string::npos ? '?' : '&';
+      urls.metadata += std::string(name) + "=" + std::to_string(value);
+    } else if (odbc) {
+      if (!urls.metadata.ends_with(";")) urls.metadata += ';';
+      urls.metadata += std::string(name) + "=" + std::to_string(value) + ";";
+    }
+  };
+  add("pool_size", urls.sql_pool_size);
+  add("statement_timeout_ms", urls.sql_statement_timeout_ms);
   return urls;
 }
 

@@ -20,9 +20,14 @@ namespace eventlogger {
 struct StoreUrls {
   std::string metadata;   // empty: sqlite under the data dir
   std::string documents;  // empty: rocksdb under the data dir
+  // Defaults for SQL servers (PostgreSQL, ODBC) when the URL does not set
+  // them itself (pool_size=, statement_timeout_ms=); 0 keeps the backend's.
+  int sql_pool_size = 0;
+  int sql_statement_timeout_ms = 0;
 };
 
-// Fills empty URLs with the embedded defaults under `data_dir`.
+// Fills empty URLs with the embedded defaults under `data_dir`, and adds the
+// SQL defaults to a postgresql:// or odbc: URL that does not set them.
 StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir);
 
 Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url);
