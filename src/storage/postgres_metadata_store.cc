@@ -279,9 +279,11 @@ Result<Connection> Connect(const Context& context) {
 }
 
 // A session is reusable only if it is connected and outside any transaction
-// (a failed ROLLBACK could leave one open). PQconsumeInput reads whatever
-// the server sent while the session sat idle; after a server shutdown that
-// is a FATAL message and EOF, which flips the status to CONNECTION_BAD.
+// (a failed ROLLBACK could leave one open). The probe, PQconsumeInput, reads
+// whatever the server sent while the session sat idle; after a server
+// shutdown that is a FATAL message and EOF, which flips the status to
+// CONNECTION_BAD when both have arrived. When they have not, the first
+// statement fails instead and PostgresMetadataStore::Run retries it.
 bool LooksHealthy(PGconn* conn, bool probe) {
   if (probe && PQconsumeInput(conn) == 0) return false;
   return PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE;

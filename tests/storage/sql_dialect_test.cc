@@ -1,0 +1,475 @@
+// Tests for SqlDialect: the statement text per DBMS.
+//
+// The PostgreSQL statements also run for real in the store tests; the T-SQL
+// ones cannot (no SQL Server here), so this file pins them down: exact text
+// for the simple ones, structure (locking hints, types, collations, lock
+// owner) for the rest, and for every statement of both dialects that the
+// placeholders match the parameters and that no value leaks into the text.
+#include "storage/sql_dialect.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <string>
+#include <vector>
+
+namespace eventlogger {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+Event MakeEvent(std::string id, std::string user, std::string timestamp, std::string key = "",
+                std::string hash = "") {
+  Event event;
+  event.event_id = std::move(id);
+  event.user_id = std::move(user);
+  event.event_type = "page.view";
+  event.timestamp = std::move(timestamp);
+  event.idempotency_key = std::move(key);
+  event.request_hash = std::move(hash);
+  return event;
+}
+
+std::vector<const Event*> Pointers(const std::vector<Event>& events) {
+  std::vector<const Event*> pointers;
+  for (const Event& event : events) pointers.push_back(&event);
+  return pointers;
+}
+
+SqlDialect Postgres(std::string schema = "") {
+  return SqlDialect(SqlDialectKind::kPostgres, SqlParameterStyle::kDollarNumbered,
+                    std::move(schema));
+}
+SqlDialect PostgresOdbc(std::string schema = "") {
+  return SqlDialect(SqlDialectKind::kPostgres, SqlParameterStyle::kQuestionMark, std::move(schema));
+}
+SqlDialect SqlServer(std::string schema = "") {
+  return SqlDialect(SqlDialectKind::kSqlServer, SqlParameterStyle::kQuestionMark,
+                    std::move(schema));
+}
+
+// Every statement a dialect can produce, for the checks that apply to all.
+std::vector<SqlStatement> AllStatements(const SqlDialect& dialect, EventBatch batch) {
+  std::vector<SqlStatement> all = {
+      dialect.InsertBatch(batch),
+      dialect.ScanUser("user-1"),
+      dialect.Scan({}),
+      dialect.Scan({.user_id = "user-1"}),
+      dialect.Scan({.since = "2025-01-01T00:00:00.000Z"}),
+      dialect.Scan({.until = "2025-01-02T00:00:00.000Z"}),
+      dialect.Scan({.user_id = "user-1",
+                    .since = "2025-01-01T00:00:00.000Z",
+                    .until = "2025-01-02T00:00:00.000Z"}),
+      dialect.FindByIdempotencyKey("user-1", "key-1"),
+      dialect.Ping(),
+      dialect.SchemaVersion(),
+  };
+  for (auto& s : dialect.SessionSetup(std::chrono::milliseconds(1500))) all.push_back(std::move(s));
+  for (auto& s : dialect.MigrateBegin(std::chrono::milliseconds(1500))) all.push_back(std::move(s));
+  for (auto& s : dialect.MigrateUpgrade(0)) all.push_back(std::move(s));
+  return all;
+}
+
+TEST(SqlDialectTest, DialectFromDbmsName) {
+  EXPECT_EQ(SqlDialectFromDbmsName("PostgreSQL"), SqlDialectKind::kPostgres);
+  EXPECT_EQ(SqlDialectFromDbmsName("Microsoft SQL Server"), SqlDialectKind::kSqlServer);
+  EXPECT_EQ(SqlDialectFromDbmsName("MySQL"), std::nullopt);
+  EXPECT_EQ(SqlDialectFromDbmsName(""), std::nullopt);
+}
+
+TEST(SqlDialectTest, IdentifiersAreRestricted) {
+  EXPECT_TRUE(IsValidSqlIdentifier("eventlogger"));
+  EXPECT_TRUE(IsValidSqlIdentifier("_t1_Schema"));
+  EXPECT_TRUE(IsValidSqlIdentifier(std::string(63, 'a')));
+  EXPECT_FALSE(IsValidSqlIdentifier(""));
+  EXPECT_FALSE(IsValidSqlIdentifier(std::string(64, 'a')));
+  EXPECT_FALSE(IsValidSqlIdentifier("1abc"));
+  for (const char* bad : {"a b", "a\"b", "a]b", "a;b", "a'b", "a-b", "a.b", "sch\xc3\xa9ma"}) {
+    EXPECT_FALSE(IsValidSqlIdentifier(bad)) << bad;
+  }
+}
+
+TEST(SqlDialectTest, DollarPlaceholdersBecomeQuestionMarksOutsideQuotes) {
+  EXPECT_EQ(sql_internal::DollarToQuestionMarks(
+                "SELECT '$1', \"$2\", [$3], $1, x($2) -- $9\n/* $8 */ FROM t WHERE a = $10"),
+            "SELECT '$1', \"$2\", [$3], ?, x(?) -- $9\n/* $8 */ FROM t WHERE a = ?");
+  EXPECT_EQ(sql_internal::DollarToQuestionMarks("SELECT 'it''s $1', $1"), "SELECT 'it''s $1', ?");
+  EXPECT_EQ(sql_internal::DollarToQuestionMarks("CAST($1 AS uuid[]), $2"), "CAST(? AS uuid[]), ?");
+}
+
+TEST(SqlDialectTest, CountsPlaceholdersOutsideQuotes) {
+  EXPECT_EQ(sql_internal::CountPlaceholders("SELECT '?', \"?\", ?, [?], ?",
+                                            SqlParameterStyle::kQuestionMark),
+            2);
+  EXPECT_EQ(sql_internal::CountPlaceholders("SELECT '$1', $1, $12 -- $3",
+                                            SqlParameterStyle::kDollarNumbered),
+            2);
+}
+
+TEST(SqlDialectTest, PostgresArrayLiteralQuotesEveryElement) {
+  EXPECT_EQ(sql_internal::PostgresArrayLiteral({}), "{}");
+  EXPECT_EQ(
+      sql_internal::PostgresArrayLiteral({"a", std::nullopt, "NULL", "x,y", "{}", "q\"b\\s", ""}),
+      "{\"a\",NULL,\"NULL\",\"x,y\",\"{}\",\"q\\\"b\\\\s\",\"\"}");
+}
+
+TEST(SqlDialectTest, EveryStatementHasOnePlaceholderPerParameter) {
+  const std::vector<Event> events = {
+      MakeEvent("0190a000-0000-7000-8000-000000000001", "u", "2025-01-01T00:00:00.000Z", "k", "h")};
+  const std::vector<const Event*> batch = Pointers(events);
+  struct Case {
+    const char* name;
+    SqlDialect dialect;
+    SqlParameterStyle style;
+  };
+  for (const Case& c :
+       {Case{"postgres/libpq", Postgres("s1"), SqlParameterStyle::kDollarNumbered},
+        Case{"postgres/libpq default schema", Postgres(), SqlParameterStyle::kDollarNumbered},
+        Case{"postgres/odbc", PostgresOdbc("s1"), SqlParameterStyle::kQuestionMark},
+        Case{"sqlserver", SqlServer("s1"), SqlParameterStyle::kQuestionMark},
+        Case{"sqlserver dbo", SqlServer(), SqlParameterStyle::kQuestionMark}}) {
+    for (const SqlStatement& statement : AllStatements(c.dialect, batch)) {
+      EXPECT_EQ(sql_internal::CountPlaceholders(statement.text, c.style),
+                static_cast<int>(statement.parameters.size()))
+          << c.name << ": " << statement.text;
+      if (c.style == SqlParameterStyle::kQuestionMark) {
+        // No $n left over for the driver to choke on.
+        EXPECT_EQ(
+            sql_internal::CountPlaceholders(statement.text, SqlParameterStyle::kDollarNumbered), 0)
+            << c.name << ": " << statement.text;
+      } else {
+        EXPECT_EQ(sql_internal::CountPlaceholders(statement.text, SqlParameterStyle::kQuestionMark),
+                  0)
+            << c.name << ": " << statement.text;
+      }
+    }
+  }
+}
+
+TEST(SqlDialectTest, ValuesNeverAppearInStatementText) {
+  const std::string hostile_user = "robert'); DROP TABLE events; --";
+  const std::string hostile_key = "k\"]; EXEC xp_cmdshell 'x'";
+  const std::vector<Event> events = {MakeEvent("0190a000-0000-7000-8000-000000000001", hostile_user,
+                                               "2025-01-01T00:00:00.000Z", hostile_key, "h")};
+  const std::vector<const Event*> batch = Pointers(events);
+  for (const SqlDialect& dialect : {Postgres("s1"), PostgresOdbc(), SqlServer("s1")}) {
+    const std::vector<SqlStatement> statements = {
+        dialect.InsertBatch(batch), dialect.ScanUser(hostile_user),
+        dialect.Scan({.user_id = hostile_user, .since = hostile_key, .until = hostile_key}),
+        dialect.FindByIdempotencyKey(hostile_user, hostile_key)};
+    for (const SqlStatement& statement : statements) {
+      EXPECT_THAT(statement.text, AllOf(Not(HasSubstr("robert")), Not(HasSubstr("xp_cmdshell"))))
+          << dialect.name();
+    }
+  }
+}
+
+// ---- PostgreSQL -------------------------------------------------------------
+
+TEST(SqlDialectTest, PostgresInsertIsOneUnnestWithSixArrays) {
+  const std::vector<Event> events = {
+      MakeEvent("0190a000-0000-7000-8000-000000000001", "alice", "2025-06-29T14:32:45.123Z",
+                "key-1", "hash-1"),
+      MakeEvent("0190a000-0000-7000-8000-000000000002", "b\"ob", "2025-06-29T14:32:45.000Z")};
+  const SqlStatement insert = Postgres("el").InsertBatch(Pointers(events));
+  EXPECT_EQ(
+      insert.text,
+      "INSERT INTO \"el\".events (event_id, user_id, event_type, \"timestamp\", idempotency_key, "
+      "request_hash) SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS "
+      "text[]), "
+      "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[])) ON CONFLICT DO NOTHING");
+  ASSERT_EQ(insert.parameters.size(), 6u);
+  EXPECT_EQ(insert.parameters[0],
+            "{\"0190a000-0000-7000-8000-000000000001\",\"0190a000-0000-7000-8000-000000000002\"}");
+  EXPECT_EQ(insert.parameters[1], "{\"alice\",\"b\\\"ob\"}");
+  EXPECT_EQ(insert.parameters[2], "{\"page.view\",\"page.view\"}");
+  EXPECT_EQ(insert.parameters[3], "{\"2025-06-29T14:32:45.123Z\",\"2025-06-29T14:32:45.000Z\"}");
+  EXPECT_EQ(insert.parameters[4], "{\"key-1\",NULL}");
+  EXPECT_EQ(insert.parameters[5], "{\"hash-1\",NULL}");
+
+  // The parameter count does not grow with the batch.
+  std::vector<Event> many(5000, events[0]);
+  EXPECT_EQ(Postgres().InsertBatch(Pointers(many)).parameters.size(), 6u);
+}
+
+TEST(SqlDialectTest, PostgresOdbcInsertUsesQuestionMarks) {
+  const std::vector<Event> events = {
+      MakeEvent("0190a000-0000-7000-8000-000000000001", "u", "2025-01-01T00:00:00.000Z")};
+  EXPECT_THAT(PostgresOdbc().InsertBatch(Pointers(events)).text,
+              HasSubstr("unnest(CAST(? AS uuid[]), CAST(? AS text[]), CAST(? AS text[]), "
+                        "CAST(? AS timestamptz[]), CAST(? AS text[]), CAST(? AS text[]))"));
+}
+
+TEST(SqlDialectTest, PostgresReadsFormatTimestampsInUtc) {
+  const SqlStatement scan = Postgres("el").ScanUser("u");
+  EXPECT_EQ(scan.text,
+            "SELECT event_id::text, user_id, event_type, to_char(\"timestamp\" AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), COALESCE(idempotency_key, ''), "
+            "COALESCE(request_hash, '') "
+            "FROM \"el\".events WHERE user_id = $1 ORDER BY \"timestamp\", event_id");
+  EXPECT_EQ(scan.parameters, (std::vector<std::optional<std::string>>{"u"}));
+}
+
+TEST(SqlDialectTest, PostgresScanAddsOnlyTheBoundsGiven) {
+  const SqlStatement all = Postgres().Scan({});
+  EXPECT_THAT(all.text, AllOf(HasSubstr("FROM events WHERE 1 = 1"), Not(HasSubstr("AND"))));
+  EXPECT_TRUE(all.parameters.empty());
+
+  const SqlStatement bounded = Postgres().Scan({.since = "S", .until = "U"});
+  EXPECT_THAT(bounded.text,
+              HasSubstr("WHERE 1 = 1 AND \"timestamp\" >= CAST($1 AS timestamptz) AND "
+                        "\"timestamp\" < CAST($2 AS timestamptz)"));
+  EXPECT_EQ(bounded.parameters, (std::vector<std::optional<std::string>>{"S", "U"}));
+}
+
+TEST(SqlDialectTest, PostgresSessionSetupSetsTimeoutAndSearchPath) {
+  const auto plain = Postgres().SessionSetup(std::chrono::milliseconds(2500));
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0].text, "SELECT set_config('statement_timeout', $1, false)");
+  EXPECT_EQ(plain[0].parameters, (std::vector<std::optional<std::string>>{"2500"}));
+
+  const auto with_schema = Postgres("el_1").SessionSetup(std::chrono::milliseconds(0));
+  ASSERT_EQ(with_schema.size(), 1u);
+  EXPECT_THAT(with_schema[0].text, HasSubstr("set_config('search_path', $2, false)"));
+  EXPECT_EQ(with_schema[0].parameters, (std::vector<std::optional<std::string>>{"0", "\"el_1\""}));
+}
+
+TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
+  const auto begin = Postgres("el").MigrateBegin(std::chrono::milliseconds(5000));
+  ASSERT_EQ(begin.size(), 4u);
+  // Transaction-local (is_local = true): no statement timeout, bounded lock waits.
+  EXPECT_EQ(
+      begin[0].text,
+      "SELECT set_config('statement_timeout', '0', true), set_config('lock_timeout', $1, true)");
+  EXPECT_EQ(begin[0].parameters, (std::vector<std::optional<std::string>>{"5000"}));
+  EXPECT_EQ(begin[1].text, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+  EXPECT_EQ(begin[1].parameters,
+            (std::vector<std::optional<std::string>>{"eventlogger.migrate:el"}));
+  EXPECT_EQ(begin[2].text, "CREATE SCHEMA IF NOT EXISTS \"el\"");
+  EXPECT_EQ(begin[3].text,
+            "CREATE TABLE IF NOT EXISTS \"el\".eventlogger_schema (version integer NOT NULL)");
+  // Without a schema there is nothing to create but the table.
+  EXPECT_EQ(Postgres().MigrateBegin(std::chrono::milliseconds(5000)).size(), 3u);
+
+  const auto upgrade = Postgres("el").MigrateUpgrade(0);
+  ASSERT_EQ(upgrade.size(), 5u);
+  EXPECT_EQ(
+      upgrade[0].text,
+      "CREATE TABLE IF NOT EXISTS \"el\".events (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
+      "event_type text NOT NULL, \"timestamp\" timestamptz(3) NOT NULL, created_at timestamptz NOT "
+      "NULL "
+      "DEFAULT now(), idempotency_key text NULL, request_hash text NULL)");
+  EXPECT_EQ(upgrade[1].text,
+            "CREATE INDEX IF NOT EXISTS events_by_user_time ON \"el\".events (user_id, "
+            "\"timestamp\", event_id)");
+  EXPECT_EQ(
+      upgrade[2].text,
+      "CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key ON \"el\".events (user_id, "
+      "idempotency_key) WHERE idempotency_key IS NOT NULL");
+  EXPECT_EQ(upgrade[3].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[4].text,
+            "INSERT INTO \"el\".eventlogger_schema (version) VALUES (CAST($1 AS integer))");
+  EXPECT_EQ(upgrade[4].parameters,
+            (std::vector<std::optional<std::string>>{std::to_string(kSqlSchemaVersion)}));
+}
+
+// ---- SQL Server (T-SQL) -----------------------------------------------------------
+
+TEST(SqlDialectTest, SqlServerAlwaysUsesQuestionMarks) {
+  const SqlDialect dialect(SqlDialectKind::kSqlServer, SqlParameterStyle::kDollarNumbered, "");
+  EXPECT_EQ(dialect.FindByIdempotencyKey("u", "k").text.find('$'), std::string::npos);
+  EXPECT_FALSE(dialect.has_server_statement_timeout());
+  EXPECT_TRUE(Postgres().has_server_statement_timeout());
+  EXPECT_EQ(dialect.name(), "sqlserver");
+}
+
+TEST(SqlDialectTest, SqlServerSimpleStatementsExactText) {
+  const SqlDialect dialect = SqlServer("el");
+  EXPECT_EQ(dialect.Ping().text, "SELECT 1");
+  EXPECT_EQ(dialect.SchemaVersion().text, "SELECT MAX(version) FROM [el].[eventlogger_schema]");
+  const SqlStatement find = dialect.FindByIdempotencyKey("u", "k");
+  EXPECT_EQ(find.text,
+            "SELECT LOWER(CONVERT(char(36), event_id)), user_id, event_type, "
+            "CONCAT(REPLACE(CONVERT(char(23), [timestamp], 121), ' ', 'T'), 'Z'), "
+            "COALESCE(idempotency_key, N''), COALESCE(request_hash, N'') FROM [el].[events] "
+            "WHERE user_id = ? AND idempotency_key = ?");
+  EXPECT_EQ(find.parameters, (std::vector<std::optional<std::string>>{"u", "k"}));
+  const auto setup = dialect.SessionSetup(std::chrono::milliseconds(5000));
+  ASSERT_EQ(setup.size(), 1u);
+  EXPECT_EQ(setup[0].text, "SET XACT_ABORT ON; SET NOCOUNT ON;");
+}
+
+TEST(SqlDialectTest, SqlServerDefaultsToDbo) {
+  EXPECT_THAT(SqlServer().ScanUser("u").text, HasSubstr("FROM [dbo].[events] WHERE"));
+}
+
+TEST(SqlDialectTest, SqlServerScanUserOrdersTiesByEventIdText) {
+  EXPECT_THAT(
+      SqlServer("el").ScanUser("u").text,
+      HasSubstr("WHERE user_id = ? ORDER BY [timestamp], CONVERT(char(36), event_id) COLLATE "
+                "Latin1_General_100_BIN2"));
+}
+
+TEST(SqlDialectTest, SqlServerScanParsesIsoBounds) {
+  const SqlStatement scan = SqlServer().Scan({.user_id = "u", .since = "S", .until = "U"});
+  EXPECT_THAT(
+      scan.text,
+      HasSubstr("WHERE 1 = 1 AND user_id = ? AND [timestamp] >= CONVERT(datetime2(3), ?, 127) "
+                "AND [timestamp] < CONVERT(datetime2(3), ?, 127)"));
+  EXPECT_EQ(scan.parameters, (std::vector<std::optional<std::string>>{"u", "S", "U"}));
+}
+
+TEST(SqlDialectTest, SqlServerInsertIsOneOpenJsonStatementSkippingExistingRows) {
+  const SqlStatement insert = SqlServer("el").InsertBatch(Pointers(
+      {MakeEvent("0190a000-0000-7000-8000-000000000001", "u", "2025-01-01T00:00:00.000Z")}));
+  ASSERT_EQ(insert.parameters.size(), 1u);
+  EXPECT_THAT(
+      insert.text,
+      AllOf(
+          StartsWith("INSERT INTO [el].[events] (event_id, user_id, event_type, [timestamp], "
+                     "idempotency_key, request_hash) SELECT "),
+          HasSubstr("CONVERT(datetime2(3), v.[timestamp], 127)"),
+          HasSubstr("FROM OPENJSON(?) WITH (event_id uniqueidentifier '$.i', user_id nvarchar(128) "
+                    "'$.u', event_type nvarchar(64) '$.t', [timestamp] nvarchar(30) '$.s', "
+                    "idempotency_key nvarchar(255) '$.k', request_hash nvarchar(128) '$.h') AS v"),
+          HasSubstr("WHERE NOT EXISTS (SELECT 1 FROM [el].[events] AS e WITH (UPDLOCK, HOLDLOCK) "
+                    "WHERE e.event_id = v.event_id)"),
+          HasSubstr(
+              "AND (v.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM [el].[events] AS e "
+              "WITH (UPDLOCK, HOLDLOCK) WHERE e.user_id = v.user_id AND e.idempotency_key = "
+              "v.idempotency_key))")));
+}
+
+TEST(SqlDialectTest, SqlServerBatchJsonCarriesEveryFieldAndDropsRepeats) {
+  const std::vector<Event> events = {
+      MakeEvent("0190a000-0000-7000-8000-000000000001", "Zo\xc3\xab \"q\"",
+                "2025-06-29T14:32:45.123Z", "key-1", "hash-1"),
+      MakeEvent("0190a000-0000-7000-8000-000000000002", "u2", "2025-06-29T14:32:45.000Z"),
+      // Same eventId again: dropped.
+      MakeEvent("0190a000-0000-7000-8000-000000000001", "other", "2025-01-01T00:00:00.000Z"),
+      // Same (user, key) as the first under a new eventId: dropped.
+      MakeEvent("0190a000-0000-7000-8000-000000000003", "Zo\xc3\xab \"q\"",
+                "2025-01-01T00:00:00.000Z", "key-1", "hash-2"),
+      // Same key, other user: kept.
+      MakeEvent("0190a000-0000-7000-8000-000000000004", "u2", "2025-01-01T00:00:00.000Z", "key-1")};
+  const SqlStatement insert = SqlServer().InsertBatch(Pointers(events));
+  ASSERT_EQ(insert.parameters.size(), 1u);
+  rapidjson::Document json;
+  json.Parse(insert.parameters[0]->c_str());
+  ASSERT_FALSE(json.HasParseError()) << *insert.parameters[0];
+  ASSERT_TRUE(json.IsArray());
+  ASSERT_EQ(json.Size(), 3u);
+  EXPECT_STREQ(json[0]["i"].GetString(), "0190a000-0000-7000-8000-000000000001");
+  EXPECT_STREQ(json[0]["u"].GetString(), "Zo\xc3\xab \"q\"");
+  EXPECT_STREQ(json[0]["t"].GetString(), "page.view");
+  EXPECT_STREQ(json[0]["s"].GetString(), "2025-06-29T14:32:45.123Z");
+  EXPECT_STREQ(json[0]["k"].GetString(), "key-1");
+  EXPECT_STREQ(json[0]["h"].GetString(), "hash-1");
+  EXPECT_STREQ(json[1]["i"].GetString(), "0190a000-0000-7000-8000-000000000002");
+  EXPECT_TRUE(json[1]["k"].IsNull());
+  EXPECT_TRUE(json[1]["h"].IsNull());
+  EXPECT_STREQ(json[2]["i"].GetString(), "0190a000-0000-7000-8000-000000000004");
+}
+
+TEST(SqlDialectTest, SqlServerMigrationTakesAnAppLockInTheTransaction) {
+  const auto begin = SqlServer("el").MigrateBegin(std::chrono::milliseconds(7000));
+  ASSERT_EQ(begin.size(), 3u);
+  EXPECT_EQ(
+      begin[0].text,
+      "DECLARE @result int; EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+      "@LockOwner = 'Transaction', @LockTimeout = ?; IF @result < 0 THROW 51000, 'eventlogger: "
+      "could "
+      "not take the migration lock', 1;");
+  EXPECT_EQ(begin[0].parameters,
+            (std::vector<std::optional<std::string>>{"eventlogger.migrate:el", "7000"}));
+  EXPECT_EQ(begin[1].text, "IF SCHEMA_ID(?) IS NULL EXEC(N'CREATE SCHEMA [el]')");
+  EXPECT_EQ(begin[1].parameters, (std::vector<std::optional<std::string>>{"el"}));
+  EXPECT_EQ(begin[2].text,
+            "IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[eventlogger_schema] (version int NOT "
+            "NULL)");
+  EXPECT_EQ(begin[2].parameters,
+            (std::vector<std::optional<std::string>>{"[el].[eventlogger_schema]"}));
+  // dbo always exists.
+  EXPECT_EQ(SqlServer().MigrateBegin(std::chrono::milliseconds(7000)).size(), 2u);
+}
+
+TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
+  const auto upgrade = SqlServer("el").MigrateUpgrade(0);
+  ASSERT_EQ(upgrade.size(), 5u);
+  EXPECT_THAT(
+      upgrade[0].text,
+      AllOf(StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[events] ("),
+            HasSubstr("event_id uniqueidentifier NOT NULL"),
+            HasSubstr("user_id nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT NULL"),
+            HasSubstr("event_type nvarchar(64) NOT NULL"),
+            HasSubstr("[timestamp] datetime2(3) NOT NULL"),
+            HasSubstr("created_at datetime2(3) NOT NULL CONSTRAINT DF_events_created_at DEFAULT "
+                      "SYSUTCDATETIME()"),
+            HasSubstr("idempotency_key nvarchar(255) COLLATE Latin1_General_100_BIN2 NULL"),
+            HasSubstr("request_hash nvarchar(128) NULL"),
+            HasSubstr("CONSTRAINT PK_events PRIMARY KEY NONCLUSTERED (event_id))")));
+  EXPECT_EQ(
+      upgrade[1].text,
+      "IF INDEXPROPERTY(OBJECT_ID(?), N'events_by_user_time', 'IndexID') IS NULL CREATE UNIQUE "
+      "CLUSTERED INDEX events_by_user_time ON [el].[events] (user_id, [timestamp], event_id)");
+  EXPECT_EQ(upgrade[2].text,
+            "IF INDEXPROPERTY(OBJECT_ID(?), N'events_by_idempotency_key', 'IndexID') IS NULL "
+            "CREATE UNIQUE "
+            "NONCLUSTERED INDEX events_by_idempotency_key ON [el].[events] (user_id, "
+            "idempotency_key) WHERE "
+            "idempotency_key IS NOT NULL");
+  EXPECT_EQ(upgrade[3].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[4].text,
+            "INSERT INTO [el].[eventlogger_schema] (version) VALUES (CAST(? AS int))");
+  // Already at version 1: only the version row is rewritten.
+  EXPECT_TRUE(SqlServer("el").MigrateUpgrade(kSqlSchemaVersion).size() == 2u);
+}
+
+// ---- Errors -------------------------------------------------------------------
+
+TEST(SqlDialectTest, SqlStatesMapToStatusCodes) {
+  struct Case {
+    const char* sqlstate;
+    StatusCode code;
+  };
+  for (const Case& c :
+       {Case{"57014", StatusCode::kDeadlineExceeded}, Case{"HYT00", StatusCode::kDeadlineExceeded},
+        Case{"HYT01", StatusCode::kDeadlineExceeded}, Case{"08006", StatusCode::kUnavailable},
+        Case{"08S01", StatusCode::kUnavailable}, Case{"08001", StatusCode::kUnavailable},
+        Case{"40001", StatusCode::kUnavailable}, Case{"40P01", StatusCode::kUnavailable},
+        Case{"53300", StatusCode::kUnavailable}, Case{"57P01", StatusCode::kUnavailable},
+        Case{"55P03", StatusCode::kUnavailable}, Case{"22007", StatusCode::kInvalidArgument},
+        Case{"42P01", StatusCode::kFailedPrecondition},
+        Case{"42S02", StatusCode::kFailedPrecondition},
+        Case{"3F000", StatusCode::kFailedPrecondition}, Case{"23505", StatusCode::kInternal},
+        Case{"42601", StatusCode::kInternal}, Case{"", StatusCode::kInternal}}) {
+    const Status status = SqlStateToStatus(c.sqlstate, "boom");
+    EXPECT_EQ(status.code(), c.code) << c.sqlstate << " → " << status.ToString();
+    EXPECT_THAT(status.message(), StartsWith("boom")) << c.sqlstate;
+  }
+  EXPECT_THAT(SqlStateToStatus("42P01", "m").message(), HasSubstr("eventlogger migrate"));
+  EXPECT_TRUE(SqlStateMeansConnectionLost("08006"));
+  EXPECT_TRUE(SqlStateMeansConnectionLost("57P01"));
+  EXPECT_FALSE(SqlStateMeansConnectionLost("57014"));
+  EXPECT_FALSE(SqlStateMeansConnectionLost("40001"));
+}
+
+TEST(SqlDialectTest, SchemaVersionVerdicts) {
+  EXPECT_TRUE(SchemaVersionStatus(kSqlSchemaVersion, "db").ok());
+  const Status missing = SchemaVersionStatus(std::nullopt, "db");
+  EXPECT_EQ(missing.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.message(), HasSubstr("run `eventlogger migrate`"));
+  const Status behind = SchemaVersionStatus(kSqlSchemaVersion - 1, "db");
+  EXPECT_EQ(behind.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(behind.message(), HasSubstr("run `eventlogger migrate`"));
+  const Status newer = SchemaVersionStatus(kSqlSchemaVersion + 1, "db");
+  EXPECT_EQ(newer.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(newer.message(), HasSubstr("newer than this build"));
+}
+
+}  // namespace
+}  // namespace eventlogger
