@@ -380,7 +380,14 @@ int Migrate(const std::vector<std::string>& args) {
   Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
   if (!documents.ok()) return report("document", urls.documents, documents.status());
   if (Status s = (*documents)->Migrate(); !s.ok()) return report("document", urls.documents, s);
-  std::cout << "{\"metadata\":\"migrated\",\"documents\":\"migrated\"}\n";
+  // The data dir's own outbox, so that `retry` works on it from the start.
+  std::error_code ignored;
+  std::filesystem::create_directories(stores.data_dir, ignored);
+  const std::string outbox_path = (std::filesystem::path(stores.data_dir) / "outbox.db").string();
+  if (Result<std::unique_ptr<Outbox>> outbox = Outbox::Open({.path = outbox_path}); !outbox.ok()) {
+    return report("outbox", outbox_path, outbox.status());
+  }
+  std::cout << "{\"metadata\":\"migrated\",\"documents\":\"migrated\",\"outbox\":\"ready\"}\n";
   return 0;
 }
 

@@ -100,7 +100,8 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
                                                       *parts->metadata_breaker, *parts->document_breaker,
                                                       clock, options.retry);
   if (Status s = parts->retry_worker->Start(); !s.ok()) return s;
-  parts->idempotency = std::make_unique<IdempotencyIndex>(*parts->outbox, *parts->metadata);
+  parts->idempotency =
+      std::make_unique<IdempotencyIndex>(*parts->outbox, *parts->metadata, *parts->documents);
   EventWriterOptions writer_options = options.writer;
   // The worker must not pick up an intent while its request may still be writing it.
   writer_options.retry_grace = std::max(writer_options.retry_grace,

@@ -18,8 +18,10 @@
 // closed. A pooled connection can still have been closed by the server while
 // it sat idle; before reuse it is probed (readable-while-idle means the peer
 // closed it), and if it nevertheless fails before any byte of the response
-// arrived, the request is sent once more on a fresh connection. That retry
-// is safe because a server that closed the connection never saw the request.
+// arrived, the request is sent once more on a fresh connection. A server
+// that closed an idle connection never saw the request; one that crashed
+// while handling it looks the same, so requests sent through this client
+// must be safe to resend (every AWS call this project makes is).
 //
 // Thread safety: Send() may be called concurrently from any number of
 // threads; each call checks out its own connection. Stats are atomics.

@@ -50,8 +50,22 @@ Result<std::optional<IdempotentRecord>> IdempotencyIndex::Find(std::string_view 
   if (!queued.ok()) return queued.status();
   if (queued->has_value()) {
     const OutboxEntry& entry = **queued;
-    return std::optional<IdempotentRecord>(IdempotentRecord{
-        entry.event.event_id, entry.event.request_hash, true, entry.metadata_done, entry.document_done});
+    IdempotentRecord record{entry.event.event_id, entry.event.request_hash, true, entry.metadata_done,
+                            entry.document_done};
+    // The outbox learns the request path's outcome only when the retry
+    // worker next applies it, after the response has gone out; a retry in
+    // between would otherwise be told "queued, neither store" about an event
+    // already in both. The stores themselves know: ask them what the outbox
+    // does not yet say (a failed lookup just leaves the flag as it is).
+    if (!record.metadata_done) {
+      Result<EventMetadata> stored = metadata_.FindByIdempotencyKey(scope, key);
+      record.metadata_done = stored.ok() && stored->event_id == record.event_id;
+    }
+    if (!record.document_done) {
+      record.document_done =
+          documents_.FindEvent(entry.event.user_id, record.event_id, [](const DocumentView&) {}).ok();
+    }
+    return std::optional<IdempotentRecord>(std::move(record));
   }
   Result<EventMetadata> stored = metadata_.FindByIdempotencyKey(scope, key);
   if (!stored.ok()) {

@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "durability/outbox.h"
+#include "storage/document_store.h"
 #include "storage/metadata_store.h"
 
 namespace eventlogger {
@@ -45,7 +46,8 @@ struct IdempotentRecord {
 
 class IdempotencyIndex {
  public:
-  IdempotencyIndex(Outbox& outbox, MetadataStore& metadata) : outbox_(outbox), metadata_(metadata) {}
+  IdempotencyIndex(Outbox& outbox, MetadataStore& metadata, DocumentStore& documents)
+      : outbox_(outbox), metadata_(metadata), documents_(documents) {}
 
   // Claims the key for one in-flight request; false if another holds it.
   bool TryBegin(std::string_view scope, std::string_view key);
@@ -57,6 +59,7 @@ class IdempotencyIndex {
  private:
   Outbox& outbox_;
   MetadataStore& metadata_;
+  DocumentStore& documents_;
   std::mutex mutex_;
   std::set<std::pair<std::string, std::string>, std::less<>> in_flight_;
 };

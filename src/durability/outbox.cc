@@ -127,7 +127,8 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(const OutboxOptions& options) {
   Result<sqlite::Connection> db =
       sqlite::Open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms);
   if (!db.ok()) return db.status();
-  if (Status s = sqlite::Exec(db->get(), "PRAGMA journal_mode=WAL"); !s.ok()) return s;
+  // The version first: a file from a newer build is refused untouched
+  // (switching it to WAL would already change it).
   Result<sqlite::Statement> version = sqlite::Prepare(db->get(), "PRAGMA user_version");
   if (!version.ok()) return version.status();
   const int current = sqlite3_step(version->get()) == SQLITE_ROW ? sqlite3_column_int(version->get(), 0) : 0;
@@ -135,6 +136,7 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(const OutboxOptions& options) {
   if (current > kOutboxSchemaVersion) {
     return Status::FailedPrecondition(options.path + " was written by a newer eventlogger");
   }
+  if (Status s = sqlite::Exec(db->get(), "PRAGMA journal_mode=WAL"); !s.ok()) return s;
   if (Status s = sqlite::Exec(db->get(), kSchema); !s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);

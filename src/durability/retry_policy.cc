@@ -5,8 +5,9 @@
 namespace eventlogger {
 
 std::chrono::milliseconds BackoffCeiling(const RetryPolicy& policy, int attempt) {
-  const int doublings = std::clamp(attempt - 1, 0, 40);  // 2^40 ms is far beyond any cap
-  const int64_t ceiling = policy.base.count() << doublings;
+  // Double until the cap, rather than shift first: a large base must not overflow.
+  int64_t ceiling = std::max<int64_t>(policy.base.count(), 0);
+  for (int i = 1; i < attempt && ceiling < policy.cap.count(); ++i) ceiling *= 2;
   return std::chrono::milliseconds(std::min<int64_t>(ceiling, policy.cap.count()));
 }
 

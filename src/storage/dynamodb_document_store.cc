@@ -8,7 +8,6 @@
 #include "aws/credentials.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
-#include "core/validation.h"
 
 namespace eventlogger {
 namespace {
@@ -406,9 +405,7 @@ size_t DynamoDbFixedItemBytes() {
   return names + sort_key + kEventIdLength + kTimestampLength;
 }
 
-size_t DynamoDbMaxDocumentBytes() {
-  return aws::kMaxItemBytes - DynamoDbFixedItemBytes() - kMaxUserIdBytes - kMaxEventTypeLength;
-}
+size_t DynamoDbMaxDocumentBytes() { return aws::kMaxItemBytes - DynamoDbFixedItemBytes(); }
 
 Result<DynamoDbDocumentOptions> ParseDynamoDbDocumentUrl(std::string_view url) {
   constexpr std::string_view kScheme = "dynamodb://";

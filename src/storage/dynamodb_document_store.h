@@ -24,10 +24,12 @@
 // are strongly consistent by default, so a 201 is visible to the next GET.
 //
 // Size: DynamoDB refuses items over 400 KB, counted as the UTF-8 bytes of
-// attribute names plus values. DynamoDbItemBytes() is that exact count for an
-// event; MaxDocumentBytes() is the largest jsonDetails that fits for every
-// valid event (userId and eventType at their maximum lengths), so checking
-// details_json.size() against it before any write is enough.
+// attribute names plus values. An event's item is 170 fixed bytes (names,
+// SortKey, EventId, Timestamp) plus its "document bytes": userId + eventType
+// + jsonDetails. MaxDocumentBytes() is 400 KB - 170, so an event fits exactly
+// when its document bytes are at most that; DynamoDbItemBytes() is the whole
+// count. As a backstop, WriteBatch refuses a batch holding an oversized item
+// with InvalidArgument before writing any of it.
 //
 // Thread safety: as DocumentStore. The underlying client is shared by the
 // writer thread and the read pool; it pools connections per thread-safe
@@ -103,8 +105,8 @@ size_t DynamoDbItemBytes(const Event& event);
 // Timestamp values (170).
 size_t DynamoDbFixedItemBytes();
 
-// The largest jsonDetails that fits for every valid event:
-// 400 KB - fixed bytes - max userId bytes - max eventType length.
+// The largest userId + eventType + jsonDetails (in bytes) an item can hold:
+// 400 KB - DynamoDbFixedItemBytes() = 409430.
 size_t DynamoDbMaxDocumentBytes();
 
 }  // namespace eventlogger

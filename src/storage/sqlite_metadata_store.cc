@@ -178,12 +178,7 @@ class SqliteMetadataStore final : public MetadataStore {
 Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetadataOptions& options) {
   Result<Connection> db = OpenConnection(options, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.status();
-  // WAL lets readers proceed during a write; FULL syncs the WAL at every
-  // commit, which is what makes an acknowledged event durable.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
-    if (Status s = Exec(db->get(), pragma); !s.ok()) return s;
-  }
-  // Refuse a database written by a newer build rather than corrupt it.
+  // Refuse a database written by a newer build, before changing anything in it.
   Result<Statement> version = Prepare(db->get(), "PRAGMA user_version");
   if (!version.ok()) return version.status();
   int current = 0;
@@ -193,6 +188,11 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
     return Status::FailedPrecondition(options.path + " has schema version " +
                                       std::to_string(current) + ", newer than this build's " +
                                       std::to_string(kSqliteSchemaVersion));
+  }
+  // WAL lets readers proceed during a write; FULL syncs the WAL at every
+  // commit, which is what makes an acknowledged event durable.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+    if (Status s = Exec(db->get(), pragma); !s.ok()) return s;
   }
   if (Status s = Exec(db->get(), kSchema); !s.ok()) return s;
   Result<Statement> insert = Prepare(
