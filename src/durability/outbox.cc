@@ -293,7 +293,9 @@ Result<std::optional<OutboxEntry>> Outbox::FindByIdempotencyKey(std::string_view
 Result<int64_t> Outbox::Replay(const std::string& event_id, int64_t now_ms) {
   std::lock_guard lock(impl_->mutex);
   return impl_->Change(
-      "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2 "
+      // The age clock restarts too: a letter that died of old age gets a
+      // full retry budget again, not one attempt.
+      "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?2, created_at_ms = ?2 "
       "WHERE event_id = ?1 AND state = 'dead'",
       {event_id}, {now_ms});
 }
@@ -301,7 +303,9 @@ Result<int64_t> Outbox::Replay(const std::string& event_id, int64_t now_ms) {
 Result<int64_t> Outbox::ReplayAllDead(int64_t now_ms) {
   std::lock_guard lock(impl_->mutex);
   return impl_->Change(
-      "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1 WHERE state = 'dead'", {},
+      "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1, created_at_ms = ?1 "
+      "WHERE state = 'dead'",
+      {},
       {now_ms});
 }
 

@@ -43,7 +43,7 @@ struct OutboxEntry {
   bool document_done = false;
   OutboxState state = OutboxState::kPending;
   int attempts = 0;
-  int64_t created_at_ms = 0;
+  int64_t created_at_ms = 0;   // when queued (the event's time; reset by a replay)
   int64_t next_attempt_ms = 0;
   std::string last_error;
 };
@@ -112,7 +112,7 @@ class Outbox {
   Result<std::optional<OutboxEntry>> FindByIdempotencyKey(std::string_view user_id,
                                                           std::string_view key);
 
-  // Dead letter(s) back to pending, due now, attempts reset. Returns how many.
+  // Dead letter(s) back to pending, due now, attempts and age reset. Returns how many.
   Result<int64_t> Replay(const std::string& event_id, int64_t now_ms);
   Result<int64_t> ReplayAllDead(int64_t now_ms);
   // Deletes dead letters created before `created_before_ms`. Returns how many.
