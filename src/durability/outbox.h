@@ -101,6 +101,11 @@ class Outbox {
   // the dead letters.
   Status RecordAttempts(const std::vector<OutboxAttempt>& attempts);
 
+  // Copies the write-ahead log back into the database file without blocking
+  // writers. Commits never do this themselves; the retry worker calls it on
+  // its beat, so the WAL stays small without stalling the request path.
+  Status Checkpoint();
+
   // Makes every pending entry due now (on start: no write is in flight).
   Status MakeAllPendingDue(int64_t now_ms);
 

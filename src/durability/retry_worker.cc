@@ -66,6 +66,7 @@ void RetryWorker::Run() {
 Status RetryWorker::RunOnce() {
   std::lock_guard round(round_mutex_);
   if (Status s = ApplyResolutions(); !s.ok()) return s;
+  if (Status s = outbox_.Checkpoint(); !s.ok()) return s;
   return RetryDue();
 }
 

@@ -191,7 +191,8 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
   }
   // WAL lets readers proceed during a write; FULL syncs the WAL at every
   // commit, which is what makes an acknowledged event durable.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+  // A 16 MiB page cache keeps the index pages a commit touches in memory.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384"}) {
     if (Status s = Exec(db->get(), pragma); !s.ok()) return s;
   }
   if (Status s = Exec(db->get(), kSchema); !s.ok()) return s;
