@@ -20,6 +20,7 @@
 
 #include "integration/backend.h"
 #include "integration/child_process.h"
+#include "integration/faulty_stores.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
 #include "storage/rocksdb_document_store.h"
@@ -29,43 +30,6 @@ namespace eventlogger::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// A document store that fails every write while `failing` is set.
-class FailableDocumentStore final : public DocumentStore {
- public:
-  explicit FailableDocumentStore(std::unique_ptr<DocumentStore> inner) : inner_(std::move(inner)) {}
-  void SetFailing(bool failing) {
-    std::lock_guard lock(mutex_);
-    failing_ = failing;
-  }
-  Status WriteBatch(EventBatch events) override {
-    {
-      std::lock_guard lock(mutex_);
-      if (failing_) return Status::Unavailable("injected failure");
-    }
-    return inner_->WriteBatch(events);
-  }
-  Status ScanUser(std::string_view user, const std::function<bool(const DocumentView&)>& visit) override {
-    return inner_->ScanUser(user, visit);
-  }
-  Status FindEvent(std::string_view user, std::string_view id,
-                   const std::function<void(const DocumentView&)>& visit) override {
-    return inner_->FindEvent(user, id, visit);
-  }
-  Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
-    return inner_->Scan(filter, visit);
-  }
-  size_t MaxDocumentBytes() const override { return inner_->MaxDocumentBytes(); }
-  Status Migrate() override { return inner_->Migrate(); }
-  Status CheckSchema() override { return inner_->CheckSchema(); }
-  Status Ping() override { return inner_->Ping(); }
-  std::string_view Kind() const override { return inner_->Kind(); }
-
- private:
-  std::unique_ptr<DocumentStore> inner_;
-  std::mutex mutex_;
-  bool failing_ = false;
-};
 
 struct CliResult {
   int exit_code = -1;
@@ -105,15 +69,6 @@ CliResult RunCli(std::vector<std::string> args) {
   return result;
 }
 
-// Bounded polling for the retry worker, which runs on its own beat.
-bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
 
 // Dead letters in an outbox file (read-only; works while the service runs).
 int64_t ReadOutboxDead(const std::filesystem::path& file) {
@@ -156,7 +111,7 @@ class CliTest : public ::testing::Test {
     log::SetMinimumLevel(log::Level::kError);
   }
   void TearDown() override {
-    if (documents_ != nullptr) documents_->SetFailing(false);
+    document_fault_.Set(Fault::Mode::kPass);
     service_.reset();
   }
 
@@ -179,8 +134,7 @@ class CliTest : public ::testing::Test {
     ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
     auto inner = OpenRocksDbDocumentStore({.path = data_dir_ + "/documents"});
     ASSERT_TRUE(inner.ok()) << inner.status().ToString();
-    auto documents = std::make_unique<FailableDocumentStore>(std::move(*inner));
-    documents_ = documents.get();
+    auto documents = std::make_unique<FaultyDocumentStore>(std::move(*inner), document_fault_);
     auto service = Service::StartWithStores(options, std::move(*metadata), std::move(documents));
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(*service);
@@ -188,13 +142,12 @@ class CliTest : public ::testing::Test {
   }
   void StopService() {
     service_.reset();
-    documents_ = nullptr;
   }
 
   // Posts an event while the document store fails, and waits for the worker
   // to give up on it. Returns its eventId.
   std::string MakeDeadLetter(const std::string& user) {
-    documents_->SetFailing(true);
+    document_fault_.Set(Fault::Mode::kFail);
     const int64_t dead_before = ReadOutboxDead(outbox_path());
     const TestResponse response =
         HttpRequest(port_, "POST", "/events", Body(user), {{"Content-Type", "application/json"}});
@@ -220,7 +173,7 @@ class CliTest : public ::testing::Test {
 
   TempDir dir_;
   std::string data_dir_ = (dir_.path() / "data").string();
-  FailableDocumentStore* documents_ = nullptr;  // owned by the service
+  Fault document_fault_;  // drives the service's wrapped document store
   std::unique_ptr<Service> service_;
   uint16_t port_ = 0;
 };
@@ -306,7 +259,7 @@ TEST_F(CliTest, DeadLettersAreInspectedAndReplayedWhileTheServiceRuns) {
   EXPECT_THAT(HttpRequest(port_, "GET", "/events/cli-dead").body, ::testing::Not(HasSubstr(event_id)));
 
   // The store recovers; the operator replays; the running worker completes it.
-  documents_->SetFailing(false);
+  document_fault_.Set(Fault::Mode::kPass);
   const CliResult replay = Retry({"replay", event_id});
   ASSERT_EQ(replay.exit_code, 0) << replay.output;
   json = replay.Json("replayed");
@@ -331,7 +284,7 @@ TEST_F(CliTest, ReplayAllDeadWhileTheServiceRuns) {
   StartService();
   const std::string first = MakeDeadLetter("cli-all");
   const std::string second = MakeDeadLetter("cli-all");
-  documents_->SetFailing(false);
+  document_fault_.Set(Fault::Mode::kPass);
 
   const CliResult replay = Retry({"replay", "--all-dead"});
   ASSERT_EQ(replay.exit_code, 0) << replay.output;
@@ -371,7 +324,7 @@ TEST_F(CliTest, PurgeDeadWhileTheServiceRuns) {
   EXPECT_TRUE(Retry({"dead"}).JsonLines("eventId").empty());
 
   // Gone for good: a replay finds nothing, even with the store healthy.
-  documents_->SetFailing(false);
+  document_fault_.Set(Fault::Mode::kPass);
   EXPECT_EQ(Retry({"replay", event_id}).exit_code, 1);
   EXPECT_THAT(HttpRequest(port_, "GET", "/events/cli-purge").body, ::testing::Not(HasSubstr(event_id)));
 }

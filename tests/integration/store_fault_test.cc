@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "integration/faulty_stores.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
 #include "storage/rocksdb_document_store.h"
@@ -18,92 +19,6 @@ namespace eventlogger::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// What a wrapped store does with the next writes.
-class Fault {
- public:
-  enum class Mode { kPass, kFail, kStall };
-  void Set(Mode mode) {
-    std::lock_guard lock(mutex_);
-    mode_ = mode;
-    changed_.notify_all();
-  }
-  // Applies the current mode: returns an error to report, or OK to go on.
-  Status Apply() {
-    std::unique_lock lock(mutex_);
-    if (mode_ == Mode::kStall) {
-      ++stalled_;
-      changed_.notify_all();
-      changed_.wait(lock, [&] { return mode_ != Mode::kStall; });
-    }
-    return mode_ == Mode::kFail ? Status::Unavailable("injected failure") : Status::Ok();
-  }
-  // Blocks until a write is stalled.
-  void WaitForStall() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stalled_ > 0; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  Mode mode_ = Mode::kPass;
-  int stalled_ = 0;
-};
-
-class FaultyMetadataStore final : public MetadataStore {
- public:
-  FaultyMetadataStore(std::unique_ptr<MetadataStore> inner, Fault& fault) : inner_(std::move(inner)), fault_(fault) {}
-  Status WriteBatch(EventBatch events) override {
-    if (Status s = fault_.Apply(); !s.ok()) return s;
-    return inner_->WriteBatch(events);
-  }
-  Status ScanUser(std::string_view user, const std::function<bool(const EventMetadata&)>& visit) override {
-    return inner_->ScanUser(user, visit);
-  }
-  Status Scan(const ScanFilter& filter, const std::function<bool(const EventMetadata&)>& visit) override {
-    return inner_->Scan(filter, visit);
-  }
-  Result<EventMetadata> FindByIdempotencyKey(std::string_view user, std::string_view key) override {
-    return inner_->FindByIdempotencyKey(user, key);
-  }
-  Status Migrate() override { return inner_->Migrate(); }
-  Status CheckSchema() override { return inner_->CheckSchema(); }
-  Status Ping() override { return fault_.Apply(); }
-  std::string_view Kind() const override { return "faulty-sqlite"; }
-
- private:
-  std::unique_ptr<MetadataStore> inner_;
-  Fault& fault_;
-};
-
-class FaultyDocumentStore final : public DocumentStore {
- public:
-  FaultyDocumentStore(std::unique_ptr<DocumentStore> inner, Fault& fault) : inner_(std::move(inner)), fault_(fault) {}
-  Status WriteBatch(EventBatch events) override {
-    if (Status s = fault_.Apply(); !s.ok()) return s;
-    return inner_->WriteBatch(events);
-  }
-  Status ScanUser(std::string_view user, const std::function<bool(const DocumentView&)>& visit) override {
-    return inner_->ScanUser(user, visit);
-  }
-  Status FindEvent(std::string_view user, std::string_view id,
-                   const std::function<void(const DocumentView&)>& visit) override {
-    return inner_->FindEvent(user, id, visit);
-  }
-  Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
-    return inner_->Scan(filter, visit);
-  }
-  size_t MaxDocumentBytes() const override { return inner_->MaxDocumentBytes(); }
-  Status Migrate() override { return inner_->Migrate(); }
-  Status CheckSchema() override { return inner_->CheckSchema(); }
-  Status Ping() override { return fault_.Apply(); }
-  std::string_view Kind() const override { return "faulty-rocksdb"; }
-
- private:
-  std::unique_ptr<DocumentStore> inner_;
-  Fault& fault_;
-};
 
 std::string Body(const std::string& user) {
   return R"({"userId":")" + user + R"(","eventType":"t","jsonDetails":{"k":"v"}})";
@@ -149,16 +64,6 @@ class StoreFaultTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
   uint16_t port_ = 0;
 };
-
-// Polls (bounded) until `done` holds; the retry worker runs on its own beat.
-bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
 
 std::string EventIdOf(const TestResponse& response) {
   rapidjson::Document body;
