@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "core/percent_encoding.h"
+
 namespace eventlogger::aws {
 namespace {
 
@@ -58,32 +60,6 @@ std::string UriEncode(std::string_view in, bool keep_slash) {
   return out;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// '+' stays literal: AWS decodes query strings per RFC 3986, not as HTML
-// form data, so "a+b" means the three bytes it says.
-std::optional<std::string> PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = HexValue(in[i + 1]);
-    const int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 std::string HexEncode(const unsigned char* data, size_t size) {
   std::string out;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "aws/credentials.h"
+#include "core/percent_encoding.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
 
@@ -44,30 +45,6 @@ std::string DefaultEndpoint(const std::string& region) {
   return "https://dynamodb." + region + domain;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = HexValue(in[i + 1]);
-    const int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 // Views into an item's strings; false when an attribute is missing or not
 // a string (an item some other writer put in the table).
