@@ -4,6 +4,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/clock.h"
+#include "core/timestamp.h"
 #include "storage/sqlite_support.h"
 
 namespace eventlogger {
@@ -27,11 +29,15 @@ CREATE TABLE IF NOT EXISTS events (
   idempotency_key TEXT,
   request_hash    TEXT
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, timestamp, event_id);
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key
   ON events (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 PRAGMA user_version = 1;
 )sql";
+
+// Optional (SqliteMetadataOptions::user_index): the order of ScanUser.
+constexpr const char* kCreateUserIndex =
+    "CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, timestamp, event_id)";
+constexpr const char* kDropUserIndex = "DROP INDEX IF EXISTS events_by_user_time";
 
 constexpr const char* kSelectColumns =
     "SELECT event_id, user_id, event_type, timestamp, "
@@ -52,6 +58,9 @@ class SqliteMetadataStore final : public MetadataStore {
     std::lock_guard lock(writer_mutex_);
     sqlite3* db = writer_.get();
     if (Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+    // One insert time for the whole transaction: formatting it per row in
+    // SQL (strftime) was measurable, and the rows commit together anyway.
+    const std::string created_at = FormatTimestamp(SystemClock::Instance().NowUnixMillis());
     for (const Event* event : events) {
       sqlite3_stmt* st = insert_.get();
       BindText(st, 1, event->event_id);
@@ -60,6 +69,7 @@ class SqliteMetadataStore final : public MetadataStore {
       BindText(st, 4, event->timestamp);
       BindOptionalText(st, 5, event->idempotency_key);
       BindOptionalText(st, 6, event->request_hash);
+      BindText(st, 7, created_at);
       const int rc = sqlite3_step(st);
       sqlite3_reset(st);
       if (rc != SQLITE_DONE) {
@@ -196,6 +206,7 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
     if (Status s = Exec(db->get(), pragma); !s.ok()) return s;
   }
   if (Status s = Exec(db->get(), kSchema); !s.ok()) return s;
+  if (Status s = Exec(db->get(), options.user_index ? kCreateUserIndex : kDropUserIndex); !s.ok()) return s;
   Result<Statement> insert = Prepare(
       db->get(),
       // OR IGNORE: a replayed eventId is a no-op (idempotent writes). A
@@ -204,7 +215,7 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
       // reconciliation reports it if a race across instances ever does.
       "INSERT OR IGNORE INTO events (event_id, user_id, event_type, timestamp, created_at, "
       "idempotency_key, request_hash) "
-      "VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?5, ?6)");
+      "VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6)");
   if (!insert.ok()) return insert.status();
   return std::unique_ptr<MetadataStore>(
       new SqliteMetadataStore(options, std::move(*db), std::move(*insert)));

@@ -28,6 +28,38 @@ Status EnsureParentDirectory(const std::string& path, bool path_is_directory) {
   return Status::Ok();
 }
 
+// Splits "PATH?user_index=on" into the path and the options it sets. The
+// only parameter is user_index (on/off, true/false, 1/0); anything else is
+// refused rather than ignored, so a typo cannot silently change the schema.
+Status ParseSqliteQuery(std::string* path, SqliteMetadataOptions* options) {
+  const size_t question = path->find('?');
+  if (question == std::string::npos) return Status::Ok();
+  const std::string query = path->substr(question + 1);
+  path->resize(question);
+  size_t begin = 0;
+  while (begin <= query.size()) {
+    size_t end = query.find('&', begin);
+    if (end == std::string::npos) end = query.size();
+    const std::string pair = query.substr(begin, end - begin);
+    begin = end + 1;
+    if (pair.empty()) continue;
+    const size_t equals = pair.find('=');
+    const std::string name = pair.substr(0, equals);
+    const std::string value = equals == std::string::npos ? "" : pair.substr(equals + 1);
+    if (name != "user_index") {
+      return Status::InvalidArgument("unknown sqlite URL parameter '" + name + "' (known: user_index)");
+    }
+    if (value == "on" || value == "true" || value == "1") {
+      options->user_index = true;
+    } else if (value == "off" || value == "false" || value == "0") {
+      options->user_index = false;
+    } else {
+      return Status::InvalidArgument("sqlite URL parameter user_index must be on or off, not '" + value + "'");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir) {
@@ -54,9 +86,12 @@ StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir) {
 Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url) {
   std::string path;
   if (StripScheme(url, "sqlite", &path)) {
+    SqliteMetadataOptions options;
+    if (Status s = ParseSqliteQuery(&path, &options); !s.ok()) return s;
     if (path.empty()) return Status::InvalidArgument("sqlite URL has no path: " + RedactUrl(url));
     if (Status s = EnsureParentDirectory(path, false); !s.ok()) return s;
-    return OpenSqliteMetadataStore({.path = path});
+    options.path = path;
+    return OpenSqliteMetadataStore(options);
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     Result<PostgresMetadataOptions> options = PostgresMetadataOptionsFromUrl(url);

@@ -246,7 +246,7 @@ TEST(SqliteMetadataStoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_EQ(Scan(*reopened, "u").size(), 3u);
 }
 
-TEST(SqliteMetadataStoreTest, FileOnDiskHasWalModeSchemaVersionAndIndex) {
+TEST(SqliteMetadataStoreTest, FileOnDiskHasWalModeSchemaVersionAndNoUserIndexByDefault) {
   TempDir dir;
   const std::string path = dir.File("m.db");
   {
@@ -269,14 +269,54 @@ TEST(SqliteMetadataStoreTest, FileOnDiskHasWalModeSchemaVersionAndIndex) {
   EXPECT_EQ(raw.Scalar("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.Scalar("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
   EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "1");
-  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                       "name = 'events_by_user_time' AND tbl_name = 'events'"),
-            "1");
-  // The index covers the scan order, so ScanUser never sorts.
-  EXPECT_EQ(raw.Column("SELECT name FROM pragma_index_info('events_by_user_time') ORDER BY seqno"),
-            (std::vector<std::string>{"user_id", "timestamp", "event_id"}));
+  // No by-user index unless asked for (SqliteMetadataOptions::user_index).
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_user_time'"), "0");
+  // Every row carries an insert time in the API's timestamp format.
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE created_at GLOB "
+                       "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'"),
+            "25");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "25");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE user_id = 'user-0'"), "9");
+  EXPECT_EQ(raw.Scalar("PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteMetadataStoreTest, UserIndexIsBuiltWhenAskedForAndDroppedWhenNot) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  const auto index_count = [&path] {
+    RawDb raw(path);
+    return raw.Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                      "name = 'events_by_user_time' AND tbl_name = 'events'");
+  };
+  {
+    Result<std::unique_ptr<MetadataStore>> store = OpenSqliteMetadataStore({.path = path});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE(Write(**store, {MakeEvent("id-2", "u", "t", "2025-01-01T00:00:01.000Z"),
+                                MakeEvent("id-1", "u", "t", "2025-01-01T00:00:00.000Z"),
+                                MakeEvent("id-3", "v", "t", "2025-01-01T00:00:00.500Z")})
+                    .ok());
+  }
+  EXPECT_EQ(index_count(), "0");
+  {
+    // Turning it on builds it over the rows already there.
+    Result<std::unique_ptr<MetadataStore>> store =
+        OpenSqliteMetadataStore({.path = path, .user_index = true});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(index_count(), "1");
+    // The index covers the scan order, so ScanUser never sorts.
+    RawDb raw(path);
+    EXPECT_EQ(raw.Column("SELECT name FROM pragma_index_info('events_by_user_time') ORDER BY seqno"),
+              (std::vector<std::string>{"user_id", "timestamp", "event_id"}));
+    EXPECT_EQ(EventIds(Scan(**store, "u")), (std::vector<std::string>{"id-1", "id-2"}));
+  }
+  {
+    // And off again drops it; the same scan then reads the table, same answer.
+    Result<std::unique_ptr<MetadataStore>> store = OpenSqliteMetadataStore({.path = path});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(index_count(), "0");
+    EXPECT_EQ(EventIds(Scan(**store, "u")), (std::vector<std::string>{"id-1", "id-2"}));
+  }
+  RawDb raw(path);
   EXPECT_EQ(raw.Scalar("PRAGMA integrity_check"), "ok");
 }
 

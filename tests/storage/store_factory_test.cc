@@ -6,6 +6,7 @@
 #include "storage/store_factory.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -85,6 +86,38 @@ TEST(OpenMetadataStoreTest, OpensSqliteCreatingParentDirectories) {
   ASSERT_TRUE((*store)->ScanUser("u", [&](const EventMetadata&) { return ++rows, true; }).ok());
   EXPECT_EQ(rows, 1);
   EXPECT_TRUE(std::filesystem::is_regular_file(file));
+}
+
+TEST(OpenMetadataStoreTest, SqliteUrlParameterChoosesTheUserIndex) {
+  TempDir dir;
+  const std::string file = dir.path() + "/metadata.db";
+  const auto has_index = [&file] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'events_by_user_time'", -1, &st,
+                       nullptr);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const int count = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+    return count == 1;
+  };
+  for (const auto& [query, expected] : std::vector<std::pair<std::string, bool>>{
+           {"?user_index=on", true}, {"", false}, {"?user_index=true", true}, {"?user_index=0", false},
+           {"?user_index=1", true}, {"?user_index=off", false}}) {
+    Result<std::unique_ptr<MetadataStore>> store = OpenMetadataStore("sqlite://" + file + query);
+    ASSERT_TRUE(store.ok()) << query << ": " << store.status().ToString();
+    store->reset();
+    EXPECT_EQ(has_index(), expected) << query;
+  }
+  // The query is not part of the file name.
+  EXPECT_FALSE(std::filesystem::exists(file + "?user_index=on"));
+  for (const char* bad : {"?user_index=maybe", "?userindex=on", "?user_index=on&other=1"}) {
+    Result<std::unique_ptr<MetadataStore>> store = OpenMetadataStore("sqlite://" + file + bad);
+    ASSERT_FALSE(store.ok()) << bad;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 TEST(OpenDocumentStoreTest, OpensRocksDbCreatingParentDirectories) {
