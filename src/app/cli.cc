@@ -93,6 +93,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   int64_t max_in_flight = static_cast<int64_t>(out.writer.max_in_flight);
   int64_t max_batch_size = static_cast<int64_t>(out.writer.max_batch_size);
   int64_t blocking_threads = out.blocking_threads;
+  int64_t read_cache_bytes = static_cast<int64_t>(out.read_cache.max_bytes);
+  int64_t read_cache_max_age_ms = out.read_cache.max_age.count();
   bool access_log = true;
   std::string log_level = "info";
 
@@ -108,6 +110,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("store-timeout-ms", po::value(&store_timeout_ms)->default_value(store_timeout_ms), "answer 503 when a store write takes longer, in ms")
       ("max-in-flight", po::value(&max_in_flight)->default_value(max_in_flight), "events being written at once; beyond it requests get 503")
       ("max-batch-size", po::value(&max_batch_size)->default_value(max_batch_size), "most events per store transaction")
+      ("read-cache-bytes", po::value(&read_cache_bytes)->default_value(read_cache_bytes), "memory for cached GET /events/{userId} answers, in bytes; 0 turns the cache off")
+      ("read-cache-max-age-ms", po::value(&read_cache_max_age_ms)->default_value(read_cache_max_age_ms), "oldest cached answer served, in ms; 0: until a write invalidates it. A document store other instances also write (DynamoDB) is cached only when this is set")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
       ("shutdown-grace-ms", po::value(&shutdown_grace_ms)->default_value(shutdown_grace_ms), "time in-flight requests get at shutdown, in ms")
@@ -148,6 +152,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(store_timeout_ms >= 1, "--store-timeout-ms must be positive"),
            require(max_in_flight >= 1, "--max-in-flight must be positive"),
            require(max_batch_size >= 1, "--max-batch-size must be positive"),
+           require(read_cache_bytes >= 0, "--read-cache-bytes must not be negative"),
+           require(read_cache_max_age_ms >= 0, "--read-cache-max-age-ms must not be negative"),
            require(idle_timeout_ms >= 1, "--idle-timeout-ms must be positive"),
            require(read_timeout_ms >= 1, "--read-timeout-ms must be positive"),
            require(shutdown_grace_ms >= 0, "--shutdown-grace-ms must not be negative"),
@@ -166,6 +172,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.writer.max_in_flight = static_cast<size_t>(max_in_flight);
   out.writer.max_batch_size = static_cast<size_t>(max_batch_size);
   out.blocking_threads = static_cast<int>(blocking_threads);
+  out.read_cache.max_bytes = static_cast<size_t>(read_cache_bytes);
+  out.read_cache.max_age = std::chrono::milliseconds(read_cache_max_age_ms);
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
                        : log_level == "warn" ? log::Level::kWarn
                        : log_level == "error" ? log::Level::kError

@@ -3,6 +3,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 
+#include "cache/cache_invalidating_document_store.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uuid.h"
@@ -14,6 +15,7 @@ namespace eventlogger {
 // Declaration order is construction order; destruction runs in reverse, so
 // the server goes before the writer, and the writer before the stores.
 struct Service::Parts {
+  std::unique_ptr<UserEventsCache> read_cache;  // before the store that invalidates it
   std::unique_ptr<MetadataStore> metadata;
   std::unique_ptr<DocumentStore> documents;
   std::unique_ptr<Outbox> outbox;
@@ -60,6 +62,13 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.retry_dead_lettered_total = counters.dead_lettered;
   snapshot.metadata_breaker_state = BreakerGauge(*parts.metadata_breaker);
   snapshot.document_breaker_state = BreakerGauge(*parts.document_breaker);
+  const UserEventsCacheStats cache = parts.read_cache->Stats();
+  snapshot.read_cache_hits_total = cache.hits;
+  snapshot.read_cache_misses_total = cache.misses;
+  snapshot.read_cache_invalidations_total = cache.invalidations;
+  snapshot.read_cache_evictions_total = cache.evictions;
+  snapshot.read_cache_entries = cache.entries;
+  snapshot.read_cache_bytes = cache.bytes;
   return RenderPrometheus(snapshot);
 }
 
@@ -82,8 +91,19 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
                                                           std::unique_ptr<MetadataStore> metadata,
                                                           std::unique_ptr<DocumentStore> documents) {
   auto parts = std::make_unique<Parts>();
+  UserEventsCacheOptions cache_options = options.read_cache;
+  // Only this process writes the embedded store (RocksDB locks it), so
+  // invalidation sees every write; another store may be written by other
+  // instances, and only an age limit bounds what this one misses.
+  if (documents->Kind() != "rocksdb" && cache_options.max_age.count() == 0 && cache_options.max_bytes > 0) {
+    log::Info("read cache off: the document store may be shared; set --read-cache-max-age-ms to cache",
+              {{"documentStore", documents->Kind()}});
+    cache_options.max_bytes = 0;
+  }
+  parts->read_cache = std::make_unique<UserEventsCache>(cache_options);
   parts->metadata = std::move(metadata);
-  parts->documents = std::move(documents);
+  parts->documents =
+      std::make_unique<CacheInvalidatingDocumentStore>(std::move(documents), *parts->read_cache);
 
   // The outbox is local to this instance, whatever the stores are.
   std::error_code ignored;
@@ -115,7 +135,7 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   parts->blocking_pool = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options.blocking_threads)));
   parts->handler_context.reset(new http::HandlerContext{
-      *parts->writer, *parts->reader, *parts->ids, *parts->idempotency, *parts->blocking_pool,
+      *parts->writer, *parts->reader, *parts->read_cache, *parts->ids, *parts->idempotency, *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
       options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "cache/user_events_cache.h"
 #include "core/status.h"
 #include "durability/circuit_breaker.h"
 #include "durability/retry_worker.h"
@@ -28,6 +29,9 @@ struct ServiceOptions {
   RetryWorkerOptions retry;
   CircuitBreakerOptions breaker;
   int blocking_threads = 4;         // threads for store reads
+  // GET answers cached per user. Exact for the embedded document store; for
+  // any other (shared by instances) it is used only with a max_age.
+  UserEventsCacheOptions read_cache;
   int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
 };
 

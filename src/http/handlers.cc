@@ -225,14 +225,26 @@ asio::awaitable<Response> GetUserEvents(const Route& route, const HandlerContext
   if (std::string problem = CheckUserId(route.user_id); !problem.empty()) {
     co_return MakeValidationProblem({"The userId in the path is not valid.", {{"userId", problem}}});
   }
+  UserEventsCache& cache = context.read_cache;
+  // A hit is answered right here on the io thread: no store, no thread hop.
+  if (const UserEventsCache::Body cached = cache.Find(route.user_id)) {
+    co_return JsonResponse(HttpStatus::ok, *cached);
+  }
   const EventReader& reader = context.reader;
-  auto read = [&reader, user_id = route.user_id] { return reader.UserEventsJson(user_id); };
-  Result<std::string> body = co_await RunBlocking(context.blocking_pool, std::move(read));
+  auto read = [&reader, &cache, user_id = route.user_id]() -> Result<UserEventsCache::Body> {
+    const UserEventsCache::Token token = cache.BeginRead(user_id);
+    Result<std::string> json = reader.UserEventsJson(user_id);
+    if (!json.ok()) return json.status();
+    auto body = std::make_shared<const std::string>(std::move(*json));
+    cache.Insert(user_id, token, body);
+    return UserEventsCache::Body(std::move(body));
+  };
+  Result<UserEventsCache::Body> body = co_await RunBlocking(context.blocking_pool, std::move(read));
   if (!body.ok()) {
     log::Error("reading events failed", {{"error", body.status().ToString()}});
     co_return MakeStatusProblem(body.status());
   }
-  co_return JsonResponse(HttpStatus::ok, std::move(*body));
+  co_return JsonResponse(HttpStatus::ok, **body);
 }
 
 asio::awaitable<Response> GetUserEvent(const Route& route, const HandlerContext& context) {

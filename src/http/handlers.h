@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 
+#include "cache/user_events_cache.h"
 #include "core/uuid.h"
 #include "durability/idempotency.h"
 #include "http/http_types.h"
@@ -29,6 +30,7 @@ struct HandlerOptions {
 struct HandlerContext {
   EventWriter& writer;
   EventReader& reader;
+  UserEventsCache& read_cache;  // GET /events/{userId} answers; may be disabled
   Uuid7Generator& ids;
   IdempotencyIndex& idempotency;
   boost::asio::thread_pool& blocking_pool;  // where store reads run

@@ -41,6 +41,18 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
          "Events the retry worker brought into both stores since start.", static_cast<double>(s.retry_recovered_total));
   Metric(out, "eventlogger_retry_dead_lettered_total", "counter", "Events moved to the dead letters since start.",
          static_cast<double>(s.retry_dead_lettered_total));
+  Metric(out, "eventlogger_read_cache_hits_total", "counter", "GET /events/{userId} answers served from the read cache.",
+         static_cast<double>(s.read_cache_hits_total));
+  Metric(out, "eventlogger_read_cache_misses_total", "counter", "GET /events/{userId} answers read from the document store.",
+         static_cast<double>(s.read_cache_misses_total));
+  Metric(out, "eventlogger_read_cache_invalidations_total", "counter",
+         "Cached answers dropped because their user was written.", static_cast<double>(s.read_cache_invalidations_total));
+  Metric(out, "eventlogger_read_cache_evictions_total", "counter", "Cached answers dropped for space or age.",
+         static_cast<double>(s.read_cache_evictions_total));
+  Metric(out, "eventlogger_read_cache_entries", "gauge", "Answers in the read cache.",
+         static_cast<double>(s.read_cache_entries));
+  Metric(out, "eventlogger_read_cache_bytes", "gauge", "Memory charged to the read cache.",
+         static_cast<double>(s.read_cache_bytes));
   out += "# HELP eventlogger_store_circuit_state Circuit breaker state per store: 0 closed, 1 open, 2 half-open.\n";
   out += "# TYPE eventlogger_store_circuit_state gauge\n";
   out += "eventlogger_store_circuit_state{store=\"metadata\"} " + std::to_string(s.metadata_breaker_state) + "\n";

@@ -19,6 +19,12 @@ struct MetricsSnapshot {
   int64_t retry_dead_lettered_total = 0;
   int metadata_breaker_state = 0;  // 0 closed, 1 open, 2 half-open
   int document_breaker_state = 0;
+  int64_t read_cache_hits_total = 0;
+  int64_t read_cache_misses_total = 0;
+  int64_t read_cache_invalidations_total = 0;
+  int64_t read_cache_evictions_total = 0;
+  int64_t read_cache_entries = 0;
+  int64_t read_cache_bytes = 0;
 };
 
 std::string RenderPrometheus(const MetricsSnapshot& snapshot);

@@ -1,0 +1,48 @@
+// CacheInvalidatingDocumentStore: a DocumentStore that tells the read cache
+// which users a write touched. It wraps the real store, so every writer (the
+// group-commit writer, the retry worker, replays) invalidates without knowing
+// that a cache exists.
+//
+// The cache entry is dropped after the write returns, whatever its status: a
+// failed or timed-out write may still have landed (a DynamoDB batch can be
+// partly applied), and a spurious invalidation only costs one re-read.
+//
+// Thread safety: as the wrapped store.
+#pragma once
+
+#include <memory>
+
+#include "cache/user_events_cache.h"
+#include "storage/document_store.h"
+
+namespace eventlogger {
+
+class CacheInvalidatingDocumentStore final : public DocumentStore {
+ public:
+  CacheInvalidatingDocumentStore(std::unique_ptr<DocumentStore> store, UserEventsCache& cache)
+      : store_(std::move(store)), cache_(cache) {}
+
+  Status WriteBatch(EventBatch events) override;
+  Status ScanUser(std::string_view user_id,
+                  const std::function<bool(const DocumentView&)>& visit) override {
+    return store_->ScanUser(user_id, visit);
+  }
+  Status FindEvent(std::string_view user_id, std::string_view event_id,
+                   const std::function<void(const DocumentView&)>& visit) override {
+    return store_->FindEvent(user_id, event_id, visit);
+  }
+  Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
+    return store_->Scan(filter, visit);
+  }
+  size_t MaxDocumentBytes() const override { return store_->MaxDocumentBytes(); }
+  Status Migrate() override { return store_->Migrate(); }
+  Status CheckSchema() override { return store_->CheckSchema(); }
+  Status Ping() override { return store_->Ping(); }
+  std::string_view Kind() const override { return store_->Kind(); }
+
+ private:
+  const std::unique_ptr<DocumentStore> store_;
+  UserEventsCache& cache_;
+};
+
+}  // namespace eventlogger
