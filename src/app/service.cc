@@ -19,6 +19,7 @@ struct Service::Parts {
   std::unique_ptr<MetadataStore> metadata;
   std::unique_ptr<DocumentStore> documents;
   std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<IntentLog> intent_log;  // outlives the writer and the retry worker
   std::unique_ptr<CircuitBreaker> metadata_breaker;
   std::unique_ptr<CircuitBreaker> document_breaker;
   std::unique_ptr<RetryWorker> retry_worker;
@@ -51,6 +52,9 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   const RetryCounters counters = parts.retry_worker->counters();
   MetricsSnapshot snapshot;
   snapshot.writes_in_flight = static_cast<int64_t>(parts.writer->in_flight());
+  const IntentLogStats intents = parts.intent_log->Stats();
+  snapshot.intent_log_unreleased_events = intents.unreleased_events;
+  snapshot.intent_log_live_segments = intents.live_segments;
   snapshot.outbox_pending = stats->pending;
   snapshot.outbox_dead = stats->dead;
   if (stats->pending > 0) {
@@ -114,6 +118,27 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   if (!outbox.ok()) return outbox.status();
   parts->outbox = std::move(*outbox);
   const Clock& clock = SystemClock::Instance();
+
+  // Intents of the request path. What a crash left in the log goes into the
+  // outbox before anything else runs; the retry worker, made to look at
+  // every pending entry at start, then writes both stores (idempotently:
+  // some of these events had reached both already).
+  std::vector<Event> replayed;
+  IntentLogOptions intent_log_options = options.intent_log;
+  if (intent_log_options.directory.empty()) {
+    intent_log_options.directory = (std::filesystem::path(options.data_dir) / "intent-log").string();
+  }
+  Result<std::unique_ptr<IntentLog>> intent_log = IntentLog::Open(intent_log_options, &replayed);
+  if (!intent_log.ok()) return intent_log.status();
+  parts->intent_log = std::move(*intent_log);
+  if (!replayed.empty()) {
+    std::vector<const Event*> batch;
+    batch.reserve(replayed.size());
+    for (const Event& event : replayed) batch.push_back(&event);
+    if (Status s = parts->outbox->RecordIntents(EventBatch(batch), clock.NowUnixMillis()); !s.ok()) return s;
+    log::Info("intent log replayed into the outbox", {{"events", static_cast<int64_t>(replayed.size())}});
+  }
+  if (Status s = parts->intent_log->DiscardReplayed(); !s.ok()) return s;
   parts->metadata_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
   parts->document_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
   parts->retry_worker = std::make_unique<RetryWorker>(*parts->outbox, *parts->metadata, *parts->documents,
@@ -122,14 +147,10 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   if (Status s = parts->retry_worker->Start(); !s.ok()) return s;
   parts->idempotency =
       std::make_unique<IdempotencyIndex>(*parts->outbox, *parts->metadata, *parts->documents);
-  EventWriterOptions writer_options = options.writer;
-  // The worker must not pick up an intent while its request may still be writing it.
-  writer_options.retry_grace = std::max(writer_options.retry_grace,
-                                        options.handlers.store_timeout + std::chrono::seconds(5));
   parts->writer = std::make_unique<EventWriter>(
-      EventWriterParts{*parts->outbox, *parts->metadata, *parts->documents, *parts->metadata_breaker,
+      EventWriterParts{*parts->intent_log, *parts->metadata, *parts->documents, *parts->metadata_breaker,
                        *parts->document_breaker, *parts->retry_worker, clock},
-      writer_options);
+      options.writer);
   parts->reader = std::make_unique<EventReader>(*parts->documents);
   parts->ids = std::make_unique<Uuid7Generator>(SystemClock::Instance());
   parts->blocking_pool = std::make_unique<boost::asio::thread_pool>(
@@ -165,11 +186,15 @@ void Service::Stop() {
   parts_->stopped = true;
   parts_->server->Shutdown();      // no new requests; in-flight ones answered
   parts_->writer->Stop();          // every admitted event through the pipeline
-  parts_->retry_worker->Stop();    // request outcomes applied to the outbox
+  parts_->retry_worker->Stop();    // request failures recorded in the outbox
+  if (Status s = parts_->intent_log->CloseCleanly(); !s.ok()) {
+    log::Warn("intent log not closed cleanly; the next start replays it", {{"error", s.ToString()}});
+  }
   parts_->blocking_pool->join();   // no read still running
   parts_->server.reset();          // io contexts go only after the writers are quiet
   parts_->writer.reset();
   parts_->retry_worker.reset();
+  parts_->intent_log.reset();
   parts_->outbox.reset();
   parts_->documents.reset();       // closes RocksDB cleanly
   parts_->metadata.reset();        // closes SQLite (checkpoints the WAL)

@@ -12,6 +12,7 @@
 #include "cache/user_events_cache.h"
 #include "core/status.h"
 #include "durability/circuit_breaker.h"
+#include "durability/intent_log.h"
 #include "durability/retry_worker.h"
 #include "http/handlers.h"
 #include "http/http_server.h"
@@ -33,6 +34,8 @@ struct ServiceOptions {
   // any other (shared by instances) it is used only with a max_age.
   UserEventsCacheOptions read_cache;
   int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
+  // The request path's intent log; an empty directory means DATA_DIR/intent-log.
+  IntentLogOptions intent_log;
 };
 
 class Service {

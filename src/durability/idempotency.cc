@@ -35,7 +35,19 @@ std::string RequestHash(std::string_view user_id, std::string_view event_type,
 
 bool IdempotencyIndex::TryBegin(std::string_view scope, std::string_view key) {
   std::lock_guard lock(mutex_);
-  return in_flight_.emplace(std::string(scope), std::string(key)).second;
+  return in_flight_.try_emplace(std::make_pair(std::string(scope), std::string(key))).second;
+}
+
+void IdempotencyIndex::RecordAnswer(std::string_view scope, std::string_view key, IdempotentRecord record) {
+  std::lock_guard lock(mutex_);
+  const auto it = in_flight_.find(std::make_pair(std::string(scope), std::string(key)));
+  if (it != in_flight_.end()) it->second = std::move(record);
+}
+
+std::optional<IdempotentRecord> IdempotencyIndex::Answered(std::string_view scope, std::string_view key) {
+  std::lock_guard lock(mutex_);
+  const auto it = in_flight_.find(std::make_pair(std::string(scope), std::string(key)));
+  return it == in_flight_.end() ? std::nullopt : it->second;
 }
 
 void IdempotencyIndex::End(std::string_view scope, std::string_view key) {

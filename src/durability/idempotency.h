@@ -11,6 +11,7 @@
 // storage; call it off the io threads.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -53,6 +54,14 @@ class IdempotencyIndex {
   bool TryBegin(std::string_view scope, std::string_view key);
   void End(std::string_view scope, std::string_view key);
 
+  // A claimed key whose request has been answered (202: queued) while its
+  // event is not yet findable by Find (the outbox learns of it a moment
+  // later). A retry in that window gets this answer instead of a 409. Does
+  // nothing once the claim has ended.
+  void RecordAnswer(std::string_view scope, std::string_view key, IdempotentRecord record);
+  // The answer recorded for a claimed key, if any.
+  std::optional<IdempotentRecord> Answered(std::string_view scope, std::string_view key);
+
   // The event recorded under the key, if any.
   Result<std::optional<IdempotentRecord>> Find(std::string_view scope, std::string_view key);
 
@@ -61,7 +70,8 @@ class IdempotencyIndex {
   MetadataStore& metadata_;
   DocumentStore& documents_;
   std::mutex mutex_;
-  std::set<std::pair<std::string, std::string>, std::less<>> in_flight_;
+  // Claimed keys, with the answer once there is one.
+  std::map<std::pair<std::string, std::string>, std::optional<IdempotentRecord>, std::less<>> in_flight_;
 };
 
 }  // namespace eventlogger

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,9 +49,16 @@ struct OutboxEntry {
   std::string last_error;
 };
 
-// The outcome of the request-path writes of one event.
+// The outcome of the request-path writes of one event that did not reach
+// both stores.
 struct OutboxResolution {
   std::string event_id;
+  // The event itself, when it is not in the outbox yet (the request path
+  // keeps intents in the IntentLog; a failed event enters the outbox here).
+  std::shared_ptr<const Event> event;
+  // Runs once the outcome is durable in the outbox: the event no longer
+  // needs its intent-log record, and its Idempotency-Key is findable.
+  std::function<void()> on_recorded;
   bool metadata_done = false;
   bool document_done = false;
   std::string error;          // why a store failed, for operators

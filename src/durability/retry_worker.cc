@@ -42,8 +42,13 @@ void RetryWorker::Stop() {
 }
 
 void RetryWorker::Enqueue(OutboxResolution resolution) {
-  std::lock_guard lock(mutex_);
-  resolutions_.push_back(std::move(resolution));
+  {
+    std::lock_guard lock(mutex_);
+    resolutions_.push_back(std::move(resolution));
+  }
+  // Record failures promptly rather than on the next beat: until then the
+  // event's Idempotency-Key is held and its intent-log segment pinned.
+  wake_.notify_all();
 }
 
 RetryCounters RetryWorker::counters() const {
@@ -54,7 +59,7 @@ void RetryWorker::Run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, options_.poll_interval, [&] { return stopping_; });
+      wake_.wait_for(lock, options_.poll_interval, [&] { return stopping_ || !resolutions_.empty(); });
       if (stopping_) return;
     }
     if (Status s = RunOnce(); !s.ok()) {
@@ -77,8 +82,21 @@ Status RetryWorker::ApplyResolutions() {
     batch.swap(resolutions_);
   }
   if (batch.empty()) return Status::Ok();
-  Status status = outbox_.Resolve(batch);
-  if (!status.ok()) {
+  // Events the outbox does not hold yet enter it first, durably; the
+  // resolutions then give them their progress and first retry time.
+  std::vector<const Event*> new_entries;
+  for (const OutboxResolution& resolution : batch) {
+    if (resolution.event != nullptr) new_entries.push_back(resolution.event.get());
+  }
+  Status status = new_entries.empty()
+                      ? Status::Ok()
+                      : outbox_.RecordIntents(EventBatch(new_entries), clock_.NowUnixMillis());
+  if (status.ok()) status = outbox_.Resolve(batch);
+  if (status.ok()) {
+    for (const OutboxResolution& resolution : batch) {
+      if (resolution.on_recorded) resolution.on_recorded();
+    }
+  } else {
     // Keep them: a later round applies them (and until then the entries stay
     // pending, so at worst an event is written twice, idempotently).
     std::lock_guard lock(mutex_);

@@ -1,7 +1,7 @@
 // RetryWorker: the background half of the durability promise.
 //
-// It applies the request path's outcomes to the outbox (removing events that
-// reached both stores), and on a steady beat takes pending entries that are
+// It records the request path's failures in the outbox (an event that
+// reached both stores never comes here), and on a steady beat takes pending entries that are
 // due, writes each missing store in one batch per store, and records the
 // result: done, next attempt (backoff with full jitter), or dead letter. On
 // start every pending entry is made due: after a crash nothing is in flight.

@@ -154,6 +154,14 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   } claim;
   if (has_key) {
     if (!context.idempotency.TryBegin(event->user_id, idempotency_key)) {
+      if (std::optional<IdempotentRecord> answered = context.idempotency.Answered(event->user_id, idempotency_key)) {
+        if (answered->request_hash != RequestHash(event->user_id, event->event_type, event->details_json)) {
+          co_return MakeProblem(HttpStatus::unprocessable_entity,
+                                "This Idempotency-Key was used with a different request body.",
+                                kProblemIdempotencyMismatch, "Idempotency-Key reused");
+        }
+        co_return ReplayResponse(*answered, event->user_id);
+      }
       co_return MakeProblem(HttpStatus::conflict,
                             "A request with this Idempotency-Key is still being processed.",
                             kProblemIdempotencyInFlight, "Request in progress");
@@ -192,9 +200,16 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
       if (auto alive = weak.lock()) alive->timer.cancel();
     });
   });
+  if (claim.index != nullptr) {
+    // The claim lasts until the event can be found by its key (both stores,
+    // or the outbox after a failure), which may be after this response: a
+    // retry in between is told "in progress", never given a second event.
+    ticket->SetOnSettled([index = claim.index, scope = claim.scope, key = claim.key] { index->End(scope, key); });
+  }
   if (Status admitted = context.writer.Submit(ticket); !admitted.ok()) {
     co_return MakeStatusProblem(admitted);
   }
+  claim.index = nullptr;  // the pipeline ends it now
   co_await AwaitTicket(ticket, waiter, context.options.store_timeout);
 
   const WriteOutcome outcome = ticket->Outcome();
@@ -217,6 +232,13 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
                                                    {"error", outcome.document.ToString()}});
   }
   const bool queued = !outcome.all_ok();
+  if (!written.idempotency_key.empty()) {
+    // Until the pipeline settles the event (the claim ends), a retry gets
+    // this answer rather than a 409.
+    context.idempotency.RecordAnswer(written.user_id, written.idempotency_key,
+                                     IdempotentRecord{written.event_id, written.request_hash, true,
+                                                      outcome.metadata.ok(), outcome.document.ok()});
+  }
   co_return WriteResponse(queued ? HttpStatus::accepted : HttpStatus::created, written.user_id,
                           written.event_id, outcome.metadata.ok(), outcome.document.ok(), queued);
 }

@@ -29,6 +29,11 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   std::string out;
   Metric(out, "eventlogger_writes_in_flight", "gauge", "Events admitted to the write pipeline and not yet finished.",
          static_cast<double>(s.writes_in_flight));
+  Metric(out, "eventlogger_intent_log_unreleased_events", "gauge",
+         "Events in the intent log not yet in both stores or in the outbox.",
+         static_cast<double>(s.intent_log_unreleased_events));
+  Metric(out, "eventlogger_intent_log_live_segments", "gauge", "Intent-log segment files still needed.",
+         static_cast<double>(s.intent_log_live_segments));
   Metric(out, "eventlogger_outbox_pending", "gauge", "Events waiting in the outbox for a store write to succeed.",
          static_cast<double>(s.outbox_pending));
   Metric(out, "eventlogger_outbox_dead_letters", "gauge", "Events the retry worker gave up on, kept for replay.",

@@ -11,6 +11,8 @@ namespace eventlogger {
 
 struct MetricsSnapshot {
   int64_t writes_in_flight = 0;
+  int64_t intent_log_unreleased_events = 0;
+  int64_t intent_log_live_segments = 0;
   int64_t outbox_pending = 0;
   int64_t outbox_dead = 0;
   double outbox_oldest_pending_age_seconds = 0;

@@ -22,13 +22,16 @@ EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
                        GuardedWrite(parts.metadata, parts.metadata_breaker)),
       document_writer_({"documents", options.max_batch_size}, StoreSlot::kDocument,
                        GuardedWrite(parts.documents, parts.document_breaker)),
-      outbox_writer_(
-          {"outbox", options.max_batch_size},
+      intent_writer_(
+          {"intents", options.max_batch_size},
           [this](EventBatch batch) {
-            return parts_.outbox.RecordIntents(
-                batch, parts_.clock.NowUnixMillis() + options_.retry_grace.count());
+            Result<uint64_t> segment = parts_.intent_log.Append(batch);
+            if (!segment.ok()) return segment.status();
+            intent_segment_ = *segment;
+            return Status::Ok();
           },
           [this](const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
+            if (status.ok()) ticket->set_intent_segment(intent_segment_);
             OnIntentWritten(ticket, status);
           }) {}
 
@@ -40,7 +43,7 @@ Status EventWriter::Submit(const std::shared_ptr<WriteTicket>& ticket) {
     return Status::ResourceExhausted("too many writes in flight");
   }
   ticket->SetOnReleased([this](const WriteTicket& released) { OnReleased(released); });
-  outbox_writer_.Submit(ticket);
+  intent_writer_.Submit(ticket);
   return Status::Ok();
 }
 
@@ -65,11 +68,33 @@ void EventWriter::OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, co
 }
 
 void EventWriter::OnReleased(const WriteTicket& ticket) {
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  // The admission slot is given back last, after the event is settled or
+  // handed to the worker, so that in_flight() == 0 means "nothing left to do".
+  struct SlotRelease {
+    std::atomic<size_t>& in_flight;
+    ~SlotRelease() { in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  } slot_release{in_flight_};
   const WriteOutcome results = ticket.Results();
-  if (!results.outbox.ok()) return;  // never recorded, never acknowledged
+  const std::function<void()>& settled = ticket.on_settled();
+  if (!results.outbox.ok()) {
+    // Never acknowledged as stored. (A failed append may still have reached
+    // the disk; then the next start replays it, idempotently.)
+    if (settled) settled();
+    return;
+  }
+  const uint64_t segment = ticket.intent_segment();
+  if (results.metadata.ok() && results.document.ok()) {
+    parts_.intent_log.Release(segment);
+    if (settled) settled();
+    return;
+  }
   OutboxResolution resolution;
   resolution.event_id = ticket.event().event_id;
+  resolution.event = ticket.shared_event();
+  resolution.on_recorded = [log = &parts_.intent_log, segment, settled] {
+    log->Release(segment);
+    if (settled) settled();
+  };
   resolution.metadata_done = results.metadata.ok();
   resolution.document_done = results.document.ok();
   if (!resolution.metadata_done) resolution.error = results.metadata.ToString();
@@ -79,7 +104,7 @@ void EventWriter::OnReleased(const WriteTicket& ticket) {
 }
 
 void EventWriter::Stop() {
-  outbox_writer_.Stop();  // first: it hands tickets to the store writers
+  intent_writer_.Stop();  // first: it hands tickets to the store writers
   metadata_writer_.Stop();
   document_writer_.Stop();
 }

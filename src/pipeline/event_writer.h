@@ -1,14 +1,21 @@
 // EventWriter: the write pipeline of POST /events.
 //
-//   admit (bounded) → outbox intent (group-committed, fsync) → metadata and
-//   document writers in parallel (each group-committed) → resolution queued
-//   for the retry worker.
+//   admit (bounded) → intent log append (group-committed, one fdatasync per
+//   batch) → metadata and document writers in parallel (each group-committed)
+//   → settled: both stores have it (the intent record is released), or the
+//   failure is handed to the retry worker, which records it in the outbox
+//   and only then releases the intent record.
 //
 // The intent is durable before any store sees the event, so a crash at any
 // instant leaves either nothing (the request was never acknowledged) or an
-// outbox entry that the retry worker completes. A store whose circuit
-// breaker is open is skipped: its slot reports at once and the worker
-// writes it later.
+// intent-log record that the next start moves into the outbox for the retry
+// worker to complete. A store whose circuit breaker is open is skipped: its
+// slot reports at once and the worker writes it later.
+//
+// Why a log and not the outbox table for intents: the outbox is a SQLite
+// B-tree, and inserting then deleting every event there cost more CPU than
+// either store write (docs/performance.md). The log is appended once; only
+// the rare failed event enters the outbox.
 //
 // Admission bounds how many events are anywhere in the pipeline, so a slow
 // store turns into fast 503s instead of growing memory.
@@ -24,7 +31,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "durability/circuit_breaker.h"
-#include "durability/outbox.h"
+#include "durability/intent_log.h"
 #include "durability/retry_worker.h"
 #include "pipeline/batching_writer.h"
 #include "pipeline/write_ticket.h"
@@ -36,16 +43,13 @@ namespace eventlogger {
 struct EventWriterOptions {
   size_t max_in_flight = 8192;   // events admitted but not yet reported by every writer
   size_t max_batch_size = 1024;  // events per store call
-  // A fresh intent is not retried before this: the request path is still on
-  // it. Longer than the store timeout, so the worker never races a live write.
-  std::chrono::milliseconds retry_grace{10'000};
   // After a request-path failure, the worker's first retry waits up to this.
   std::chrono::milliseconds first_retry_delay{200};
 };
 
 // The parts the pipeline writes to and reports into; all must outlive it.
 struct EventWriterParts {
-  Outbox& outbox;
+  IntentLog& intent_log;
   MetadataStore& metadata;
   DocumentStore& documents;
   CircuitBreaker& metadata_breaker;
@@ -75,12 +79,16 @@ class EventWriter {
   void OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, const Status& status);
   void OnReleased(const WriteTicket& ticket);
 
+  // The segment of the batch the intent writer is reporting. Written by its
+  // write function and read by its per-ticket callback, which run one after
+  // the other on the intent writer's thread.
+  uint64_t intent_segment_ = 0;
   const EventWriterParts parts_;
   const EventWriterOptions options_;
   std::atomic<size_t> in_flight_{0};
   BatchingWriter metadata_writer_;
   BatchingWriter document_writer_;
-  BatchingWriter outbox_writer_;  // declared last: stopped first, it feeds the other two
+  BatchingWriter intent_writer_;  // declared last: stopped first, it feeds the other two
 };
 
 }  // namespace eventlogger

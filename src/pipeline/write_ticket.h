@@ -2,8 +2,9 @@
 // rendezvous where the writers report back.
 //
 // Three writers report, each exactly once, into their own slot: the outbox
-// (the durable intent, written first), then the metadata and document stores
-// (written in parallel once the intent is durable). When the last slot is
+// slot (the durable intent, appended to the intent log first), then the
+// metadata and document stores (written in parallel once the intent is
+// durable). When the last slot is
 // filled the ticket calls its completion callback on the reporting thread;
 // the callback must only hand off (e.g. post to an io thread), never block.
 //
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -42,6 +44,7 @@ class WriteTicket {
   WriteTicket& operator=(const WriteTicket&) = delete;
 
   const Event& event() const { return *event_; }
+  const std::shared_ptr<const Event>& shared_event() const { return event_; }
 
   // Set once before the ticket is submitted: runs when every slot has
   // reported, unless the waiter expired first.
@@ -51,6 +54,17 @@ class WriteTicket {
   void SetOnReleased(std::function<void(const WriteTicket&)> on_released) {
     on_released_ = std::move(on_released);
   }
+  // Set once before submission, by the caller: runs once the event is
+  // settled, meaning findable where an Idempotency-Key lookup looks (both
+  // stores, or the outbox after a failure), or known never to be stored.
+  // Until then a retry of the same key must be told "in progress".
+  void SetOnSettled(std::function<void()> on_settled) { on_settled_ = std::move(on_settled); }
+  const std::function<void()>& on_settled() const { return on_settled_; }
+
+  // The intent-log segment holding this event; set by the intent writer
+  // before it reports the outbox slot (whose lock publishes it).
+  void set_intent_segment(uint64_t segment) { intent_segment_ = segment; }
+  uint64_t intent_segment() const { return intent_segment_; }
 
   void Report(StoreSlot slot, Status status);
   bool reported(StoreSlot slot) const;
@@ -71,6 +85,8 @@ class WriteTicket {
   const std::shared_ptr<const Event> event_;
   std::function<void()> on_complete_;
   std::function<void(const WriteTicket&)> on_released_;
+  std::function<void()> on_settled_;
+  uint64_t intent_segment_ = 0;
   mutable std::mutex mutex_;
   std::array<Status, kStoreSlotCount> results_;
   std::array<bool, kStoreSlotCount> reported_{};

@@ -309,7 +309,9 @@ TEST_F(IdempotencyTest, QueuedEventReplaysAs202ThenAs201OnceDelivered) {
   }));
 
   document_fault_.Set(Fault::Mode::kPass);
-  ASSERT_TRUE(Eventually([&] { return OutboxPending() == 0; }));
+  ASSERT_TRUE(Eventually([&] {
+    return OutboxPending() == 0 && client.PostEvent(Body("idem-5"), Key("k-5")).status == 201;
+  }));
   const TestResponse delivered = client.PostEvent(Body("idem-5"), Key("k-5"));
   EXPECT_EQ(delivered.status, 201) << delivered.body;
   EXPECT_EQ(delivered.Header("idempotent-replayed"), "true");

@@ -38,6 +38,7 @@ class StoreFaultTest : public ::testing::Test {
     options.writer.max_in_flight = max_in_flight;
     options.data_dir = dir_.path().string();
     options.outbox_busy_timeout_ms = outbox_busy_timeout_ms_;
+    options.intent_log.fault_injector = [this] { return intent_log_fault_.Apply(); };
     options.retry.poll_interval = std::chrono::milliseconds(50);
     options.retry.policy.base = std::chrono::milliseconds(20);
     options.retry.policy.cap = std::chrono::milliseconds(200);
@@ -54,12 +55,14 @@ class StoreFaultTest : public ::testing::Test {
   void TearDown() override {
     metadata_fault_.Set(Fault::Mode::kPass);
     document_fault_.Set(Fault::Mode::kPass);
+    intent_log_fault_.Set(Fault::Mode::kPass);
     service_.reset();
   }
 
   TempDir dir_;
   int outbox_busy_timeout_ms_ = 10000;
   Fault metadata_fault_;
+  Fault intent_log_fault_;
   Fault document_fault_;
   std::unique_ptr<Service> service_;
   uint16_t port_ = 0;
@@ -118,24 +121,28 @@ TEST_F(StoreFaultTest, SlowStoreAnswers202AfterTheStoreTimeout) {
   metadata_fault_.Set(Fault::Mode::kPass);
 }
 
-TEST_F(StoreFaultTest, OutboxFailureIs503AndNothingIsStored) {
-  outbox_busy_timeout_ms_ = 200;
+TEST_F(StoreFaultTest, IntentLogFailureIs503AndNothingIsStored) {
+  // A disk error on the intent log (injected: a real disk cannot fail on
+  // demand): the intent cannot be recorded, so no store may see the event.
+  intent_log_fault_.Set(Fault::Mode::kFail);
   Start();
-  // Another process holding the outbox's write lock is a real fault SQLite
-  // produces on demand: the intent cannot be recorded.
-  sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_.path() / "outbox.db").c_str(), &blocker), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   const TestResponse response = HttpRequest(port_, "POST", "/events", Body("nowhere"), {{"Content-Type", "application/json"}});
-  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
-  sqlite3_close(blocker);
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(response.Header("content-type"), "application/problem+json");
   EXPECT_THAT(response.body, HasSubstr("/problems/not-stored"));
   EXPECT_EQ(response.Header("retry-after"), "1");
+  // The disk recovers: the log continues in a fresh segment (never after a
+  // possibly torn record), and the next event is stored normally.
+  intent_log_fault_.Set(Fault::Mode::kPass);
+  const TestResponse later = HttpRequest(port_, "POST", "/events", Body("later"), {{"Content-Type", "application/json"}});
+  EXPECT_EQ(later.status, 201) << later.body;
   service_.reset();
-  EXPECT_TRUE(ReadSqliteRows(dir_.path() / "metadata.db").empty());
-  EXPECT_TRUE(ReadRocksDbRows(dir_.path() / "documents").empty());
+  const std::vector<MetadataRow> metadata = ReadSqliteRows(dir_.path() / "metadata.db");
+  ASSERT_EQ(metadata.size(), 1u);
+  EXPECT_EQ(metadata[0].user_id, "later");
+  const std::vector<DocumentRow> documents = ReadRocksDbRows(dir_.path() / "documents");
+  ASSERT_EQ(documents.size(), 1u);
+  EXPECT_EQ(documents[0].user_id, "later");
 }
 
 TEST_F(StoreFaultTest, FullPipelineAnswers503AtOnceInsteadOfQueueing) {

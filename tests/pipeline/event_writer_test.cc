@@ -1,14 +1,15 @@
-// Tests for EventWriter (outbox intent first, then fan-out to both stores,
-// with admission control and circuit breakers) and for the WriteTicket
-// rendezvous it relies on.
+// Tests for EventWriter (intent-log append first, then fan-out to both
+// stores, with admission control and circuit breakers; failures handed to
+// the outbox) and for the WriteTicket rendezvous it relies on.
 //
 // The stores are small fakes: they record what they are given, can be held
-// at a gate the test opens, and can be told to fail. The outbox is the real
-// one in a temporary directory, because "the intent is durable before any
-// store sees the event" is a property of how the two interact. The clock is
-// manual and the retry worker is never started, so nothing is retried behind
-// the test's back; RetryWorker::RunOnce applies the request-path outcomes
-// when a test wants to see them in the outbox.
+// at a gate the test opens, and can be told to fail. The intent log and the
+// outbox are the real ones in a temporary directory, because "the intent is
+// durable before any store sees the event" and "a failed event is released
+// from the log only once the outbox has it" are properties of how they
+// interact. The clock is manual and the retry worker is never started, so
+// nothing is retried behind the test's back; RetryWorker::RunOnce records
+// the request-path failures when a test wants to see them in the outbox.
 #include "pipeline/event_writer.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <latch>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -152,11 +154,17 @@ class Harness {
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     if (!opened.ok()) std::abort();  // nothing below can work without it
     outbox = std::move(opened).value();
+    std::vector<Event> replayed;
+    Result<std::unique_ptr<IntentLog>> log =
+        IntentLog::Open({.directory = dir.File("intents"), .segment_bytes = 1 << 16}, &replayed);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    if (!log.ok()) std::abort();
+    intent_log = std::move(log).value();
     metadata_breaker.emplace(clock, breaker);
     document_breaker.emplace(clock, breaker);
     worker.emplace(*outbox, metadata, documents, *metadata_breaker, *document_breaker, clock,
                    RetryWorkerOptions{});
-    writer.emplace(EventWriterParts{*outbox, metadata, documents, *metadata_breaker,
+    writer.emplace(EventWriterParts{*intent_log, metadata, documents, *metadata_breaker,
                                     *document_breaker, *worker, clock},
                    options);
   }
@@ -166,6 +174,8 @@ class Harness {
     writer.reset();
     worker.reset();
   }
+
+  int64_t Unreleased() const { return intent_log->Stats().unreleased_events; }
 
   // The outbox entry for `event_id`, if any.
   std::optional<OutboxEntry> Intent(const std::string& event_id) {
@@ -179,6 +189,7 @@ class Harness {
   FakeMetadataStore metadata;
   FakeDocumentStore documents;
   std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<IntentLog> intent_log;
   std::optional<CircuitBreaker> metadata_breaker;
   std::optional<CircuitBreaker> document_breaker;
   std::optional<RetryWorker> worker;
@@ -242,15 +253,21 @@ TEST(EventWriterTest, BothStoresReceiveEveryEvent) {
 
 TEST(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
   // The durability promise: a crash at any instant leaves either nothing or
-  // an outbox entry. So whenever a store is handed an event, the outbox
-  // must already hold it.
+  // an intent-log record. So whenever a store is handed an event, its
+  // append must have returned (the slot reported OK) and not been released.
   std::latch done(20);
   std::vector<Tracked> tickets;
+  std::map<std::string, std::shared_ptr<WriteTicket>> by_id;
   Harness h({.max_in_flight = 100, .max_batch_size = 4});
   std::mutex mutex;
   std::vector<std::string> written_without_intent;
   const auto check = [&](const Event& event) {
-    if (!h.Intent(event.event_id).has_value()) {
+    std::shared_ptr<WriteTicket> ticket;
+    {
+      std::lock_guard lock(mutex);
+      ticket = by_id.at(event.event_id);
+    }
+    if (!ticket->reported(StoreSlot::kOutbox) || !ticket->Results().outbox.ok() || h.Unreleased() < 1) {
       std::lock_guard lock(mutex);
       written_without_intent.push_back(event.event_id);
     }
@@ -259,6 +276,10 @@ TEST(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
   h.documents.backend.on_event = check;
   for (int i = 0; i < 20; ++i) {
     tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
+    {
+      std::lock_guard lock(mutex);
+      by_id["e" + std::to_string(i)] = tickets.back().ticket;
+    }
     ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
   }
   done.wait();
@@ -266,6 +287,34 @@ TEST(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
       << written_without_intent.size() << " store writes came before their intent";
   EXPECT_EQ(h.metadata.backend.ids().size(), 20u);
   for (const auto& t : tickets) EXPECT_TRUE(t.ticket->Outcome().outbox.ok());
+  // Both stores have every event: the log releases them all, and nothing
+  // ever enters the outbox on the happy path.
+  SpinUntil([&] { return h.writer->in_flight() == 0; });
+  EXPECT_EQ(h.Unreleased(), 0);
+  ASSERT_TRUE(h.worker->RunOnce().ok());
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(h.Intent("e" + std::to_string(i)).has_value());
+}
+
+TEST(EventWriterTest, IntentsSurviveInTheLogUntilReleased) {
+  // What a crash would find: the log written by one writer, reopened while
+  // a store still holds an event, replays it.
+  TempDir dir;
+  std::vector<Event> replayed;
+  {
+    Harness h({.max_in_flight = 10, .max_batch_size = 4});
+    Tracked t = MakeTicket("held");
+    h.metadata.backend.Hold();
+    ASSERT_TRUE(h.writer->Submit(t.ticket).ok());
+    h.metadata.backend.WaitForEvents(1);
+    // Copy the log's directory as a crash at this instant would leave it.
+    std::filesystem::copy(h.dir.File("intents"), dir.File("intents"));
+  }
+  std::filesystem::remove(dir.File("intents") + "/LOCK");
+  Result<std::unique_ptr<IntentLog>> log = IntentLog::Open({.directory = dir.File("intents")}, &replayed);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0].event_id, "held");
+  EXPECT_EQ(replayed[0].details_json, "{}");
 }
 
 TEST(EventWriterTest, CompletionFiresOnceAfterEverySlotReported) {
@@ -329,6 +378,7 @@ TEST(EventWriterTest, AdmissionIsBoundedAndReopensWhenWritesFinish) {
               (std::set<std::string>{"e0", "e1", "e2", "later"}));
   }
   EXPECT_FALSE(h.Intent("rejected").has_value());
+  EXPECT_EQ(h.Unreleased(), 0);
   EXPECT_FALSE(rejected.ticket->complete());
   EXPECT_EQ(rejected.completions->load(), 0);
 }
@@ -360,7 +410,8 @@ TEST(EventWriterTest, ExpiredTicketKeepsItsAnswerWhileLateReportsAreCounted) {
   // while the real result is known for the outbox.
   EXPECT_TRUE(t.ticket->Results().metadata.ok());
   EXPECT_TRUE(t.ticket->Results().all_ok());
-  // Both stores have it, so applying the outcome clears the intent.
+  // Both stores have it: its log record is released, the outbox never sees it.
+  EXPECT_EQ(h.Unreleased(), 0);
   ASSERT_TRUE(h.worker->RunOnce().ok());
   EXPECT_FALSE(h.Intent("e1").has_value());
 }
@@ -396,9 +447,13 @@ TEST(EventWriterTest, OutcomeNamesTheStoreThatFailedAndTheIntentRemains) {
   EXPECT_EQ(doc_fails.completions->load(), 1);
   EXPECT_EQ(meta_fails.completions->load(), 1);
 
-  // The outbox learns which store still owes each event.
+  // The outbox learns which store still owes each event; until it has them
+  // durably, the intent log keeps them.
   SpinUntil([&] { return h.writer->in_flight() == 0; });
+  EXPECT_EQ(h.Unreleased(), 2);
+  EXPECT_FALSE(h.Intent("d").has_value());
   ASSERT_TRUE(h.worker->RunOnce().ok());
+  EXPECT_EQ(h.Unreleased(), 0);
   const std::optional<OutboxEntry> d = h.Intent("d");
   ASSERT_TRUE(d.has_value());
   EXPECT_TRUE(d->metadata_done);
@@ -427,7 +482,36 @@ TEST(EventWriterTest, OpenBreakerSkipsTheStoreAndSaysSo) {
   EXPECT_EQ(skipped.ticket->Outcome().document.code(), StatusCode::kUnavailable);
   EXPECT_TRUE(skipped.ticket->Outcome().metadata.ok());
   EXPECT_TRUE(skipped.ticket->Outcome().outbox.ok());
+  SpinUntil([&] { return h.writer->in_flight() == 0; });
+  ASSERT_TRUE(h.worker->RunOnce().ok());
   EXPECT_TRUE(h.Intent("s").has_value());
+}
+
+TEST(EventWriterTest, SettledRunsOnceWhenTheEventIsFindable) {
+  // On success: as soon as both stores have it. On failure: only once the
+  // outbox holds it (an Idempotency-Key lookup reads the outbox).
+  std::latch done(2);
+  Tracked ok = MakeTicket("ok", &done);
+  Tracked failed = MakeTicket("failed", &done);
+  std::atomic<int> ok_settled{0}, failed_settled{0};
+  ok.ticket->SetOnSettled([&] { ok_settled.fetch_add(1); });
+  failed.ticket->SetOnSettled([&] { failed_settled.fetch_add(1); });
+  Harness h;
+  ASSERT_TRUE(h.writer->Submit(ok.ticket).ok());
+  SpinUntil([&] { return h.writer->in_flight() == 0; });
+  EXPECT_EQ(ok_settled.load(), 1);
+
+  h.documents.backend.FailWith(Status::Unavailable("down"));
+  ASSERT_TRUE(h.writer->Submit(failed.ticket).ok());
+  done.wait();
+  SpinUntil([&] { return h.writer->in_flight() == 0; });
+  EXPECT_EQ(failed_settled.load(), 0);  // answered, but not yet findable by key
+  ASSERT_TRUE(h.worker->RunOnce().ok());
+  EXPECT_EQ(failed_settled.load(), 1);
+  ASSERT_TRUE(h.Intent("failed").has_value());
+  ASSERT_TRUE(h.worker->RunOnce().ok());
+  EXPECT_EQ(failed_settled.load(), 1);
+  EXPECT_EQ(ok_settled.load(), 1);
 }
 
 TEST(EventWriterTest, StopFinishesEveryAdmittedWrite) {
