@@ -119,10 +119,10 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   parts->outbox = std::move(*outbox);
   const Clock& clock = SystemClock::Instance();
 
-  // Intents of the request path. What a crash left in the log goes into the
-  // outbox before anything else runs; the retry worker, made to look at
-  // every pending entry at start, then writes both stores (idempotently:
-  // some of these events had reached both already).
+  // Intents of the request path. What a crash left in the log is written to
+  // both stores (durably, idempotently: most of it had reached them already,
+  // perhaps without a sync that survived) before the first request; if a
+  // store fails, the events go to the outbox for the retry worker instead.
   std::vector<Event> replayed;
   IntentLogOptions intent_log_options = options.intent_log;
   if (intent_log_options.directory.empty()) {
@@ -132,11 +132,24 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   if (!intent_log.ok()) return intent_log.status();
   parts->intent_log = std::move(*intent_log);
   if (!replayed.empty()) {
-    std::vector<const Event*> batch;
-    batch.reserve(replayed.size());
-    for (const Event& event : replayed) batch.push_back(&event);
-    if (Status s = parts->outbox->RecordIntents(EventBatch(batch), clock.NowUnixMillis()); !s.ok()) return s;
-    log::Info("intent log replayed into the outbox", {{"events", static_cast<int64_t>(replayed.size())}});
+    std::vector<const Event*> all;
+    all.reserve(replayed.size());
+    for (const Event& event : replayed) all.push_back(&event);
+    const EventBatch events(all);
+    Status written;
+    const size_t chunk = std::max<size_t>(1, options.writer.max_batch_size);
+    for (size_t begin = 0; written.ok() && begin < events.size(); begin += chunk) {
+      const EventBatch part = events.subspan(begin, std::min(chunk, events.size() - begin));
+      written = parts->metadata->WriteBatch(part);
+      if (written.ok()) written = parts->documents->WriteBatch(part);
+    }
+    if (!written.ok()) {
+      log::Warn("intent log replay: a store failed; the events go to the outbox",
+                {{"error", written.ToString()}});
+      if (Status s = parts->outbox->RecordIntents(events, clock.NowUnixMillis()); !s.ok()) return s;
+    }
+    log::Info("intent log replayed", {{"events", static_cast<int64_t>(replayed.size())},
+                                      {"intoOutbox", !written.ok()}});
   }
   if (Status s = parts->intent_log->DiscardReplayed(); !s.ok()) return s;
   parts->metadata_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
@@ -187,6 +200,7 @@ void Service::Stop() {
   parts_->server->Shutdown();      // no new requests; in-flight ones answered
   parts_->writer->Stop();          // every admitted event through the pipeline
   parts_->retry_worker->Stop();    // request failures recorded in the outbox
+  parts_->writer->FlushReleases(); // stores synced; every settled intent released
   if (Status s = parts_->intent_log->CloseCleanly(); !s.ok()) {
     log::Warn("intent log not closed cleanly; the next start replays it", {{"error", s.ToString()}});
   }

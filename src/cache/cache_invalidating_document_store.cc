@@ -4,12 +4,21 @@ namespace eventlogger {
 
 Status CacheInvalidatingDocumentStore::WriteBatch(EventBatch events) {
   Status status = store_->WriteBatch(events);
+  Invalidate(events);
+  return status;
+}
+
+Status CacheInvalidatingDocumentStore::WriteBatchWithoutSync(EventBatch events) {
+  Status status = store_->WriteBatchWithoutSync(events);
+  Invalidate(events);
+  return status;
+}
+
+void CacheInvalidatingDocumentStore::Invalidate(EventBatch events) {
   // After the write: a read that starts later sees the new documents, and a
   // read already under way holds a token this makes stale.
-  if (cache_.enabled()) {
-    for (const Event* event : events) cache_.Invalidate(event->user_id);
-  }
-  return status;
+  if (!cache_.enabled()) return;
+  for (const Event* event : events) cache_.Invalidate(event->user_id);
 }
 
 }  // namespace eventlogger

@@ -23,6 +23,8 @@ class CacheInvalidatingDocumentStore final : public DocumentStore {
       : store_(std::move(store)), cache_(cache) {}
 
   Status WriteBatch(EventBatch events) override;
+  Status WriteBatchWithoutSync(EventBatch events) override;
+  Status SyncWrites() override { return store_->SyncWrites(); }
   Status ScanUser(std::string_view user_id,
                   const std::function<bool(const DocumentView&)>& visit) override {
     return store_->ScanUser(user_id, visit);
@@ -41,6 +43,8 @@ class CacheInvalidatingDocumentStore final : public DocumentStore {
   std::string_view Kind() const override { return store_->Kind(); }
 
  private:
+  void Invalidate(EventBatch events);
+
   const std::unique_ptr<DocumentStore> store_;
   UserEventsCache& cache_;
 };

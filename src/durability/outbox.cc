@@ -172,6 +172,9 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(const OutboxOptions& options) {
   Result<sqlite::Connection> checkpoint_db =
       sqlite::Open(options.path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms);
   if (!checkpoint_db.ok()) return checkpoint_db.status();
+  // A connection that has not read the database has not opened its WAL, and
+  // its checkpoints would silently do nothing.
+  if (Status s = sqlite::Exec(checkpoint_db->get(), "SELECT count(*) FROM sqlite_master"); !s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(*db);
   impl->checkpoint_db = std::move(*checkpoint_db);

@@ -1,5 +1,9 @@
 #include "pipeline/event_writer.h"
 
+#include <pthread.h>
+
+#include "core/log.h"
+
 namespace eventlogger {
 namespace {
 
@@ -7,7 +11,8 @@ namespace {
 template <typename Store>
 BatchingWriter::WriteBatchFn GuardedWrite(Store& store, CircuitBreaker& breaker) {
   return [&store, &breaker](EventBatch batch) {
-    Status status = store.WriteBatch(batch);
+    // The intent log covers these writes until the syncer has synced them.
+    Status status = store.WriteBatchWithoutSync(batch);
     status.ok() ? breaker.RecordSuccess() : breaker.RecordFailure();
     return status;
   };
@@ -33,7 +38,10 @@ EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
           [this](const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
             if (status.ok()) ticket->set_intent_segment(intent_segment_);
             OnIntentWritten(ticket, status);
-          }) {}
+          }) {
+  syncer_ = std::thread([this] { RunSyncer(); });
+  pthread_setname_np(syncer_.native_handle(), "store-syncer");
+}
 
 EventWriter::~EventWriter() { Stop(); }
 
@@ -84,15 +92,17 @@ void EventWriter::OnReleased(const WriteTicket& ticket) {
   }
   const uint64_t segment = ticket.intent_segment();
   if (results.metadata.ok() && results.document.ok()) {
-    parts_.intent_log.Release(segment);
+    DeferRelease(segment);
     if (settled) settled();
     return;
   }
   OutboxResolution resolution;
   resolution.event_id = ticket.event().event_id;
   resolution.event = ticket.shared_event();
-  resolution.on_recorded = [log = &parts_.intent_log, segment, settled] {
-    log->Release(segment);
+  // The store that did succeed wrote without a sync: the record waits for
+  // the syncer even once the outbox has the event.
+  resolution.on_recorded = [this, segment, settled] {
+    DeferRelease(segment);
     if (settled) settled();
   };
   resolution.metadata_done = results.metadata.ok();
@@ -103,10 +113,72 @@ void EventWriter::OnReleased(const WriteTicket& ticket) {
   parts_.retry_worker.Enqueue(std::move(resolution));
 }
 
+void EventWriter::DeferRelease(uint64_t segment) {
+  std::lock_guard lock(release_mutex_);
+  pending_releases_.push_back(segment);
+}
+
+void EventWriter::RunSyncer() {
+  std::vector<uint64_t> segments;
+  for (;;) {
+    bool stopping;
+    {
+      std::unique_lock lock(release_mutex_);
+      release_wake_.wait_for(lock, options_.sync_interval, [&] { return syncer_stopping_; });
+      stopping = syncer_stopping_;
+    }
+    if (stopping) return;  // Stop() flushes after the writers are quiet
+    {
+      std::lock_guard lock(release_mutex_);
+      segments.swap(pending_releases_);
+    }
+    if (!segments.empty()) SyncAndRelease(segments);
+  }
+}
+
+void EventWriter::SyncAndRelease(std::vector<uint64_t>& segments) {
+  std::lock_guard sync_lock(sync_mutex_);
+  // Everything in `segments` was written before this point, so these syncs cover it.
+  Status status = parts_.metadata.SyncWrites();
+  if (status.ok()) status = parts_.documents.SyncWrites();
+  if (!status.ok()) {
+    // The records stay (the log grows) until a sync succeeds.
+    log::Error("store sync failed; intent records kept", {{"error", status.ToString()}});
+    std::lock_guard lock(release_mutex_);
+    pending_releases_.insert(pending_releases_.end(), segments.begin(), segments.end());
+    segments.clear();
+    return;
+  }
+  // Consecutive events mostly share a segment: one Release per run.
+  for (size_t begin = 0; begin < segments.size();) {
+    size_t end = begin + 1;
+    while (end < segments.size() && segments[end] == segments[begin]) ++end;
+    parts_.intent_log.Release(segments[begin], end - begin);
+    begin = end;
+  }
+  segments.clear();
+}
+
+void EventWriter::FlushReleases() {
+  std::vector<uint64_t> segments;
+  {
+    std::lock_guard lock(release_mutex_);
+    segments.swap(pending_releases_);
+  }
+  if (!segments.empty()) SyncAndRelease(segments);
+}
+
 void EventWriter::Stop() {
   intent_writer_.Stop();  // first: it hands tickets to the store writers
   metadata_writer_.Stop();
   document_writer_.Stop();
+  {
+    std::lock_guard lock(release_mutex_);
+    syncer_stopping_ = true;
+  }
+  release_wake_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  FlushReleases();
 }
 
 }  // namespace eventlogger

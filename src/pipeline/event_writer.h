@@ -12,6 +12,13 @@
 // worker to complete. A store whose circuit breaker is open is skipped: its
 // slot reports at once and the worker writes it later.
 //
+// The store writes themselves skip their fsync (WriteBatchWithoutSync): the
+// intent log already holds every event durably, so one fsync per batch is
+// enough on the request path. A syncer thread makes the stores durable every
+// sync_interval (SyncWrites) and only then releases the intent records of
+// the events written before it; after an OS crash or power loss, whatever
+// the stores lost is still in the log and is replayed at the next start.
+//
 // Why a log and not the outbox table for intents: the outbox is a SQLite
 // B-tree, and inserting then deleting every event there cost more CPU than
 // either store write (docs/performance.md). The log is appended once; only
@@ -26,7 +33,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -43,6 +54,9 @@ namespace eventlogger {
 struct EventWriterOptions {
   size_t max_in_flight = 8192;   // events admitted but not yet reported by every writer
   size_t max_batch_size = 1024;  // events per store call
+  // How often the stores are synced and settled intent records released:
+  // bounds how much of the intent log a restart after a power loss replays.
+  std::chrono::milliseconds sync_interval{100};
   // After a request-path failure, the worker's first retry waits up to this.
   std::chrono::milliseconds first_retry_delay{200};
 };
@@ -70,14 +84,26 @@ class EventWriter {
   // REQUIRES: the ticket's completion callback, if any, is already set.
   Status Submit(const std::shared_ptr<WriteTicket>& ticket);
 
-  // Finishes every admitted write, then stops the writer threads.
+  // Finishes every admitted write, then stops the writer threads, syncs the
+  // stores and releases what they hold.
   void Stop();
+
+  // Syncs the stores and releases every settled intent record now. Stop()
+  // does this too; call it again after the retry worker has stopped, as its
+  // last recordings of failures come after the writers have stopped.
+  void FlushReleases();
 
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
   void OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, const Status& status);
   void OnReleased(const WriteTicket& ticket);
+  // The event of `segment` is in both stores (unsynced) or in the outbox:
+  // its intent record goes once the stores have synced.
+  void DeferRelease(uint64_t segment);
+  void RunSyncer();
+  // Syncs both stores; on success releases `segments`, else keeps them queued.
+  void SyncAndRelease(std::vector<uint64_t>& segments);
 
   // The segment of the batch the intent writer is reporting. Written by its
   // write function and read by its per-ticket callback, which run one after
@@ -86,6 +112,13 @@ class EventWriter {
   const EventWriterParts parts_;
   const EventWriterOptions options_;
   std::atomic<size_t> in_flight_{0};
+
+  std::mutex release_mutex_;
+  std::condition_variable release_wake_;
+  std::vector<uint64_t> pending_releases_;  // one intent-log segment per settled event
+  bool syncer_stopping_ = false;
+  std::mutex sync_mutex_;  // one SyncAndRelease at a time (syncer vs FlushReleases)
+  std::thread syncer_;
   BatchingWriter metadata_writer_;
   BatchingWriter document_writer_;
   BatchingWriter intent_writer_;  // declared last: stopped first, it feeds the other two

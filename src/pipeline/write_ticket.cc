@@ -14,8 +14,11 @@ void WriteTicket::Report(StoreSlot slot, Status status) {
     last = --outstanding_ == 0;
     notify_waiter = last && !expired_;
   }
-  if (notify_waiter && on_complete_) on_complete_();
+  // Released first: the admission slot is free and the event settled (or
+  // handed on) before the waiter can answer, so a client's next request
+  // never finds its own finished write still counted as in flight.
   if (last && on_released_) on_released_(*this);
+  if (notify_waiter && on_complete_) on_complete_();
 }
 
 bool WriteTicket::reported(StoreSlot slot) const {

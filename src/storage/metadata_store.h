@@ -46,6 +46,19 @@ class MetadataStore {
   // Idempotent by eventId: an event already present is left as it is.
   virtual Status WriteBatch(EventBatch events) = 0;
 
+  // Like WriteBatch, but the store may skip its own fsync: the batch is
+  // visible at once and survives a crash of this process, but an OS crash
+  // or power loss may take it until the next SyncWrites() returns OK. Only
+  // for callers whose own durable log covers that window (the request path,
+  // whose intent log keeps every event until the stores have synced, and
+  // replays it after a crash). Stores whose every write is durable anyway
+  // (servers: PostgreSQL, DynamoDB) keep this default.
+  virtual Status WriteBatchWithoutSync(EventBatch events) { return WriteBatch(events); }
+
+  // Makes every batch written so far durable (fsync). OK at once for stores
+  // without a deferred mode.
+  virtual Status SyncWrites() { return Status::Ok(); }
+
   // Calls `visit` for each of the user's events, oldest first (ties by
   // eventId). Stops early, returning OK, if `visit` returns false.
   virtual Status ScanUser(std::string_view user_id,

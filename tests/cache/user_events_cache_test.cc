@@ -132,6 +132,7 @@ TEST(UserEventsCacheTest, ConcurrentReadersAndWritersNeverServeAnOlderVersion) {
   std::atomic<int> published{0};
   std::atomic<bool> stop{false};
   std::atomic<int> violations{0};
+  std::atomic<int64_t> reads{0};
   std::vector<std::thread> readers;
   for (int r = 0; r < 3; ++r) {
     readers.emplace_back([&] {
@@ -146,18 +147,25 @@ TEST(UserEventsCacheTest, ConcurrentReadersAndWritersNeverServeAnOlderVersion) {
           cache.Insert("u", token, Text(std::to_string(seen)));
         }
         if (seen < floor) violations.fetch_add(1);
+        reads.fetch_add(1);
       }
     });
   }
-  for (int v = 1; v <= 20000; ++v) {
+  // Publish while the readers run, until they have made plenty of reads
+  // (bounded in time, not a benchmark).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int v = 1; reads.load() < 200000 && std::chrono::steady_clock::now() < deadline; ++v) {
     store.store(v);
     cache.Invalidate("u");
     published.store(v);
+    if (v % 64 == 0) std::this_thread::yield();
   }
   stop.store(true);
   for (std::thread& t : readers) t.join();
   EXPECT_EQ(violations.load(), 0);
-  EXPECT_GT(cache.Stats().hits + cache.Stats().misses, 0);
+  EXPECT_GE(reads.load(), 200000);
+  EXPECT_GT(cache.Stats().hits, 0);
+  EXPECT_GT(published.load(), 100);
 }
 
 }  // namespace

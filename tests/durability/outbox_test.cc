@@ -115,6 +115,26 @@ class OutboxTest : public ::testing::Test {
   EventFactory events_;
 };
 
+TEST_F(OutboxTest, CheckpointCopiesTheWalIntoTheDatabaseFile) {
+  // Commits never checkpoint (wal_autocheckpoint is off), so Checkpoint is
+  // what keeps the WAL from growing for ever.
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 300; ++i) {
+    events.push_back(factory.Make(kT0 + i));
+    events.back().details_json = "{\"pad\":\"" + std::string(1000, 'x') + "\"}";
+  }
+  std::vector<const Event*> batch;
+  for (const Event& e : events) batch.push_back(&e);
+  const auto size = [this] { return std::filesystem::file_size(path_); };
+  const auto before = size();
+  Record(batch, kT0);
+  EXPECT_EQ(size(), before);  // all of it still in the WAL
+  ASSERT_TRUE(outbox_->Checkpoint().ok());
+  EXPECT_GT(size(), before + 200 * 1024);
+  EXPECT_EQ(Stats().pending, 300);
+}
+
 TEST_F(OutboxTest, RecordedIntentsAreVisibleToASecondOutboxOnTheSameFile) {
   ASSERT_NE(outbox_, nullptr);
   const Event a = events_.Make(kT0, "alice", "key-1");

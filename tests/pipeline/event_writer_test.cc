@@ -92,7 +92,23 @@ class FakeBackend {
 
   std::function<void(const Event&)> on_event;  // set before any write
 
+  Status Sync() {
+    std::lock_guard lock(mutex_);
+    ++syncs_;
+    return sync_status_;
+  }
+  void FailSyncWith(Status status) {
+    std::lock_guard lock(mutex_);
+    sync_status_ = std::move(status);
+  }
+  int syncs() {
+    std::lock_guard lock(mutex_);
+    return syncs_;
+  }
+
  private:
+  int syncs_ = 0;
+  Status sync_status_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool open_ = true;
@@ -103,6 +119,7 @@ class FakeBackend {
 class FakeMetadataStore final : public MetadataStore {
  public:
   Status WriteBatch(EventBatch events) override { return backend.Write(events); }
+  Status SyncWrites() override { return backend.Sync(); }
   Status ScanUser(std::string_view, const std::function<bool(const EventMetadata&)>&) override {
     return Status::Internal("not used by EventWriter");
   }
@@ -123,6 +140,7 @@ class FakeMetadataStore final : public MetadataStore {
 class FakeDocumentStore final : public DocumentStore {
  public:
   Status WriteBatch(EventBatch events) override { return backend.Write(events); }
+  Status SyncWrites() override { return backend.Sync(); }
   Status ScanUser(std::string_view, const std::function<bool(const DocumentView&)>&) override {
     return Status::Internal("not used by EventWriter");
   }
@@ -150,6 +168,9 @@ constexpr int64_t kNow = 1751207565123;
 class Harness {
  public:
   explicit Harness(EventWriterOptions options = {}, CircuitBreakerOptions breaker = {}) {
+    // No background syncer unless a test asks for one: tests flush releases
+    // by hand (FlushReleases), so what the log holds never races a timer.
+    if (options.sync_interval == EventWriterOptions{}.sync_interval) options.sync_interval = std::chrono::hours(1);
     Result<std::unique_ptr<Outbox>> opened = Outbox::Open({.path = dir.File("outbox.db")});
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     if (!opened.ok()) std::abort();  // nothing below can work without it
@@ -290,6 +311,7 @@ TEST(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
   // Both stores have every event: the log releases them all, and nothing
   // ever enters the outbox on the happy path.
   SpinUntil([&] { return h.writer->in_flight() == 0; });
+  h.writer->FlushReleases();
   EXPECT_EQ(h.Unreleased(), 0);
   ASSERT_TRUE(h.worker->RunOnce().ok());
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(h.Intent("e" + std::to_string(i)).has_value());
@@ -378,6 +400,7 @@ TEST(EventWriterTest, AdmissionIsBoundedAndReopensWhenWritesFinish) {
               (std::set<std::string>{"e0", "e1", "e2", "later"}));
   }
   EXPECT_FALSE(h.Intent("rejected").has_value());
+  h.writer->FlushReleases();
   EXPECT_EQ(h.Unreleased(), 0);
   EXPECT_FALSE(rejected.ticket->complete());
   EXPECT_EQ(rejected.completions->load(), 0);
@@ -411,6 +434,7 @@ TEST(EventWriterTest, ExpiredTicketKeepsItsAnswerWhileLateReportsAreCounted) {
   EXPECT_TRUE(t.ticket->Results().metadata.ok());
   EXPECT_TRUE(t.ticket->Results().all_ok());
   // Both stores have it: its log record is released, the outbox never sees it.
+  h.writer->FlushReleases();
   EXPECT_EQ(h.Unreleased(), 0);
   ASSERT_TRUE(h.worker->RunOnce().ok());
   EXPECT_FALSE(h.Intent("e1").has_value());
@@ -453,6 +477,8 @@ TEST(EventWriterTest, OutcomeNamesTheStoreThatFailedAndTheIntentRemains) {
   EXPECT_EQ(h.Unreleased(), 2);
   EXPECT_FALSE(h.Intent("d").has_value());
   ASSERT_TRUE(h.worker->RunOnce().ok());
+  EXPECT_EQ(h.Unreleased(), 2);  // in the outbox now, but one store of each wrote unsynced
+  h.writer->FlushReleases();
   EXPECT_EQ(h.Unreleased(), 0);
   const std::optional<OutboxEntry> d = h.Intent("d");
   ASSERT_TRUE(d.has_value());
@@ -512,6 +538,49 @@ TEST(EventWriterTest, SettledRunsOnceWhenTheEventIsFindable) {
   ASSERT_TRUE(h.worker->RunOnce().ok());
   EXPECT_EQ(failed_settled.load(), 1);
   EXPECT_EQ(ok_settled.load(), 1);
+}
+
+TEST(EventWriterTest, IntentRecordsAreReleasedOnlyAfterBothStoresSynced) {
+  // The stores write without a sync; the log must keep each event until a
+  // sync of both stores has covered it, or a power loss could lose it.
+  std::latch done(5);
+  std::vector<Tracked> tickets;
+  Harness h({.sync_interval = std::chrono::hours(1)});  // the test flushes by hand
+  for (int i = 0; i < 5; ++i) {
+    tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
+    ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
+  }
+  done.wait();
+  SpinUntil([&] { return h.writer->in_flight() == 0; });
+  EXPECT_EQ(h.Unreleased(), 5);  // answered, in both stores, not yet synced
+  EXPECT_EQ(h.metadata.backend.syncs(), 0);
+
+  // A failed sync keeps them.
+  h.documents.backend.FailSyncWith(Status::Unavailable("fsync: EIO"));
+  h.writer->FlushReleases();
+  EXPECT_EQ(h.Unreleased(), 5);
+  EXPECT_EQ(h.documents.backend.syncs(), 1);
+
+  h.documents.backend.FailSyncWith(Status::Ok());
+  h.writer->FlushReleases();
+  EXPECT_EQ(h.Unreleased(), 0);
+  EXPECT_EQ(h.metadata.backend.syncs(), 2);
+  EXPECT_EQ(h.documents.backend.syncs(), 2);
+  for (const auto& t : tickets) EXPECT_TRUE(t.ticket->Outcome().all_ok());
+}
+
+TEST(EventWriterTest, TheSyncerReleasesOnItsOwn) {
+  std::latch done(3);
+  std::vector<Tracked> tickets;
+  Harness h({.sync_interval = std::chrono::milliseconds(5)});
+  for (int i = 0; i < 3; ++i) {
+    tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
+    ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
+  }
+  done.wait();
+  SpinUntil([&] { return h.Unreleased() == 0; });
+  EXPECT_GE(h.metadata.backend.syncs(), 1);
+  EXPECT_GE(h.documents.backend.syncs(), 1);
 }
 
 TEST(EventWriterTest, StopFinishesEveryAdmittedWrite) {

@@ -306,3 +306,34 @@ TEST(RocksDbDocumentStoreTest, RawKeyAndValueLayout) {
 
 }  // namespace
 }  // namespace eventlogger
+
+namespace eventlogger {
+namespace {
+
+TEST(RocksDbDocumentStoreTest, WritesWithoutSyncAreVisibleAtOnceAndSurviveReopenAfterSync) {
+  TempDir dir;
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(factory.Make("u", kT0 + i));
+  std::vector<const Event*> batch;
+  for (const Event& e : events) batch.push_back(&e);
+  {
+    auto store = OpenOrDie(dir.File("docs"));
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->WriteBatchWithoutSync(EventBatch(batch)).ok());
+    // Visible to reads before any sync.
+    EXPECT_EQ(ScanAll(*store, "u").size(), 10u);
+    ASSERT_TRUE(store->SyncWrites().ok());
+    // A later synced write still works after unsynced ones.
+    const Event extra = factory.Make("v", kT0 + 100);
+    const Event* one[] = {&extra};
+    ASSERT_TRUE(store->WriteBatch(EventBatch(one)).ok());
+  }
+  auto reopened = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(ScanAll(*reopened, "u").size(), 10u);
+  EXPECT_EQ(ScanAll(*reopened, "v").size(), 1u);
+}
+
+}  // namespace
+}  // namespace eventlogger

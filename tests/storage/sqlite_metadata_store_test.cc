@@ -352,3 +352,51 @@ TEST(SqliteMetadataStoreTest, OpeningInAMissingDirectoryFails) {
 
 }  // namespace
 }  // namespace eventlogger
+
+namespace eventlogger {
+namespace {
+
+int64_t FileSize(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  return error ? -1 : static_cast<int64_t>(size);
+}
+
+TEST(SqliteMetadataStoreTest, WritesWithoutSyncAreVisibleAndSyncWritesCheckpointsThem) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  std::vector<Event> events;
+  for (int i = 0; i < 2000; ++i) {
+    events.push_back(MakeEvent("id-" + std::to_string(100000 + i), "user-" + std::to_string(i % 50), "t",
+                               "2025-01-01T00:00:00.000Z"));
+  }
+  std::vector<const Event*> batch;
+  for (const Event& e : events) batch.push_back(&e);
+  const int64_t db_before = FileSize(path);
+  ASSERT_TRUE(store->WriteBatchWithoutSync(EventBatch(batch)).ok());
+  {
+    // Committed: another connection sees every row at once.
+    RawDb raw(path);
+    EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "2000");
+  }
+  // Commits never checkpoint (the rows are only in the WAL so far)...
+  EXPECT_EQ(FileSize(path), db_before);
+  EXPECT_GT(FileSize(path + "-wal"), 100 * 1024);
+  // ...SyncWrites does, off the writer's connection.
+  ASSERT_TRUE(store->SyncWrites().ok());
+  EXPECT_GT(FileSize(path), db_before + 50 * 1024);
+  // Synced and unsynced writes interleave on one connection.
+  ASSERT_TRUE(Write(*store, {MakeEvent("id-z", "u", "t", "2025-01-01T00:00:01.000Z")}).ok());
+  const Event late = MakeEvent("id-zz", "u", "t", "2025-01-01T00:00:02.000Z");
+  const Event* one[] = {&late};
+  ASSERT_TRUE(store->WriteBatchWithoutSync(EventBatch(one)).ok());
+  ASSERT_TRUE(store->SyncWrites().ok());
+  EXPECT_EQ(EventIds(Scan(*store, "u")), (std::vector<std::string>{"id-z", "id-zz"}));
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("PRAGMA integrity_check"), "ok");
+}
+
+}  // namespace
+}  // namespace eventlogger

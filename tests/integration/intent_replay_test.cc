@@ -1,0 +1,100 @@
+// What the next start does with an intent log a crash left behind: the
+// stores skip their own fsync on the request path, so after an OS crash or
+// power loss the log is the only durable copy of the latest events. Here
+// the log is written directly (events the stores never saw, as if their
+// unsynced writes were lost); the service must put them into both stores
+// before it answers requests, and leave the log empty.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/clock.h"
+#include "core/timestamp.h"
+#include "core/uuid.h"
+#include "durability/intent_log.h"
+#include "integration/service_fixture.h"
+#include "integration/test_client.h"
+
+namespace eventlogger::testing {
+namespace {
+
+TEST(IntentReplayTest, EventsLeftInTheLogAreInBothStoresBeforeTheFirstRequest) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  log::SetMinimumLevel(log::Level::kWarn);
+  TempDir dir;
+  const std::filesystem::path log_dir = dir.path() / "intent-log";
+  std::vector<Event> events;
+  {
+    std::vector<Event> none;
+    Result<std::unique_ptr<IntentLog>> log = IntentLog::Open({.directory = log_dir.string()}, &none);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    Uuid7Generator ids(SystemClock::Instance());
+    for (int i = 0; i < 50; ++i) {
+      const Uuid7 id = ids.Next();
+      Event e;
+      e.event_id = FormatUuid(id.bytes);
+      e.user_id = i % 2 == 0 ? "replay-a" : "replay-b";
+      e.event_type = "t";
+      e.unix_millis = id.unix_millis;
+      e.timestamp = FormatTimestamp(id.unix_millis);
+      e.details_json = R"({"i":)" + std::to_string(i) + "}";
+      events.push_back(e);
+    }
+    std::vector<const Event*> batch;
+    for (const Event& e : events) batch.push_back(&e);
+    ASSERT_TRUE((*log)->Append(EventBatch(batch)).ok());
+    // Dropped without release or clean close: what a crash leaves.
+  }
+
+  ServiceOptions options;
+  options.http.port = 0;
+  options.http.access_log = false;
+  options.data_dir = dir.path().string();
+  Result<std::unique_ptr<Service>> service = Service::Start(options);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  TestClient client((*service)->endpoint().port());
+  // The very first read already has them (no waiting for a retry worker).
+  const TestResponse a = client.Get("/events/replay-a");
+  ASSERT_EQ(a.status, 200);
+  for (size_t i = 0; i < events.size(); i += 2) EXPECT_THAT(a.body, ::testing::HasSubstr(events[i].event_id));
+  EXPECT_THAT(a.body, ::testing::HasSubstr(R"("jsonPayload":{"i":48})"));
+  (*service)->Stop();
+
+  EXPECT_EQ(ReadSqliteRows(dir.path() / "metadata.db").size(), events.size());
+  EXPECT_EQ(ReadRocksDbRows(dir.path() / "documents").size(), events.size());
+  EXPECT_EQ(ReadOutboxPending(dir.path() / "outbox.db"), 0);
+  // A clean stop leaves nothing to replay.
+  std::vector<Event> replayed;
+  Result<std::unique_ptr<IntentLog>> reopened = IntentLog::Open({.directory = log_dir.string()}, &replayed);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_TRUE(replayed.empty()) << replayed.size() << " events would be replayed again";
+}
+
+TEST(IntentReplayTest, ACleanStopUnderLoadLeavesNothingToReplay) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  log::SetMinimumLevel(log::Level::kWarn);
+  TempDir dir;
+  ServiceOptions options;
+  options.http.port = 0;
+  options.http.access_log = false;
+  options.data_dir = dir.path().string();
+  {
+    Result<std::unique_ptr<Service>> service = Service::Start(options);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    TestClient client((*service)->endpoint().port());
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_EQ(client.PostEvent(R"({"userId":"clean","eventType":"t","jsonDetails":{}})").status, 201);
+    }
+    (*service)->Stop();
+  }
+  std::vector<Event> replayed;
+  Result<std::unique_ptr<IntentLog>> log =
+      IntentLog::Open({.directory = (dir.path() / "intent-log").string()}, &replayed);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_TRUE(replayed.empty()) << replayed.size();
+  EXPECT_EQ(ReadSqliteRows(dir.path() / "metadata.db").size(), 200u);
+}
+
+}  // namespace
+}  // namespace eventlogger::testing
