@@ -845,7 +845,7 @@ done
       "${R[$key,fsyncs]}" "$(( ${R[$key,s201]:-0} + ${R[$key,s202]:-0} ))"
   done
   [ -z "$SOAK_RSS" ] || printf 'soak RSS (MiB): %s\n' "$(sed 's/, "samples".*//' <<<"$SOAK_RSS")}"
-  [ -z "$DSYNC_MS" ] || printf 'disk: a 4 KiB O_DSYNC write takes %s ms (floor of one durable commit; POST waits for two in a row)\n' "$DSYNC_MS"
+  [ -z "$DSYNC_MS" ] || printf 'disk: a 4 KiB O_DSYNC write takes %s ms (floor of one durable commit; a POST waits for one: the intent log)\n' "$DSYNC_MS"
   printf 'load average at start: %s; CPUs: %s; %s s per run, %s connections, %s wrk threads\n' \
     "$START_LOAD" "$NCPU" "$DURATION" "$CONNECTIONS" "$THREADS"
 } | tee "$TMP/table.txt"

@@ -46,6 +46,9 @@ EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
 EventWriter::~EventWriter() { Stop(); }
 
 Status EventWriter::Submit(const std::shared_ptr<WriteTicket>& ticket) {
+  if (unsynced_.load(std::memory_order_relaxed) >= options_.max_unsynced) {
+    return Status::ResourceExhausted("the stores have not synced; too many writes wait for it");
+  }
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     return Status::ResourceExhausted("too many writes in flight");
@@ -114,6 +117,7 @@ void EventWriter::OnReleased(const WriteTicket& ticket) {
 }
 
 void EventWriter::DeferRelease(uint64_t segment) {
+  unsynced_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(release_mutex_);
   pending_releases_.push_back(segment);
 }
@@ -156,6 +160,7 @@ void EventWriter::SyncAndRelease(std::vector<uint64_t>& segments) {
     parts_.intent_log.Release(segments[begin], end - begin);
     begin = end;
   }
+  unsynced_.fetch_sub(segments.size(), std::memory_order_relaxed);
   segments.clear();
 }
 

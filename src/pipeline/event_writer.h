@@ -57,6 +57,10 @@ struct EventWriterOptions {
   // How often the stores are synced and settled intent records released:
   // bounds how much of the intent log a restart after a power loss replays.
   std::chrono::milliseconds sync_interval{100};
+  // Settled events whose stores have not synced yet; beyond it, new writes
+  // get 503 (a store whose syncs keep failing must not grow the intent log,
+  // and this queue, without bound).
+  size_t max_unsynced = 1'000'000;
   // After a request-path failure, the worker's first retry waits up to this.
   std::chrono::milliseconds first_retry_delay{200};
 };
@@ -116,6 +120,7 @@ class EventWriter {
   std::mutex release_mutex_;
   std::condition_variable release_wake_;
   std::vector<uint64_t> pending_releases_;  // one intent-log segment per settled event
+  std::atomic<size_t> unsynced_{0};         // events deferred and not yet released
   bool syncer_stopping_ = false;
   std::mutex sync_mutex_;  // one SyncAndRelease at a time (syncer vs FlushReleases)
   std::thread syncer_;

@@ -569,6 +569,26 @@ TEST(EventWriterTest, IntentRecordsAreReleasedOnlyAfterBothStoresSynced) {
   for (const auto& t : tickets) EXPECT_TRUE(t.ticket->Outcome().all_ok());
 }
 
+TEST(EventWriterTest, StoresThatNeverSyncStopNewWritesAtTheBound) {
+  std::latch done(2);
+  Tracked a = MakeTicket("a", &done), b = MakeTicket("b", &done);
+  Harness h({.max_unsynced = 2});
+  h.metadata.backend.FailSyncWith(Status::Unavailable("fsync: EIO"));
+  ASSERT_TRUE(h.writer->Submit(a.ticket).ok());
+  ASSERT_TRUE(h.writer->Submit(b.ticket).ok());
+  done.wait();
+  SpinUntil([&] { return h.writer->in_flight() == 0; });
+  h.writer->FlushReleases();  // fails: both stay unsynced
+  const Status refused = h.writer->Submit(MakeTicket("c").ticket);
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.ToString();
+  h.metadata.backend.FailSyncWith(Status::Ok());
+  h.writer->FlushReleases();
+  std::latch later(1);
+  Tracked d = MakeTicket("d", &later);
+  EXPECT_TRUE(h.writer->Submit(d.ticket).ok());
+  later.wait();
+}
+
 TEST(EventWriterTest, TheSyncerReleasesOnItsOwn) {
   std::latch done(3);
   std::vector<Tracked> tickets;
