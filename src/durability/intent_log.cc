@@ -549,9 +549,22 @@ struct IntentLog::Impl {
     buffer.clear();
     buffer.reserve(batch_bytes);
     for (const Event* event : events) AppendRecord(seq, *event, &buffer);
-    Status status = options.fault_injector ? options.fault_injector() : Status::Ok();
+    const auto injected = [this](std::string_view step) {
+      return options.fault_injector ? options.fault_injector(step) : Status::Ok();
+    };
+    Status status = injected("write");
     if (status.ok()) status = WriteAll(current_file.get(), buffer, write_offset, current_path);
+    if (status.ok()) status = injected("sync");
     if (status.ok()) status = Sync(current_file.get(), /*data_only=*/true, current_path);
+    if (!status.ok()) {
+      // The caller answers "not stored", so the batch must not come back at
+      // the next start: void its records with zeros, where replay stops.
+      // Best effort: if the disk refuses this too, the outcome stays unknown.
+      const std::string zeros(buffer.size(), '\0');
+      if (WriteAll(current_file.get(), zeros, write_offset, current_path).ok()) {
+        (void)Sync(current_file.get(), /*data_only=*/true, current_path);
+      }
+    }
     const uint64_t end = write_offset + buffer.size();
     std::lock_guard lock(mutex);
     Segment& segment = segments[seq];

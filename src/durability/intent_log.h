@@ -45,10 +45,12 @@
 // segments found at Open, until DiscardReplayed). Release is a promise that
 // the event is safe elsewhere; it does not remove it from the disk.
 //
-// A failed Append: the caller must treat the batch's outcome as unknown (its
-// records may have reached the disk and be replayed after a crash), and the
-// log abandons the current segment, so that nothing is ever written after a
-// possibly torn record.
+// A failed Append: the log overwrites the batch's records with zeros (where
+// replay stops), so that an event answered "not stored" does not come back
+// at the next start; only if that fails too is the outcome unknown (the
+// records may then be replayed after a crash). Either way the log abandons
+// the current segment, so nothing is ever written after a possibly torn
+// record.
 //
 // Thread safety: Append must be called from one thread at a time (the
 // pipeline's writer thread). Release and Stats may be called from any thread
@@ -63,6 +65,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/event.h"
@@ -77,10 +80,11 @@ struct IntentLogOptions {
   // cold start from 22 to 66 ms; 4 MiB still holds over 10,000 small events,
   // ten times what the 100 ms sync interval keeps at 35,000 POST/s.
   size_t segment_bytes = 4 << 20;
-  // Runs before each append's write; a non-OK status fails that append as a
-  // disk error would. For tests: a full or failing disk cannot be produced
-  // on demand. Unset in production.
-  std::function<Status()> fault_injector;
+  // Runs before each append's write (step "write") and before its fdatasync
+  // (step "sync"); a non-OK status fails that step as a disk error would.
+  // For tests: a failing disk cannot be produced on demand. Unset in
+  // production.
+  std::function<Status(std::string_view step)> fault_injector;
 };
 
 struct IntentLogStats {

@@ -62,8 +62,8 @@ void EventWriter::OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, co
   ticket->Report(StoreSlot::kOutbox, status);
   if (!status.ok()) {
     // Nothing durable: do not touch the stores, so "503" means "stored nowhere".
-    ticket->Report(StoreSlot::kMetadata, Status::Unavailable("not attempted: outbox write failed"));
-    ticket->Report(StoreSlot::kDocument, Status::Unavailable("not attempted: outbox write failed"));
+    ticket->Report(StoreSlot::kMetadata, Status::Unavailable("not attempted: intent log write failed"));
+    ticket->Report(StoreSlot::kDocument, Status::Unavailable("not attempted: intent log write failed"));
     return;
   }
   if (parts_.metadata_breaker.Allow()) {
@@ -88,8 +88,7 @@ void EventWriter::OnReleased(const WriteTicket& ticket) {
   const WriteOutcome results = ticket.Results();
   const std::function<void()>& settled = ticket.on_settled();
   if (!results.outbox.ok()) {
-    // Never acknowledged as stored. (A failed append may still have reached
-    // the disk; then the next start replays it, idempotently.)
+    // Answered "not stored": the log voided what it may have written.
     if (settled) settled();
     return;
   }

@@ -563,6 +563,45 @@ TEST_F(IntentLogTest, ReleaseFromManyThreadsWhileAppending) {
   EXPECT_LE(CountFiles(".spare"), 2);
 }
 
+TEST_F(IntentLogTest, AFailedAppendIsVoidedSoItIsNotReplayed) {
+  // The batch reaches the file, then its fdatasync fails: the caller answers
+  // "not stored", so the next start must not bring those events back, while
+  // the batches acknowledged before it, and after it, must come back.
+  bool fail_sync = false;
+  std::vector<Event> none;
+  Result<std::unique_ptr<IntentLog>> opened = IntentLog::Open(
+      {.directory = directory_.string(),
+       .segment_bytes = kSmallSegment,
+       .fault_injector = [&fail_sync](std::string_view step) {
+         return step == "sync" && fail_sync ? Status::Unavailable("injected: fdatasync EIO") : Status::Ok();
+       }},
+      &none);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<IntentLog> log = std::move(*opened);
+  const std::vector<Event> before = MakeEvents(1, 2);
+  const std::vector<Event> failed = MakeEvents(10, 3);
+  const std::vector<Event> after = MakeEvents(20, 2);
+  const auto append = [&log](const std::vector<Event>& events) {
+    std::vector<const Event*> pointers;
+    for (const Event& e : events) pointers.push_back(&e);
+    return log->Append(EventBatch(pointers));
+  };
+  const Result<uint64_t> first = append(before);
+  ASSERT_TRUE(first.ok());
+  fail_sync = true;
+  const Result<uint64_t> refused = append(failed);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  fail_sync = false;
+  const Result<uint64_t> second = append(after);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_NE(*second, *first) << "the log moves on to a fresh segment after a failed append";
+  log.reset();
+
+  std::vector<Event> expected = before;
+  expected.insert(expected.end(), after.begin(), after.end());
+  ExpectSameEvents(Reopen(kSmallSegment), expected);
+}
+
 TEST_F(IntentLogTest, SecondLogOnTheSameDirectoryIsRefused) {
   Reopen(kSmallSegment);
   ASSERT_NE(log_, nullptr);

@@ -38,7 +38,9 @@ class StoreFaultTest : public ::testing::Test {
     options.writer.max_in_flight = max_in_flight;
     options.data_dir = dir_.path().string();
     options.outbox_busy_timeout_ms = outbox_busy_timeout_ms_;
-    options.intent_log.fault_injector = [this] { return intent_log_fault_.Apply(); };
+    options.intent_log.fault_injector = [this](std::string_view step) {
+      return step == "sync" ? intent_log_fault_.Apply() : Status::Ok();
+    };
     options.retry.poll_interval = std::chrono::milliseconds(50);
     options.retry.policy.base = std::chrono::milliseconds(20);
     options.retry.policy.cap = std::chrono::milliseconds(200);
