@@ -203,7 +203,8 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   if (claim.index != nullptr) {
     // The claim lasts until the event can be found by its key (both stores,
     // or the outbox after a failure), which may be after this response: a
-    // retry in between is told "in progress", never given a second event.
+    // retry in between gets this request's answer (409 before there is one),
+    // never a second event.
     ticket->SetOnSettled([index = claim.index, scope = claim.scope, key = claim.key] { index->End(scope, key); });
   }
   if (Status admitted = context.writer.Submit(ticket); !admitted.ok()) {
@@ -236,7 +237,7 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     // Until the pipeline settles the event (the claim ends), a retry gets
     // this answer rather than a 409.
     context.idempotency.RecordAnswer(written.user_id, written.idempotency_key,
-                                     IdempotentRecord{written.event_id, written.request_hash, true,
+                                     IdempotentRecord{written.event_id, written.request_hash, queued,
                                                       outcome.metadata.ok(), outcome.document.ok()});
   }
   co_return WriteResponse(queued ? HttpStatus::accepted : HttpStatus::created, written.user_id,
