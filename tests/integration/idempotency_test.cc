@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <sqlite3.h>
 
 #include <condition_variable>
 #include <future>
@@ -319,6 +320,40 @@ TEST_F(IdempotencyTest, QueuedEventReplaysAs202ThenAs201OnceDelivered) {
   EXPECT_THAT(delivered.body, HasSubstr(R"("sqlSuccess": true, "dynamoSuccess": true, "retryQueued": false)"));
   EXPECT_THAT(client.Get("/events/idem-5").body, HasSubstr(event_id));
 
+  ExpectExactlyOneEventInBothStores(event_id);
+}
+
+TEST_F(IdempotencyTest, RetryBeforeTheFailureReachesTheOutboxGetsTheFirstAnswer) {
+  // A failed store write reaches the outbox after the 202 (the retry worker
+  // records it). Until then the key cannot be found in any store, so the
+  // in-memory claim must answer a retry: with the first answer, not a 409
+  // and never a second event. Another process holding the outbox's write
+  // lock keeps that window open for as long as the test needs.
+  EVENTLOGGER_EMBEDDED_ONLY();
+  options_.outbox_busy_timeout_ms = 100;
+  RestartWithFaultyDocumentStore();
+  document_fault_.Set(Fault::Mode::kFail);
+  sqlite3* blocker = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "outbox.db").c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  TestClient client(port_);
+  const TestResponse first = client.PostEvent(Body("idem-7"), Key("k-7"));
+  ASSERT_EQ(first.status, 202) << first.body;
+  const std::string event_id = EventIdOf(first);
+
+  for (int i = 0; i < 3; ++i) {
+    const TestResponse retry = client.PostEvent(Body("idem-7"), Key("k-7"));
+    EXPECT_EQ(retry.status, 202) << retry.body;
+    EXPECT_EQ(retry.Header("idempotent-replayed"), "true");
+    EXPECT_EQ(EventIdOf(retry), event_id);
+    EXPECT_THAT(retry.body, HasSubstr(R"("sqlSuccess": true, "dynamoSuccess": false, "retryQueued": true)"));
+  }
+  EXPECT_EQ(client.PostEvent(Body("idem-7", R"({"amount":11})"), Key("k-7")).status, 422);
+
+  sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(blocker);
+  document_fault_.Set(Fault::Mode::kPass);
+  ASSERT_TRUE(Eventually([&] { return client.PostEvent(Body("idem-7"), Key("k-7")).status == 201; }));
   ExpectExactlyOneEventInBothStores(event_id);
 }
 
