@@ -16,7 +16,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <list>
@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/validation.h"
 #include "http/problem.h"
+#include "http/response_head.h"
 
 namespace eventlogger::http {
 namespace asio = boost::asio;
@@ -70,6 +71,7 @@ struct Connection {
   beast::tcp_stream stream;
   bool waiting_for_request = true;  // idle between requests (or reading a header)
   bool close_after_response = false;
+  std::string response_head;  // reused: one allocation per connection, not per response
   std::list<Connection*>::iterator registry_position;
 };
 
@@ -156,8 +158,10 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
 
   boost::system::error_code ec;
   connection.stream.expires_after(options.read_timeout);
-  co_await beast_http::async_write(connection.stream, response,
-                                   asio::redirect_error(asio::use_awaitable, ec));
+  RenderResponseHead(response, connection.response_head);
+  const std::array<asio::const_buffer, 2> message{asio::buffer(connection.response_head),
+                                                  asio::buffer(response.body())};
+  co_await asio::async_write(connection.stream, message, asio::redirect_error(asio::use_awaitable, ec));
   if (options.access_log) {
     const double millis =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
