@@ -1,7 +1,11 @@
 #include "storage/rocksdb_document_store.h"
 
+#include <cstring>
+#include <memory>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -184,11 +188,33 @@ std::string RocksDbDocumentKey(std::string_view user_id, std::string_view timest
   return key;
 }
 
+namespace {
+
+// The user part of a document key ("userId\0"). Each user's events arrive in
+// time order, so a user's next key belongs right after that user's last one:
+// RocksDB remembers where each prefix last inserted into the memtable and
+// starts the next insert there instead of descending the whole skip list
+// (that search was the document writer's largest cost under load).
+class UserPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "eventlogger.UserPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* separator = std::memchr(key.data(), '\0', key.size());
+    return rocksdb::Slice(key.data(), static_cast<const char*>(separator) - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
+
+}  // namespace
+
 Result<std::unique_ptr<DocumentStore>> OpenRocksDbDocumentStore(const RocksDbDocumentOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.write_buffer_size = options.write_buffer_bytes;
   db_options.max_background_jobs = 2;
+  db_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<UserPrefix>();
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Index and filter blocks live in the block cache too, so memory stays
