@@ -24,7 +24,10 @@ cleanup() {
   rm -rf "$servers_dir"
 }
 trap cleanup EXIT
-eval "$(tests/support/test-servers.sh start "$servers_dir")"
+# Assigned first: a server that fails to start stops the run here (an eval
+# of a failed command substitution would carry on without it).
+server_env="$(tests/support/test-servers.sh start "$servers_dir")"
+eval "$server_env"
 
 run_suite() {
   local kind="$1"
