@@ -97,6 +97,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   int64_t read_cache_max_age_ms = out.read_cache.max_age.count();
   bool access_log = true;
   std::string log_level = "info";
+  std::string store_writers = "auto";
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -110,6 +111,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("store-timeout-ms", po::value(&store_timeout_ms)->default_value(store_timeout_ms), "answer 503 when a store write takes longer, in ms")
       ("max-in-flight", po::value(&max_in_flight)->default_value(max_in_flight), "events being written at once; beyond it requests get 503")
       ("max-batch-size", po::value(&max_batch_size)->default_value(max_batch_size), "most events per store transaction")
+      ("store-writers", po::value(&store_writers)->default_value(store_writers), "who writes the stores: per-store (a thread each, the two writes in parallel), intent-writer (the intent log's writer, right after each append), or auto (intent-writer for the embedded stores, per-store otherwise)")
       ("read-cache-bytes", po::value(&read_cache_bytes)->default_value(read_cache_bytes), "memory for cached GET /events/{userId} answers, in bytes; 0 turns the cache off")
       ("read-cache-max-age-ms", po::value(&read_cache_max_age_ms)->default_value(read_cache_max_age_ms), "oldest cached answer served, in ms; 0: until a write invalidates it. A document store other instances also write (DynamoDB) is cached only when this is set")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
@@ -159,6 +161,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(shutdown_grace_ms >= 0, "--shutdown-grace-ms must not be negative"),
            require(log_level == "debug" || log_level == "info" || log_level == "warn" || log_level == "error",
                    "--log-level must be debug, info, warn or error"),
+           require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
+                   "--store-writers must be auto, per-store or intent-writer"),
        }) {
     if (!s.ok()) return s;
   }
@@ -172,6 +176,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.writer.max_in_flight = static_cast<size_t>(max_in_flight);
   out.writer.max_batch_size = static_cast<size_t>(max_batch_size);
   out.blocking_threads = static_cast<int>(blocking_threads);
+  if (store_writers == "per-store") out.store_writers = StoreWriters::kPerStore;
+  if (store_writers == "intent-writer") out.store_writers = StoreWriters::kIntentWriter;
   out.read_cache.max_bytes = static_cast<size_t>(read_cache_bytes);
   out.read_cache.max_age = std::chrono::milliseconds(read_cache_max_age_ms);
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug

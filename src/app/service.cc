@@ -160,10 +160,14 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   if (Status s = parts->retry_worker->Start(); !s.ok()) return s;
   parts->idempotency =
       std::make_unique<IdempotencyIndex>(*parts->outbox, *parts->metadata, *parts->documents);
+  EventWriterOptions writer_options = options.writer;
+  const bool embedded = parts->metadata->Kind() == "sqlite" && parts->documents->Kind() == "rocksdb";
+  writer_options.store_writers = options.store_writers.value_or(
+      embedded ? StoreWriters::kIntentWriter : StoreWriters::kPerStore);
   parts->writer = std::make_unique<EventWriter>(
       EventWriterParts{*parts->intent_log, *parts->metadata, *parts->documents, *parts->metadata_breaker,
                        *parts->document_breaker, *parts->retry_worker, clock},
-      options.writer);
+      writer_options);
   parts->reader = std::make_unique<EventReader>(*parts->documents);
   parts->ids = std::make_unique<Uuid7Generator>(SystemClock::Instance());
   parts->blocking_pool = std::make_unique<boost::asio::thread_pool>(
@@ -184,7 +188,9 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
                                           std::to_string(endpoint.port())},
                           {"port", static_cast<int>(endpoint.port())},
                           {"metadataStore", parts->metadata->Kind()},
-                          {"documentStore", parts->documents->Kind()}});
+                          {"documentStore", parts->documents->Kind()},
+                          {"storeWriters", writer_options.store_writers == StoreWriters::kIntentWriter
+                                               ? "intent-writer" : "per-store"}});
   return std::unique_ptr<Service>(new Service(std::move(parts)));
 }
 

@@ -7,6 +7,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cache/user_events_cache.h"
@@ -36,6 +37,10 @@ struct ServiceOptions {
   int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
   // The request path's intent log; an empty directory means DATA_DIR/intent-log.
   IntentLogOptions intent_log;
+  // Who writes the stores; unset: the intent writer when both stores are
+  // the embedded ones (SQLite and RocksDB), a thread per store otherwise.
+  // Overrides writer.store_writers.
+  std::optional<StoreWriters> store_writers;
 };
 
 class Service {

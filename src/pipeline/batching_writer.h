@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,12 +36,17 @@ class BatchingWriter {
   using WriteBatchFn = std::function<Status(EventBatch)>;
   // Called for each ticket of a written batch, with the batch's status.
   using TicketDoneFn = std::function<void(const std::shared_ptr<WriteTicket>&, const Status&)>;
+  // Writes a batch of tickets and reports whatever slots it owns in each.
+  using TicketBatchFn = std::function<void(std::span<const std::shared_ptr<WriteTicket>>)>;
 
   // Reports each batch's status into the tickets' `slot`.
   BatchingWriter(BatchingWriterOptions options, StoreSlot slot, WriteBatchFn write_batch);
   // Hands each ticket to `ticket_done` instead, which must report the
   // ticket's slot for this writer.
   BatchingWriter(BatchingWriterOptions options, WriteBatchFn write_batch, TicketDoneFn ticket_done);
+  // Hands each batch of tickets to `write_tickets`, which does the rest;
+  // `stopped` answers a ticket submitted after Stop(), on the submitting thread.
+  BatchingWriter(BatchingWriterOptions options, TicketBatchFn write_tickets, TicketDoneFn stopped);
   BatchingWriter(const BatchingWriter&) = delete;
   BatchingWriter& operator=(const BatchingWriter&) = delete;
   ~BatchingWriter();  // Stop()s
@@ -48,6 +54,9 @@ class BatchingWriter {
   // Queues the ticket for the next batch. After Stop(), reports Unavailable
   // for the ticket at once instead.
   void Submit(std::shared_ptr<WriteTicket> ticket);
+  // Queues them all at once (one lock, one wake-up): how one writer hands a
+  // finished batch to the next.
+  void SubmitAll(std::span<const std::shared_ptr<WriteTicket>> tickets);
 
   // Writes everything already queued, then stops the thread. Idempotent.
   void Stop();
@@ -56,8 +65,8 @@ class BatchingWriter {
   void Run();
 
   const BatchingWriterOptions options_;
-  const WriteBatchFn write_batch_;
-  const TicketDoneFn ticket_done_;
+  const TicketBatchFn write_tickets_;
+  const TicketDoneFn stopped_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::shared_ptr<WriteTicket>> queue_;

@@ -7,15 +7,18 @@
 namespace eventlogger {
 namespace {
 
-// Wraps a store's batch write so every outcome also feeds its breaker.
+// One store's batch write on the request path; every outcome also feeds its
+// breaker. The intent log covers the write until the syncer has synced it.
 template <typename Store>
-BatchingWriter::WriteBatchFn GuardedWrite(Store& store, CircuitBreaker& breaker) {
-  return [&store, &breaker](EventBatch batch) {
-    // The intent log covers these writes until the syncer has synced them.
-    Status status = store.WriteBatchWithoutSync(batch);
-    status.ok() ? breaker.RecordSuccess() : breaker.RecordFailure();
-    return status;
-  };
+Status WriteUnsynced(Store& store, CircuitBreaker& breaker, EventBatch batch) {
+  Status status = store.WriteBatchWithoutSync(batch);
+  status.ok() ? breaker.RecordSuccess() : breaker.RecordFailure();
+  return status;
+}
+
+Status CircuitOpen(StoreSlot slot) {
+  return Status::Unavailable(slot == StoreSlot::kMetadata ? "metadata store circuit open"
+                                                          : "document store circuit open");
 }
 
 }  // namespace
@@ -23,22 +26,19 @@ BatchingWriter::WriteBatchFn GuardedWrite(Store& store, CircuitBreaker& breaker)
 EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
     : parts_(parts),
       options_(options),
-      metadata_writer_({"metadata", options.max_batch_size}, StoreSlot::kMetadata,
-                       GuardedWrite(parts.metadata, parts.metadata_breaker)),
-      document_writer_({"documents", options.max_batch_size}, StoreSlot::kDocument,
-                       GuardedWrite(parts.documents, parts.document_breaker)),
-      intent_writer_(
-          {"intents", options.max_batch_size},
-          [this](EventBatch batch) {
-            Result<uint64_t> segment = parts_.intent_log.Append(batch);
-            if (!segment.ok()) return segment.status();
-            intent_segment_ = *segment;
-            return Status::Ok();
-          },
-          [this](const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
-            if (status.ok()) ticket->set_intent_segment(intent_segment_);
-            OnIntentWritten(ticket, status);
-          }) {
+      intent_writer_({"intents", options.max_batch_size},
+                     [this](std::span<const std::shared_ptr<WriteTicket>> tickets) { WriteIntents(tickets); },
+                     [this](const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
+                       ReportNotRecorded(ticket, status);
+                     }) {
+  if (options_.store_writers == StoreWriters::kPerStore) {
+    metadata_writer_ = std::make_unique<BatchingWriter>(
+        BatchingWriterOptions{"metadata", options.max_batch_size}, StoreSlot::kMetadata,
+        [this](EventBatch batch) { return WriteUnsynced(parts_.metadata, parts_.metadata_breaker, batch); });
+    document_writer_ = std::make_unique<BatchingWriter>(
+        BatchingWriterOptions{"documents", options.max_batch_size}, StoreSlot::kDocument,
+        [this](EventBatch batch) { return WriteUnsynced(parts_.documents, parts_.document_breaker, batch); });
+  }
   syncer_ = std::thread([this] { RunSyncer(); });
   pthread_setname_np(syncer_.native_handle(), "store-syncer");
 }
@@ -58,24 +58,51 @@ Status EventWriter::Submit(const std::shared_ptr<WriteTicket>& ticket) {
   return Status::Ok();
 }
 
-void EventWriter::OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
-  ticket->Report(StoreSlot::kOutbox, status);
-  if (!status.ok()) {
-    // Nothing durable: do not touch the stores, so "503" means "stored nowhere".
-    ticket->Report(StoreSlot::kMetadata, Status::Unavailable("not attempted: intent log write failed"));
-    ticket->Report(StoreSlot::kDocument, Status::Unavailable("not attempted: intent log write failed"));
+void EventWriter::WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tickets) {
+  intent_events_.clear();
+  for (const auto& ticket : tickets) intent_events_.push_back(&ticket->event());
+  const EventBatch batch(intent_events_);
+  const Result<uint64_t> segment = parts_.intent_log.Append(batch);
+  if (!segment.ok()) {
+    for (const auto& ticket : tickets) ReportNotRecorded(ticket, segment.status());
     return;
   }
-  if (parts_.metadata_breaker.Allow()) {
-    metadata_writer_.Submit(ticket);
-  } else {
-    ticket->Report(StoreSlot::kMetadata, Status::Unavailable("metadata store circuit open"));
+  // Reported before any store write, so a store that stalls still lets the
+  // request answer "queued" after the store timeout.
+  for (const auto& ticket : tickets) {
+    ticket->set_intent_segment(*segment);
+    ticket->Report(StoreSlot::kOutbox, Status::Ok());
   }
-  if (parts_.document_breaker.Allow()) {
-    document_writer_.Submit(ticket);
-  } else {
-    ticket->Report(StoreSlot::kDocument, Status::Unavailable("document store circuit open"));
+  if (options_.store_writers == StoreWriters::kIntentWriter) {
+    // Documents first: a GET reads them, and a stalled metadata store then
+    // still leaves the event readable.
+    WriteStore(parts_.documents, parts_.document_breaker, StoreSlot::kDocument, batch, tickets);
+    WriteStore(parts_.metadata, parts_.metadata_breaker, StoreSlot::kMetadata, batch, tickets);
+    return;
   }
+  const auto hand_over = [&tickets](BatchingWriter& writer, CircuitBreaker& breaker, StoreSlot slot) {
+    if (breaker.Allow()) {
+      writer.SubmitAll(tickets);
+    } else {
+      for (const auto& ticket : tickets) ticket->Report(slot, CircuitOpen(slot));
+    }
+  };
+  hand_over(*metadata_writer_, parts_.metadata_breaker, StoreSlot::kMetadata);
+  hand_over(*document_writer_, parts_.document_breaker, StoreSlot::kDocument);
+}
+
+template <typename Store>
+void EventWriter::WriteStore(Store& store, CircuitBreaker& breaker, StoreSlot slot, EventBatch batch,
+                             std::span<const std::shared_ptr<WriteTicket>> tickets) {
+  const Status status = breaker.Allow() ? WriteUnsynced(store, breaker, batch) : CircuitOpen(slot);
+  for (const auto& ticket : tickets) ticket->Report(slot, status);
+}
+
+void EventWriter::ReportNotRecorded(const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
+  // Nothing durable: do not touch the stores, so "503" means "stored nowhere".
+  ticket->Report(StoreSlot::kOutbox, status);
+  ticket->Report(StoreSlot::kMetadata, Status::Unavailable("not attempted: intent log write failed"));
+  ticket->Report(StoreSlot::kDocument, Status::Unavailable("not attempted: intent log write failed"));
 }
 
 void EventWriter::OnReleased(const WriteTicket& ticket) {
@@ -174,8 +201,8 @@ void EventWriter::FlushReleases() {
 
 void EventWriter::Stop() {
   intent_writer_.Stop();  // first: it hands tickets to the store writers
-  metadata_writer_.Stop();
-  document_writer_.Stop();
+  if (metadata_writer_) metadata_writer_->Stop();
+  if (document_writer_) document_writer_->Stop();
   {
     std::lock_guard lock(release_mutex_);
     syncer_stopping_ = true;

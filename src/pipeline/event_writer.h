@@ -1,8 +1,7 @@
 // EventWriter: the write pipeline of POST /events.
 //
 //   admit (bounded) → intent log append (group-committed, one fdatasync per
-//   batch) → metadata and document writers in parallel (each group-committed)
-//   → settled: both stores have it (the intent record is released), or the
+//   batch) → the batch's metadata and document writes → settled: both stores have it (the intent record is released), or the
 //   failure is handed to the retry worker, which records it in the outbox
 //   and only then releases the intent record.
 //
@@ -24,6 +23,13 @@
 // either store write (docs/performance.md). The log is appended once; only
 // the rare failed event enters the outbox.
 //
+// Who writes the stores (StoreWriters): for remote stores, a writer thread
+// per store, so a batch's two network round trips overlap; for the embedded
+// stores, the intent writer itself, right after the append. Their unsynced
+// writes are a few microseconds of memory work per event, less than what
+// handing each batch to two more threads and waking them cost (measured:
+// about 12% of the service's CPU under POST load; docs/performance.md).
+//
 // Admission bounds how many events are anywhere in the pipeline, so a slow
 // store turns into fast 503s instead of growing memory.
 //
@@ -36,6 +42,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -51,6 +58,12 @@
 
 namespace eventlogger {
 
+// Which threads write the two stores.
+enum class StoreWriters {
+  kPerStore,      // one writer thread per store; a batch's two writes run in parallel
+  kIntentWriter,  // the intent writer, after each append: documents, then metadata
+};
+
 struct EventWriterOptions {
   size_t max_in_flight = 8192;   // events admitted but not yet reported by every writer
   size_t max_batch_size = 1024;  // events per store call
@@ -63,6 +76,7 @@ struct EventWriterOptions {
   size_t max_unsynced = 1'000'000;
   // After a request-path failure, the worker's first retry waits up to this.
   std::chrono::milliseconds first_retry_delay{200};
+  StoreWriters store_writers = StoreWriters::kPerStore;
 };
 
 // The parts the pipeline writes to and reports into; all must outlive it.
@@ -100,7 +114,15 @@ class EventWriter {
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
-  void OnIntentWritten(const std::shared_ptr<WriteTicket>& ticket, const Status& status);
+  // The intent writer's batch: append, then hand over or write the stores.
+  void WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tickets);
+  // The intent was not recorded: every slot fails, no store is touched.
+  void ReportNotRecorded(const std::shared_ptr<WriteTicket>& ticket, const Status& status);
+  // kIntentWriter: writes `batch` to one store (unless its breaker is open)
+  // and reports the store's slot in every ticket.
+  template <typename Store>
+  void WriteStore(Store& store, CircuitBreaker& breaker, StoreSlot slot, EventBatch batch,
+                  std::span<const std::shared_ptr<WriteTicket>> tickets);
   void OnReleased(const WriteTicket& ticket);
   // The event of `segment` is in both stores (unsynced) or in the outbox:
   // its intent record goes once the stores have synced.
@@ -109,10 +131,6 @@ class EventWriter {
   // Syncs both stores; on success releases `segments`, else keeps them queued.
   void SyncAndRelease(std::vector<uint64_t>& segments);
 
-  // The segment of the batch the intent writer is reporting. Written by its
-  // write function and read by its per-ticket callback, which run one after
-  // the other on the intent writer's thread.
-  uint64_t intent_segment_ = 0;
   const EventWriterParts parts_;
   const EventWriterOptions options_;
   std::atomic<size_t> in_flight_{0};
@@ -124,8 +142,9 @@ class EventWriter {
   bool syncer_stopping_ = false;
   std::mutex sync_mutex_;  // one SyncAndRelease at a time (syncer vs FlushReleases)
   std::thread syncer_;
-  BatchingWriter metadata_writer_;
-  BatchingWriter document_writer_;
+  std::vector<const Event*> intent_events_;  // the intent writer's batch, reused
+  std::unique_ptr<BatchingWriter> metadata_writer_;  // kPerStore only
+  std::unique_ptr<BatchingWriter> document_writer_;  // kPerStore only
   BatchingWriter intent_writer_;  // declared last: stopped first, it feeds the other two
 };
 

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/cli.h"
 #include "integration/backend.h"
 #include "integration/child_process.h"
 #include "integration/faulty_stores.h"
@@ -355,6 +356,23 @@ TEST_F(CliTest, BadArgumentsExitWith2) {
     const CliResult result = RunCli(args);
     EXPECT_EQ(result.exit_code, 2) << joined << "\n" << result.output;
   }
+}
+
+TEST(ParseServeOptionsTest, StoreWritersIsAutoUnlessNamed) {
+  std::string help;
+  Result<ServiceOptions> automatic = ParseServeOptions({}, &help);
+  ASSERT_TRUE(automatic.ok()) << automatic.status().ToString();
+  EXPECT_FALSE(automatic->store_writers.has_value());
+  Result<ServiceOptions> per_store = ParseServeOptions({"--store-writers", "per-store"}, &help);
+  ASSERT_TRUE(per_store.ok()) << per_store.status().ToString();
+  EXPECT_EQ(per_store->store_writers, StoreWriters::kPerStore);
+  Result<ServiceOptions> intent = ParseServeOptions({"--store-writers", "intent-writer"}, &help);
+  ASSERT_TRUE(intent.ok()) << intent.status().ToString();
+  EXPECT_EQ(intent->store_writers, StoreWriters::kIntentWriter);
+  Result<ServiceOptions> bad = ParseServeOptions({"--store-writers", "both"}, &help);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("--store-writers"));
 }
 
 class CliReconcileTest : public CliTest {

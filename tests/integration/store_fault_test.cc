@@ -24,7 +24,9 @@ std::string Body(const std::string& user) {
   return R"({"userId":")" + user + R"(","eventType":"t","jsonDetails":{"k":"v"}})";
 }
 
-class StoreFaultTest : public ::testing::Test {
+// Each test runs with both placements of the store writes (the fault
+// wrappers would otherwise get the embedded stores' default).
+class StoreFaultTest : public ::testing::TestWithParam<StoreWriters> {
  protected:
   void SetUp() override { EVENTLOGGER_EMBEDDED_ONLY(); }
 
@@ -36,6 +38,7 @@ class StoreFaultTest : public ::testing::Test {
     options.http.shutdown_grace = std::chrono::milliseconds(10000);
     options.handlers.store_timeout = store_timeout;
     options.writer.max_in_flight = max_in_flight;
+    options.store_writers = GetParam();
     options.data_dir = dir_.path().string();
     options.outbox_busy_timeout_ms = outbox_busy_timeout_ms_;
     options.intent_log.fault_injector = [this](std::string_view step) {
@@ -70,13 +73,19 @@ class StoreFaultTest : public ::testing::Test {
   uint16_t port_ = 0;
 };
 
+INSTANTIATE_TEST_SUITE_P(StoreWriters, StoreFaultTest,
+                         ::testing::Values(StoreWriters::kPerStore, StoreWriters::kIntentWriter),
+                         [](const ::testing::TestParamInfo<StoreWriters>& info) {
+                           return info.param == StoreWriters::kPerStore ? "PerStore" : "IntentWriter";
+                         });
+
 std::string EventIdOf(const TestResponse& response) {
   rapidjson::Document body;
   body.Parse(response.body.c_str());
   return body.IsObject() && body.HasMember("eventId") ? body["eventId"].GetString() : "";
 }
 
-TEST_F(StoreFaultTest, DocumentStoreFailureIsQueuedAndRetriedUntilBothStoresAgree) {
+TEST_P(StoreFaultTest, DocumentStoreFailureIsQueuedAndRetriedUntilBothStoresAgree) {
   Start();
   document_fault_.Set(Fault::Mode::kFail);
   TestClient client(port_);
@@ -96,7 +105,7 @@ TEST_F(StoreFaultTest, DocumentStoreFailureIsQueuedAndRetriedUntilBothStoresAgre
   EXPECT_EQ(rows[0].event_id, event_id);
 }
 
-TEST_F(StoreFaultTest, MetadataStoreFailureIsQueuedAndRetried) {
+TEST_P(StoreFaultTest, MetadataStoreFailureIsQueuedAndRetried) {
   Start();
   metadata_fault_.Set(Fault::Mode::kFail);
   const TestResponse response = HttpRequest(port_, "POST", "/events", Body("f2"), {{"Content-Type", "application/json"}});
@@ -114,7 +123,7 @@ TEST_F(StoreFaultTest, MetadataStoreFailureIsQueuedAndRetried) {
   EXPECT_EQ(ReadRocksDbRows(dir_.path() / "documents").size(), 1u);
 }
 
-TEST_F(StoreFaultTest, SlowStoreAnswers202AfterTheStoreTimeout) {
+TEST_P(StoreFaultTest, SlowStoreAnswers202AfterTheStoreTimeout) {
   Start(std::chrono::milliseconds(200));
   metadata_fault_.Set(Fault::Mode::kStall);
   const TestResponse response = HttpRequest(port_, "POST", "/events", Body("slow"), {{"Content-Type", "application/json"}});
@@ -123,7 +132,7 @@ TEST_F(StoreFaultTest, SlowStoreAnswers202AfterTheStoreTimeout) {
   metadata_fault_.Set(Fault::Mode::kPass);
 }
 
-TEST_F(StoreFaultTest, IntentLogFailureIs503AndNothingIsStored) {
+TEST_P(StoreFaultTest, IntentLogFailureIs503AndNothingIsStored) {
   // A disk error on the intent log (injected: a real disk cannot fail on
   // demand): the intent cannot be recorded, so no store may see the event.
   intent_log_fault_.Set(Fault::Mode::kFail);
@@ -147,7 +156,7 @@ TEST_F(StoreFaultTest, IntentLogFailureIs503AndNothingIsStored) {
   EXPECT_EQ(documents[0].user_id, "later");
 }
 
-TEST_F(StoreFaultTest, FullPipelineAnswers503AtOnceInsteadOfQueueing) {
+TEST_P(StoreFaultTest, FullPipelineAnswers503AtOnceInsteadOfQueueing) {
   Start(std::chrono::milliseconds(30000), /*max_in_flight=*/1);
   document_fault_.Set(Fault::Mode::kStall);
   // One write fills the pipeline and waits on the stalled store.
@@ -168,7 +177,7 @@ TEST_F(StoreFaultTest, FullPipelineAnswers503AtOnceInsteadOfQueueing) {
   EXPECT_EQ(HttpRequest(port_, "POST", "/events", Body("bp"), {{"Content-Type", "application/json"}}).status, 201);
 }
 
-TEST_F(StoreFaultTest, ShutdownFinishesInFlightWrites) {
+TEST_P(StoreFaultTest, ShutdownFinishesInFlightWrites) {
   Start();
   document_fault_.Set(Fault::Mode::kStall);
   auto in_flight = std::async(std::launch::async, [&] {

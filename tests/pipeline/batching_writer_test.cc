@@ -346,6 +346,43 @@ TEST(BatchingWriterTest, SubmitAfterStopReportsUnavailableAtOnce) {
   EXPECT_TRUE(store.batches().empty());
 }
 
+TEST(BatchingWriterTest, SubmitAllQueuesTheTicketsAsOneBatch) {
+  FakeStore store;
+  std::latch done(11);
+  BatchingWriter writer({"test", 1024}, kSlot, store.Fn());
+  OpenOnExit open_on_exit{store.gate};
+  store.gate.Close();
+  std::vector<Tracked> tickets;
+  tickets.push_back(MakeTicket(0, &done));
+  writer.Submit(tickets[0].ticket);
+  store.gate.WaitForArrivals(1);
+  std::vector<std::shared_ptr<WriteTicket>> handed;
+  for (int i = 1; i <= 10; ++i) {
+    tickets.push_back(MakeTicket(i, &done));
+    handed.push_back(tickets.back().ticket);
+  }
+  writer.SubmitAll(handed);
+  writer.SubmitAll({});  // nothing to queue, nothing written
+  store.gate.Open();
+  done.wait();
+  EXPECT_EQ(store.batches(), (std::vector<std::vector<std::string>>{Ids(0, 1), Ids(1, 11)}));
+  for (const auto& t : tickets) EXPECT_EQ(t.reports->load(), 1);
+}
+
+TEST(BatchingWriterTest, SubmitAllAfterStopReportsEveryTicketUnavailable) {
+  FakeStore store;
+  BatchingWriter writer({"metadata", 1024}, kSlot, store.Fn());
+  writer.Stop();
+  std::vector<Tracked> tickets = {MakeTicket(0), MakeTicket(1)};
+  writer.SubmitAll(std::vector<std::shared_ptr<WriteTicket>>{tickets[0].ticket, tickets[1].ticket});
+  for (const auto& t : tickets) {
+    EXPECT_TRUE(t.ticket->complete());
+    EXPECT_EQ(t.reports->load(), 1);
+    EXPECT_EQ(t.ticket->Outcome().metadata.code(), StatusCode::kUnavailable);
+  }
+  EXPECT_TRUE(store.batches().empty());
+}
+
 TEST(BatchingWriterTest, StopWithNothingQueuedReturns) {
   FakeStore store;
   BatchingWriter writer({"test", 1024}, kSlot, store.Fn());

@@ -247,11 +247,27 @@ void SpinUntil(Condition condition) {
   while (!condition()) std::this_thread::yield();
 }
 
-TEST(EventWriterTest, BothStoresReceiveEveryEvent) {
+// Every pipeline test runs with both placements of the store writes: a
+// writer thread per store, and both stores written by the intent writer.
+class EventWriterTest : public ::testing::TestWithParam<StoreWriters> {
+ protected:
+  EventWriterOptions Mode(EventWriterOptions options = {}) const {
+    options.store_writers = GetParam();
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(StoreWriters, EventWriterTest,
+                         ::testing::Values(StoreWriters::kPerStore, StoreWriters::kIntentWriter),
+                         [](const ::testing::TestParamInfo<StoreWriters>& info) {
+                           return info.param == StoreWriters::kPerStore ? "PerStore" : "IntentWriter";
+                         });
+
+TEST_P(EventWriterTest, BothStoresReceiveEveryEvent) {
   constexpr int kEvents = 200;
   std::latch done(kEvents);
   std::vector<Tracked> tickets;
-  Harness h({.max_in_flight = 1000, .max_batch_size = 16});
+  Harness h(Mode({.max_in_flight = 1000, .max_batch_size = 16}));
   std::set<std::string> expected;
   for (int i = 0; i < kEvents; ++i) {
     tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
@@ -272,14 +288,51 @@ TEST(EventWriterTest, BothStoresReceiveEveryEvent) {
   }
 }
 
-TEST(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
+TEST_P(EventWriterTest, StoreWritesRunOnTheThreadsTheModeNames) {
+  // kIntentWriter: one thread writes both stores, documents first.
+  // kPerStore: each store has its own thread.
+  constexpr int kEvents = 40;
+  std::latch done(kEvents);
+  std::vector<Tracked> tickets;
+  Harness h(Mode({.max_in_flight = 100, .max_batch_size = 8}));
+  std::mutex mutex;
+  std::set<std::thread::id> metadata_threads, document_threads;
+  std::map<std::string, int> order;  // per event: 1 = documents first, 2 = metadata first
+  h.metadata.backend.on_event = [&](const Event& event) {
+    std::lock_guard lock(mutex);
+    metadata_threads.insert(std::this_thread::get_id());
+    order.emplace(event.event_id, 2);
+  };
+  h.documents.backend.on_event = [&](const Event& event) {
+    std::lock_guard lock(mutex);
+    document_threads.insert(std::this_thread::get_id());
+    order.emplace(event.event_id, 1);
+  };
+  for (int i = 0; i < kEvents; ++i) {
+    tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
+    ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
+  }
+  done.wait();
+  ASSERT_EQ(metadata_threads.size(), 1u);
+  ASSERT_EQ(document_threads.size(), 1u);
+  if (GetParam() == StoreWriters::kIntentWriter) {
+    EXPECT_EQ(*metadata_threads.begin(), *document_threads.begin());
+    for (const auto& [id, first] : order) EXPECT_EQ(first, 1) << id << ": metadata was written first";
+  } else {
+    EXPECT_NE(*metadata_threads.begin(), *document_threads.begin());
+  }
+  EXPECT_EQ(order.size(), static_cast<size_t>(kEvents));
+  for (const auto& t : tickets) EXPECT_TRUE(t.ticket->Outcome().all_ok());
+}
+
+TEST_P(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
   // The durability promise: a crash at any instant leaves either nothing or
   // an intent-log record. So whenever a store is handed an event, its
   // append must have returned (the slot reported OK) and not been released.
   std::latch done(20);
   std::vector<Tracked> tickets;
   std::map<std::string, std::shared_ptr<WriteTicket>> by_id;
-  Harness h({.max_in_flight = 100, .max_batch_size = 4});
+  Harness h(Mode({.max_in_flight = 100, .max_batch_size = 4}));
   std::mutex mutex;
   std::vector<std::string> written_without_intent;
   const auto check = [&](const Event& event) {
@@ -317,13 +370,13 @@ TEST(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(h.Intent("e" + std::to_string(i)).has_value());
 }
 
-TEST(EventWriterTest, IntentsSurviveInTheLogUntilReleased) {
+TEST_P(EventWriterTest, IntentsSurviveInTheLogUntilReleased) {
   // What a crash would find: the log written by one writer, reopened while
   // a store still holds an event, replays it.
   TempDir dir;
   std::vector<Event> replayed;
   {
-    Harness h({.max_in_flight = 10, .max_batch_size = 4});
+    Harness h(Mode({.max_in_flight = 10, .max_batch_size = 4}));
     Tracked t = MakeTicket("held");
     h.metadata.backend.Hold();
     ASSERT_TRUE(h.writer->Submit(t.ticket).ok());
@@ -339,10 +392,10 @@ TEST(EventWriterTest, IntentsSurviveInTheLogUntilReleased) {
   EXPECT_EQ(replayed[0].details_json, "{}");
 }
 
-TEST(EventWriterTest, CompletionFiresOnceAfterEverySlotReported) {
+TEST_P(EventWriterTest, CompletionFiresOnceAfterEverySlotReported) {
   std::latch done(1);
   Tracked t = MakeTicket("e1", &done);
-  Harness h;
+  Harness h(Mode());
   h.metadata.backend.Hold();
   ASSERT_TRUE(h.writer->Submit(t.ticket).ok());
 
@@ -363,12 +416,12 @@ TEST(EventWriterTest, CompletionFiresOnceAfterEverySlotReported) {
   EXPECT_EQ(t.completions->load(), 1);
 }
 
-TEST(EventWriterTest, AdmissionIsBoundedAndReopensWhenWritesFinish) {
+TEST_P(EventWriterTest, AdmissionIsBoundedAndReopensWhenWritesFinish) {
   // A slow store must turn into fast ResourceExhausted, not a growing queue.
   std::latch done(3);
   std::latch later_done(1);
   std::vector<Tracked> tickets;
-  Harness h({.max_in_flight = 3, .max_batch_size = 1024});
+  Harness h(Mode({.max_in_flight = 3, .max_batch_size = 1024}));
   h.metadata.backend.Hold();
   h.documents.backend.Hold();
   for (int i = 0; i < 3; ++i) {
@@ -406,9 +459,9 @@ TEST(EventWriterTest, AdmissionIsBoundedAndReopensWhenWritesFinish) {
   EXPECT_EQ(rejected.completions->load(), 0);
 }
 
-TEST(EventWriterTest, ExpiredTicketKeepsItsAnswerWhileLateReportsAreCounted) {
+TEST_P(EventWriterTest, ExpiredTicketKeepsItsAnswerWhileLateReportsAreCounted) {
   Tracked t = MakeTicket("e1");
-  Harness h({.max_in_flight = 1, .max_batch_size = 1024});
+  Harness h(Mode({.max_in_flight = 1, .max_batch_size = 1024}));
   h.metadata.backend.Hold();
   ASSERT_TRUE(h.writer->Submit(t.ticket).ok());
   h.metadata.backend.WaitForEvents(1);
@@ -440,12 +493,12 @@ TEST(EventWriterTest, ExpiredTicketKeepsItsAnswerWhileLateReportsAreCounted) {
   EXPECT_FALSE(h.Intent("e1").has_value());
 }
 
-TEST(EventWriterTest, OutcomeNamesTheStoreThatFailedAndTheIntentRemains) {
+TEST_P(EventWriterTest, OutcomeNamesTheStoreThatFailedAndTheIntentRemains) {
   std::latch done(2);
   Tracked doc_fails = MakeTicket("d", &done);
   Tracked meta_fails = MakeTicket("m", &done);
   const Status failure = Status::Unavailable("rocksdb: disk full");
-  Harness h;
+  Harness h(Mode());
   h.documents.backend.FailWith(failure);
   ASSERT_TRUE(h.writer->Submit(doc_fails.ticket).ok());
   // Let the first event finish everywhere before flipping the injected
@@ -490,13 +543,13 @@ TEST(EventWriterTest, OutcomeNamesTheStoreThatFailedAndTheIntentRemains) {
   EXPECT_TRUE(m->document_done);
 }
 
-TEST(EventWriterTest, OpenBreakerSkipsTheStoreAndSaysSo) {
+TEST_P(EventWriterTest, OpenBreakerSkipsTheStoreAndSaysSo) {
   // After failure_threshold failures the store is not even called: the
   // request answers at once and the outbox keeps the event for later.
   std::latch first(1), second(1);
   Tracked failing = MakeTicket("f", &first);
   Tracked skipped = MakeTicket("s", &second);
-  Harness h({}, {.failure_threshold = 1, .open_duration = std::chrono::milliseconds(60'000)});
+  Harness h(Mode(), {.failure_threshold = 1, .open_duration = std::chrono::milliseconds(60'000)});
   h.documents.backend.FailWith(Status::Unavailable("down"));
   ASSERT_TRUE(h.writer->Submit(failing.ticket).ok());
   first.wait();
@@ -513,7 +566,7 @@ TEST(EventWriterTest, OpenBreakerSkipsTheStoreAndSaysSo) {
   EXPECT_TRUE(h.Intent("s").has_value());
 }
 
-TEST(EventWriterTest, SettledRunsOnceWhenTheEventIsFindable) {
+TEST_P(EventWriterTest, SettledRunsOnceWhenTheEventIsFindable) {
   // On success: as soon as both stores have it. On failure: only once the
   // outbox holds it (an Idempotency-Key lookup reads the outbox).
   std::latch done(2);
@@ -522,7 +575,7 @@ TEST(EventWriterTest, SettledRunsOnceWhenTheEventIsFindable) {
   std::atomic<int> ok_settled{0}, failed_settled{0};
   ok.ticket->SetOnSettled([&] { ok_settled.fetch_add(1); });
   failed.ticket->SetOnSettled([&] { failed_settled.fetch_add(1); });
-  Harness h;
+  Harness h(Mode());
   ASSERT_TRUE(h.writer->Submit(ok.ticket).ok());
   SpinUntil([&] { return h.writer->in_flight() == 0; });
   EXPECT_EQ(ok_settled.load(), 1);
@@ -540,12 +593,12 @@ TEST(EventWriterTest, SettledRunsOnceWhenTheEventIsFindable) {
   EXPECT_EQ(ok_settled.load(), 1);
 }
 
-TEST(EventWriterTest, IntentRecordsAreReleasedOnlyAfterBothStoresSynced) {
+TEST_P(EventWriterTest, IntentRecordsAreReleasedOnlyAfterBothStoresSynced) {
   // The stores write without a sync; the log must keep each event until a
   // sync of both stores has covered it, or a power loss could lose it.
   std::latch done(5);
   std::vector<Tracked> tickets;
-  Harness h({.sync_interval = std::chrono::hours(1)});  // the test flushes by hand
+  Harness h(Mode({.sync_interval = std::chrono::hours(1)}));  // the test flushes by hand
   for (int i = 0; i < 5; ++i) {
     tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
     ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
@@ -569,10 +622,10 @@ TEST(EventWriterTest, IntentRecordsAreReleasedOnlyAfterBothStoresSynced) {
   for (const auto& t : tickets) EXPECT_TRUE(t.ticket->Outcome().all_ok());
 }
 
-TEST(EventWriterTest, StoresThatNeverSyncStopNewWritesAtTheBound) {
+TEST_P(EventWriterTest, StoresThatNeverSyncStopNewWritesAtTheBound) {
   std::latch done(2);
   Tracked a = MakeTicket("a", &done), b = MakeTicket("b", &done);
-  Harness h({.max_unsynced = 2});
+  Harness h(Mode({.max_unsynced = 2}));
   h.metadata.backend.FailSyncWith(Status::Unavailable("fsync: EIO"));
   ASSERT_TRUE(h.writer->Submit(a.ticket).ok());
   ASSERT_TRUE(h.writer->Submit(b.ticket).ok());
@@ -589,10 +642,10 @@ TEST(EventWriterTest, StoresThatNeverSyncStopNewWritesAtTheBound) {
   later.wait();
 }
 
-TEST(EventWriterTest, TheSyncerReleasesOnItsOwn) {
+TEST_P(EventWriterTest, TheSyncerReleasesOnItsOwn) {
   std::latch done(3);
   std::vector<Tracked> tickets;
-  Harness h({.sync_interval = std::chrono::milliseconds(5)});
+  Harness h(Mode({.sync_interval = std::chrono::milliseconds(5)}));
   for (int i = 0; i < 3; ++i) {
     tickets.push_back(MakeTicket("e" + std::to_string(i), &done));
     ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
@@ -603,9 +656,9 @@ TEST(EventWriterTest, TheSyncerReleasesOnItsOwn) {
   EXPECT_GE(h.documents.backend.syncs(), 1);
 }
 
-TEST(EventWriterTest, StopFinishesEveryAdmittedWrite) {
+TEST_P(EventWriterTest, StopFinishesEveryAdmittedWrite) {
   std::vector<Tracked> tickets;
-  Harness h;
+  Harness h(Mode());
   for (int i = 0; i < 50; ++i) {
     tickets.push_back(MakeTicket("e" + std::to_string(i)));
     ASSERT_TRUE(h.writer->Submit(tickets.back().ticket).ok());
