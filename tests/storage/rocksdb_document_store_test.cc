@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -338,6 +339,39 @@ TEST(RocksDbDocumentStoreTest, RawKeyAndValueLayout) {
       {RocksDbDocumentKey(b.user_id, b.timestamp, b.event_id), value_b},
   };
   EXPECT_EQ(contents, expected);
+}
+
+TEST(RocksDbDocumentStoreTest, SyncedWritesAreOnDiskWithoutAClose) {
+  // What a crash right after a sync would leave: the directory copied while
+  // the store is still open (no flush, no close) holds every write made
+  // before SyncWrites, and every write before a durable WriteBatch.
+  TempDir dir;
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 12; ++i) events.push_back(factory.Make("u", kT0 + i));
+  std::vector<const Event*> pointers;
+  for (const Event& e : events) pointers.push_back(&e);
+  const auto span = std::span<const Event* const>(pointers);
+  const auto copy_of_open_store = [&](const std::string& name) {
+    std::filesystem::copy(dir.File("docs"), dir.File(name));
+    return OpenOrDie(dir.File(name));
+  };
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->WriteBatchWithoutSync(EventBatch(span.subspan(0, 10))).ok());
+  ASSERT_TRUE(store->SyncWrites().ok());
+  {
+    auto copy = copy_of_open_store("after-sync");
+    ASSERT_NE(copy, nullptr);
+    EXPECT_EQ(ScanAll(*copy, "u").size(), 10u);
+  }
+  ASSERT_TRUE(store->WriteBatchWithoutSync(EventBatch(span.subspan(10, 1))).ok());
+  ASSERT_TRUE(store->WriteBatch(EventBatch(span.subspan(11, 1))).ok());
+  {
+    auto copy = copy_of_open_store("after-durable-write");
+    ASSERT_NE(copy, nullptr);
+    EXPECT_EQ(ScanAll(*copy, "u").size(), 12u);
+  }
 }
 
 }  // namespace
