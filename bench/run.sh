@@ -35,6 +35,7 @@
 #                         and to report "unavailable" if the test servers do not start)
 #   --embedded-only       do not try PostgreSQL + dynalite
 #   --no-ceiling          skip the nginx runs (ratios are then empty)
+#   --ceiling-runs N      nginx runs per scenario; the best is the ceiling (default 2)
 #   --cold-starts N       cold-start measurements per data dir (default 5; 0 skips them)
 #   --soak S              also run post-150b on the embedded stores for S seconds (e.g. 300),
 #                         sampling the service's RSS every 5 s: the memory-growth check
@@ -68,6 +69,7 @@ THREADS=2
 SCENARIOS=("${ALL_SCENARIOS[@]}")
 PG_DYNALITE=auto
 CEILING=1
+CEILING_RUNS=2
 COLD_STARTS=5
 COLD_STARTS_SET=0
 BUILD=1
@@ -95,6 +97,7 @@ while [ $# -gt 0 ]; do
     --postgres-dynalite) PG_DYNALITE=on ;;
     --embedded-only|--no-postgres-dynalite) PG_DYNALITE=off ;;
     --no-ceiling) CEILING=0 ;;
+    --ceiling-runs) CEILING_RUNS="${2:?--ceiling-runs needs a count}"; shift ;;
     --soak) SOAK="${2:?--soak needs seconds}"; shift ;;
     --cold-starts) COLD_STARTS="${2:?}"; COLD_STARTS_SET=1; shift ;;
     --no-build) BUILD=0 ;;
@@ -113,10 +116,11 @@ if [ "$QUICK" = 1 ]; then
   [ "$DURATION_SET" = 1 ] || DURATION=3
   [ "$COLD_STARTS_SET" = 1 ] || COLD_STARTS=3
 fi
-for n in "$DURATION" "$CONNECTIONS" "$THREADS" "$COLD_STARTS" "$WAIT_IDLE" "$SOAK"; do
+for n in "$DURATION" "$CONNECTIONS" "$THREADS" "$COLD_STARTS" "$WAIT_IDLE" "$SOAK" "$CEILING_RUNS"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench/run.sh: '$n' is not a whole number" >&2; exit 2; }
 done
 [ "$DURATION" -ge 1 ] || { echo "bench/run.sh: --duration must be at least 1" >&2; exit 2; }
+[ "$CEILING_RUNS" -ge 1 ] || { echo "bench/run.sh: --ceiling-runs must be at least 1" >&2; exit 2; }
 for s in "${SCENARIOS[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || {
     echo "bench/run.sh: unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" >&2; exit 2; }
@@ -622,8 +626,27 @@ run_ceiling() {  # scenario label-of-the-service-row
     return
   fi
   read -r -a args <<<"$(scenario_args "$scenario")"
-  wrk_run "$key" "$here/wrk/${args[0]}" "http://127.0.0.1:$NGX_PORT" "$(nginx_pids | paste -sd' ')" "" "" \
-    "${args[@]:1}" || true
+  # nginx's rate on this VM swings by a quarter from one run to the next (85k to 118k req/s
+  # for post-150b within minutes); a ceiling is the best the machine can do, so the best of
+  # CEILING_RUNS runs is the row. Each run's rate is kept in the JSON ("ceilingRuns").
+  local i run best="" best_rps=-1 rates="" field
+  for ((i = 1; i <= CEILING_RUNS; i++)); do
+    run="$key#$i"  # a scratch row, not listed in ROWS; wrk_run marks it if something fails
+    row_set "$run" status ok
+    wrk_run "$run" "$here/wrk/${args[0]}" "http://127.0.0.1:$NGX_PORT" "$(nginx_pids | paste -sd' ')" "" "" \
+      "${args[@]:1}" || true
+    rates="${rates:+$rates, }${R[$run,rps]:-null}"
+    if [ "${R[$run,status]:-}" = ok ] && awk -v a="${R[$run,rps]:-0}" -v b="$best_rps" 'BEGIN {exit !(a > b)}'; then
+      best="$run"; best_rps="${R[$run,rps]}"
+    fi
+  done
+  [ -n "$best" ] || best="$key#1"
+  for field in "${!R[@]}"; do
+    [[ "$field" == "$best,"* ]] || continue
+    field="${field#"$best,"}"
+    [[ "$field" == scenario || "$field" == backend ]] || R[$key,$field]="${R[$best,$field]}"
+  done
+  row_set "$key" ceiling_runs "$rates"
   stop_pid "$NGX_PID" 10 || true
   [ "${R[$key,status]}" = ok ] || fail "$scenario on nginx: ${R[$key,note]}"
 }
@@ -658,9 +681,9 @@ run_backend() {  # label "store pids" strict(1: problems count as failures)
       [ "$strict" = 1 ] && fail "$scenario on $label: ${R[$key,note]}"
     fi
     if [ "$label" = embedded ] && [ "$CEILING" = 1 ] && [ "$died" = 0 ]; then
-      say "$scenario on nginx (ceiling): ${DURATION}s"
+      say "$scenario on nginx (ceiling): ${CEILING_RUNS} x ${DURATION}s"
       run_ceiling "$scenario" "$label"
-      say "  ${R[$scenario|nginx,rps]:-0} req/s, p99 ${R[$scenario|nginx,p99]:-?} ms"
+      say "  ${R[$scenario|nginx,rps]:-0} req/s, p99 ${R[$scenario|nginx,p99]:-?} ms (best of: ${R[$scenario|nginx,ceiling_runs]:-})"
     fi
   done
 }
@@ -913,7 +936,9 @@ write_json() {
       "$(json_number "${R[$key,get_mean_bytes]:-}")" "$(json_number "${R[$key,load1]:-}")" \
       "$(json_number "${R[$key,other_cpu_pct]:-}")" "$(json_number "${R[$key,wrk_cpu_s]:-}")" \
       "$(json_number "${R[$key,store_cpu_s]:-}")"
-    printf '     "threadCpuSeconds": {%s}, "fsyncCalls": {%s}}' "${R[$key,threads]:-}" "${R[$key,fsyncs]:-}"
+    printf '     "threadCpuSeconds": {%s}, "fsyncCalls": {%s}' "${R[$key,threads]:-}" "${R[$key,fsyncs]:-}"
+    [ -z "${R[$key,ceiling_runs]:-}" ] || printf ', "ceilingRuns": [%s]' "${R[$key,ceiling_runs]}"
+    printf '}'
   done
   printf '\n  ],\n'
   printf '  "failures": ['
