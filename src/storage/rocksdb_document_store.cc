@@ -219,13 +219,6 @@ Result<std::unique_ptr<DocumentStore>> OpenRocksDbDocumentStore(const RocksDbDoc
   db_options.write_buffer_size = options.write_buffer_bytes;
   db_options.max_background_jobs = 2;
   db_options.manual_wal_flush = true;  // see SyncWrites
-  // Flushes and the first compaction write fresh, short-lived files: snappy
-  // there cost CPU on every event for data that is soon rewritten; the
-  // deeper levels, where data settles, stay compressed.
-  db_options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
-                                      rocksdb::kSnappyCompression, rocksdb::kSnappyCompression,
-                                      rocksdb::kSnappyCompression, rocksdb::kSnappyCompression,
-                                      rocksdb::kSnappyCompression};
   db_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<UserPrefix>();
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
