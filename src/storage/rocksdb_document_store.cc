@@ -219,6 +219,11 @@ Result<std::unique_ptr<DocumentStore>> OpenRocksDbDocumentStore(const RocksDbDoc
   db_options.write_buffer_size = options.write_buffer_bytes;
   db_options.max_background_jobs = 2;
   db_options.manual_wal_flush = true;  // see SyncWrites
+  // Flushes and compactions hand their files to the disk a megabyte at a
+  // time instead of in one burst at the end: a burst queued ahead of the
+  // intent log's fdatasync, which every POST waits for (a 60 s POST run:
+  // p99 10-13 ms without, 5 ms with).
+  db_options.bytes_per_sync = 1 << 20;
   db_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<UserPrefix>();
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
