@@ -21,6 +21,15 @@ Status CircuitOpen(StoreSlot slot) {
                                                           : "document store circuit open");
 }
 
+// kIntentWriter: writes `batch` to one store (unless its breaker is open)
+// and reports the store's slot in every ticket.
+template <typename Store>
+void WriteStore(Store& store, CircuitBreaker& breaker, StoreSlot slot, EventBatch batch,
+                std::span<const std::shared_ptr<WriteTicket>> tickets) {
+  const Status status = breaker.Allow() ? WriteUnsynced(store, breaker, batch) : CircuitOpen(slot);
+  for (const auto& ticket : tickets) ticket->Report(slot, status);
+}
+
 }  // namespace
 
 EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
@@ -89,13 +98,6 @@ void EventWriter::WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tic
   };
   hand_over(*metadata_writer_, parts_.metadata_breaker, StoreSlot::kMetadata);
   hand_over(*document_writer_, parts_.document_breaker, StoreSlot::kDocument);
-}
-
-template <typename Store>
-void EventWriter::WriteStore(Store& store, CircuitBreaker& breaker, StoreSlot slot, EventBatch batch,
-                             std::span<const std::shared_ptr<WriteTicket>> tickets) {
-  const Status status = breaker.Allow() ? WriteUnsynced(store, breaker, batch) : CircuitOpen(slot);
-  for (const auto& ticket : tickets) ticket->Report(slot, status);
 }
 
 void EventWriter::ReportNotRecorded(const std::shared_ptr<WriteTicket>& ticket, const Status& status) {

@@ -118,11 +118,6 @@ class EventWriter {
   void WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tickets);
   // The intent was not recorded: every slot fails, no store is touched.
   void ReportNotRecorded(const std::shared_ptr<WriteTicket>& ticket, const Status& status);
-  // kIntentWriter: writes `batch` to one store (unless its breaker is open)
-  // and reports the store's slot in every ticket.
-  template <typename Store>
-  void WriteStore(Store& store, CircuitBreaker& breaker, StoreSlot slot, EventBatch batch,
-                  std::span<const std::shared_ptr<WriteTicket>> tickets);
   void OnReleased(const WriteTicket& ticket);
   // The event of `segment` is in both stores (unsynced) or in the outbox:
   // its intent record goes once the stores have synced.
