@@ -11,6 +11,11 @@
 // with 400 and closed, pipelined requests answered in order, and one JSON
 // access-log line per request.
 //
+// Time limits: the idle and read timeouts bound each read or write, not the
+// handler (a handler waiting on a store has its own timeout). Each io thread
+// enforces them with one sweep every tenth of the shorter timeout (at most
+// a second), which cancels the overdue I/O, so a limit fires up to 10% late.
+//
 // Shutdown: stop accepting, close idle connections, let in-flight requests
 // finish (up to a grace period), then stop the threads.
 //
@@ -38,7 +43,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;               // larger bodies get 413
   size_t max_header_bytes = 16 * 1024;             // larger headers get 431
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
-  std::chrono::milliseconds read_timeout{30'000};  // to receive a request once it has begun
+  std::chrono::milliseconds read_timeout{30'000};  // to receive a request once it has begun, or send a response
   std::chrono::milliseconds shutdown_grace{10'000};// in-flight requests get this long at shutdown
   bool access_log = true;                          // one JSON line per request on stdout
 };
