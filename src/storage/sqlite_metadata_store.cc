@@ -24,6 +24,7 @@ using sqlite::Connection;
 using sqlite::Exec;
 using sqlite::Prepare;
 using sqlite::Statement;
+using sqlite::StepOnce;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS events (
@@ -58,8 +59,17 @@ constexpr int kRestartWalFrames = 4096;
 
 class SqliteMetadataStore final : public MetadataStore {
  public:
-  SqliteMetadataStore(SqliteMetadataOptions options, Connection writer, Statement insert)
-      : options_(std::move(options)), writer_(std::move(writer)), insert_(std::move(insert)) {}
+  // The writer's statements, prepared once: BEGIN and COMMIT through
+  // sqlite3_exec were parsed and compiled again for every batch.
+  struct WriterStatements {
+    Statement begin;
+    Statement insert;
+    Statement commit;
+    Statement rollback;
+  };
+
+  SqliteMetadataStore(SqliteMetadataOptions options, Connection writer, WriterStatements statements)
+      : options_(std::move(options)), writer_(std::move(writer)), statements_(std::move(statements)) {}
 
   Status WriteBatch(EventBatch events) override { return Write(events, /*sync=*/true); }
   Status WriteBatchWithoutSync(EventBatch events) override { return Write(events, /*sync=*/false); }
@@ -133,12 +143,12 @@ class SqliteMetadataStore final : public MetadataStore {
       if (Status s = Exec(db, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"); !s.ok()) return s;
       synchronous_full_ = sync;
     }
-    if (Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+    if (Status s = StepOnce(db, statements_.begin.get(), "starting a transaction"); !s.ok()) return s;
     // One insert time for the whole transaction: formatting it per row in
     // SQL (strftime) was measurable, and the rows commit together anyway.
     const std::string created_at = FormatTimestamp(SystemClock::Instance().NowUnixMillis());
     for (const Event* event : events) {
-      sqlite3_stmt* st = insert_.get();
+      sqlite3_stmt* st = statements_.insert.get();
       BindText(st, 1, event->event_id);
       BindText(st, 2, event->user_id);
       BindText(st, 3, event->event_type);
@@ -150,12 +160,12 @@ class SqliteMetadataStore final : public MetadataStore {
       sqlite3_reset(st);
       if (rc != SQLITE_DONE) {
         Status failure = sqlite::Error(db, rc, "inserting event metadata");
-        (void)Exec(db, "ROLLBACK");
+        (void)StepOnce(db, statements_.rollback.get(), "rolling back");
         return failure;
       }
     }
-    if (Status s = Exec(db, "COMMIT"); !s.ok()) {
-      (void)Exec(db, "ROLLBACK");
+    if (Status s = StepOnce(db, statements_.commit.get(), "committing event metadata"); !s.ok()) {
+      (void)StepOnce(db, statements_.rollback.get(), "rolling back");
       return s;
     }
     return Status::Ok();
@@ -256,7 +266,7 @@ class SqliteMetadataStore final : public MetadataStore {
   const SqliteMetadataOptions options_;
   std::mutex writer_mutex_;
   Connection writer_;
-  Statement insert_;
+  WriterStatements statements_;
   bool synchronous_full_ = true;  // the writer's PRAGMA synchronous: FULL, or NORMAL
   std::mutex sync_mutex_;
   Connection checkpointer_;  // opened by the first SyncWrites
@@ -292,18 +302,27 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
   }
   if (Status s = Exec(db->get(), kSchema); !s.ok()) return s;
   if (Status s = Exec(db->get(), options.user_index ? kCreateUserIndex : kDropUserIndex); !s.ok()) return s;
-  Result<Statement> insert = Prepare(
-      db->get(),
+  SqliteMetadataStore::WriterStatements statements;
+  const std::pair<Statement*, const char*> to_prepare[] = {
+      {&statements.begin, "BEGIN IMMEDIATE"},
       // OR IGNORE: a replayed eventId is a no-op (idempotent writes). A
       // second event under an idempotency key already taken is dropped too;
       // the service never sends one (it looks the key up first), and
       // reconciliation reports it if a race across instances ever does.
-      "INSERT OR IGNORE INTO events (event_id, user_id, event_type, timestamp, created_at, "
-      "idempotency_key, request_hash) "
-      "VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6)");
-  if (!insert.ok()) return insert.status();
+      {&statements.insert,
+       "INSERT OR IGNORE INTO events (event_id, user_id, event_type, timestamp, created_at, "
+       "idempotency_key, request_hash) "
+       "VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6)"},
+      {&statements.commit, "COMMIT"},
+      {&statements.rollback, "ROLLBACK"},
+  };
+  for (const auto& [statement, sql] : to_prepare) {
+    Result<Statement> prepared = Prepare(db->get(), sql);
+    if (!prepared.ok()) return prepared.status();
+    *statement = std::move(*prepared);
+  }
   return std::unique_ptr<MetadataStore>(
-      new SqliteMetadataStore(options, std::move(*db), std::move(*insert)));
+      new SqliteMetadataStore(options, std::move(*db), std::move(statements)));
 }
 
 }  // namespace eventlogger

@@ -54,4 +54,11 @@ Status Run(sqlite3* db, const char* sql, std::initializer_list<std::string_view>
   return Status::Ok();
 }
 
+Status StepOnce(sqlite3* db, sqlite3_stmt* statement, std::string_view what) {
+  const int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error(db, rc, what);
+  return Status::Ok();
+}
+
 }  // namespace eventlogger::sqlite

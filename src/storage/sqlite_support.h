@@ -49,6 +49,10 @@ inline std::string_view ColumnText(sqlite3_stmt* statement, int column) {
                          : std::string_view(text, sqlite3_column_bytes(statement, column));
 }
 
+// Runs a prepared statement that returns no rows (BEGIN, COMMIT, ...) and
+// resets it for the next run.
+Status StepOnce(sqlite3* db, sqlite3_stmt* statement, std::string_view what);
+
 // Runs `sql` (one statement, no result rows) with text parameters.
 Status Run(sqlite3* db, const char* sql, std::initializer_list<std::string_view> parameters);
 
