@@ -15,6 +15,9 @@ inline constexpr size_t kMaxRequestIdLength = 128;
 
 // True when `text` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
 bool IsValidUtf8(std::string_view text);
+// The offset of the first byte that does not start a valid UTF-8 sequence,
+// or npos when all of `text` is valid.
+size_t FindInvalidUtf8(std::string_view text);
 
 std::string CheckUserId(std::string_view user_id);
 std::string CheckEventType(std::string_view event_type);

@@ -418,6 +418,46 @@ TEST(ParseEventRequestTest, RejectsLoneSurrogateEscapes) {
   EXPECT_EQ(pair.request->user_id, "\xF0\x9F\x98\x80");
 }
 
+TEST(ParseEventRequestTest, InvalidUtf8IsReportedAtItsByteOffset) {
+  const std::string body = BodyWithDetails("{\"s\":\"abcdefgh\xC3\x28\"}");
+  const EventRequestParse parse = ParseEventRequest(body);
+  ASSERT_FALSE(parse.request.has_value());
+  const std::vector<std::string> messages = ErrorsFor(parse, "");
+  ASSERT_EQ(messages.size(), 1u) << DescribeErrors(parse);
+  EXPECT_EQ(messages[0], "malformed JSON at byte " + std::to_string(body.find('\xC3')) + ": invalid UTF-8");
+}
+
+TEST(ParseEventRequestTest, StringsAreDecodedExactlyAtEveryAlignment) {
+  // The reader copies unescaped runs 16 bytes at a time (RAPIDJSON_SSE2),
+  // stepping byte by byte up to an aligned address first: move escapes,
+  // multibyte characters and the closing quote across every offset of a
+  // 16-byte block, and through runs longer than a block.
+  for (size_t shift = 0; shift < 40; ++shift) {
+    SCOPED_TRACE(shift);
+    const std::string run(shift, 'a');
+    const std::string written = run + R"(\\\"\u00e9)" + run + "\xC3\xA9" + run;
+    const std::string decoded = run + "\\\"\xC3\xA9" + run + "\xC3\xA9" + run;
+    const EventRequestParse user = ParseEventRequest(BodyWithUserId(written));
+    ASSERT_TRUE(user.request.has_value()) << DescribeErrors(user);
+    EXPECT_EQ(user.request->user_id, decoded);
+    // jsonDetails keeps its text as written, in keys and values alike.
+    const std::string details = "{\"k" + written + "\":\"" + written + "\\n\"}";
+    const EventRequestParse parse = ParseEventRequest(BodyWithDetails(details));
+    ASSERT_TRUE(parse.request.has_value()) << DescribeErrors(parse);
+    EXPECT_EQ(parse.request->details_json, details);
+  }
+}
+
+TEST(ParseEventRequestTest, LargeDetailsAreKeptByteForByte) {
+  // Tens of kilobytes: many 16-byte blocks, escapes scattered through them.
+  std::string text;
+  for (int i = 0; i < 4000; ++i) text += i % 97 == 0 ? "\\\"" : (i % 13 == 0 ? "\\u00e9" : "xyz");
+  const std::string details = R"({"text":")" + text + R"(","n":[1,2,3],"nested":{"t":")" + text + R"("}})";
+  const EventRequestParse parse = ParseEventRequest(BodyWithDetails(details));
+  ASSERT_TRUE(parse.request.has_value()) << DescribeErrors(parse);
+  EXPECT_EQ(parse.request->details_json, details);
+}
+
 // ---------------------------------------------------------------------------
 // Malformed bodies: reported against the body as a whole (field "").
 
@@ -495,6 +535,18 @@ TEST(MinifyJsonTest, LeavesMinifiedAndScalarTextUnchanged) {
     EXPECT_EQ(MinifyJson(json), json);
   }
   EXPECT_EQ(MinifyJson(""), "");
+}
+
+TEST(MinifyJsonTest, WhitespaceOnlyInsideStringsIsKept) {
+  EXPECT_EQ(MinifyJson(R"({"a":"x y","b":["\t", " "]})"), R"({"a":"x y","b":["\t"," "]})");
+  EXPECT_EQ(MinifyJson("{\"a\":\"tab\there\"}"), "{\"a\":\"tab\there\"}");
+}
+
+TEST(MinifyJsonTest, StaysInBoundsOnTextCutOffInsideAnEscape) {
+  // Callers pass validated JSON; text cut off mid-escape must still not be
+  // read past its end.
+  EXPECT_EQ(MinifyJson(" \"ab\\"), "\"ab\\");
+  EXPECT_EQ(MinifyJson(" \"ab"), "\"ab");
 }
 
 }  // namespace
