@@ -24,7 +24,7 @@ class EventBodyHandler
   // `escapes_possible`: the body holds a "\u" escape, so a decoded string
   // may hold a lone surrogate (see DecodedIsUtf8); without one, strings are
   // the body's own bytes, already checked.
-  EventBodyHandler(const rapidjson::StringStream& stream, bool escapes_possible)
+  EventBodyHandler(rapidjson::InsituStringStream& stream, bool escapes_possible)
       : stream_(stream), escapes_possible_(escapes_possible) {}
 
   // Every scalar goes through here (BaseReaderHandler's default).
@@ -151,7 +151,7 @@ class EventBodyHandler
     errors_.push_back({std::move(field), std::move(message)});
   }
 
-  const rapidjson::StringStream& stream_;
+  rapidjson::InsituStringStream& stream_;  // only Tell() is used (it is not const)
   const bool escapes_possible_;
   int depth_ = 0;
   Member current_ = Member::kUnknown;
@@ -255,25 +255,27 @@ EventRequestParse ParseEventRequest(std::string_view body) {
                   {{"", "malformed JSON at byte " + std::to_string(bad) + ": invalid UTF-8"}});
   }
   const bool escapes_possible = body.find("\\u") != std::string_view::npos;
-  // StringStream needs a terminated buffer; string_view may not be one. The
-  // 16 spare bytes keep RapidJSON's aligned 16-byte loads (RAPIDJSON_SSE2)
-  // inside this allocation when they look past the terminating NUL.
+  // Parsed in place (kParseInsituFlag): strings are decoded inside this
+  // copy, never copied out, so the copy is scratch and `body` keeps the
+  // client's text. RapidJSON needs it NUL-terminated; the 16 spare bytes keep
+  // its aligned 16-byte loads (RAPIDJSON_SSE2) inside the allocation when
+  // they look past the NUL.
   std::string text;
   text.reserve(body.size() + 16);
   text.assign(body);
-  rapidjson::StringStream stream(text.c_str());
+  rapidjson::InsituStringStream stream(text.data());
   std::optional<EventBodyHandler> parsing(std::in_place, stream, escapes_possible);
   rapidjson::Reader reader;
   // The recursive parser (faster than kParseIterativeFlag) recurses once per
   // nesting level, and the handler stops it past kMaxDetailsDepth + 1 levels,
   // so its stack use is bounded whatever the body.
-  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag;
+  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
   rapidjson::ParseResult parsed = reader.Parse<kFlags>(stream, *parsing);
   std::string defused;
   if (parsed.Code() == rapidjson::kParseErrorNumberTooBig) {
-    defused = DefuseNumbers(text);  // see DefuseNumbers; rare, so only on this error
+    defused = DefuseNumbers(body);  // see DefuseNumbers; rare, so only on this error
     defused.reserve(defused.size() + 16);  // the same spare bytes as `text`
-    stream = rapidjson::StringStream(defused.c_str());
+    stream = rapidjson::InsituStringStream(defused.data());
     parsing.emplace(stream, escapes_possible);
     parsed = reader.Parse<kFlags>(stream, *parsing);
   }
@@ -325,8 +327,7 @@ EventRequestParse ParseEventRequest(std::string_view body) {
   out.request->user_id = std::move(handler.user_id());
   out.request->event_type = std::move(handler.event_type());
   out.request->details_json = MinifyJson(
-      std::string_view(text).substr(handler.details_begin(),
-                                    handler.details_end() - handler.details_begin()));
+      body.substr(handler.details_begin(), handler.details_end() - handler.details_begin()));
   return out;
 }
 
