@@ -118,9 +118,10 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     co_return MakeProblem(HttpStatus::unsupported_media_type,
                           "Send the event as Content-Type: application/json.");
   }
-  const auto key_header = request["Idempotency-Key"];
-  const std::string idempotency_key(key_header.data(), key_header.size());
-  const bool has_key = request.find("Idempotency-Key") != request.end();
+  const auto key_field = request.find("Idempotency-Key");  // one lookup: most requests have none
+  const bool has_key = key_field != request.end();
+  const std::string idempotency_key =
+      has_key ? std::string(key_field->value().data(), key_field->value().size()) : std::string();
   if (has_key && !IsValidIdempotencyKey(idempotency_key)) {
     co_return MakeValidationProblem(
         {"The Idempotency-Key header is not valid.",

@@ -353,7 +353,7 @@ TEST_F(DynamoDbClientTest, ChecksumMismatchIsRetried) {
 FakeResponse PartiallyProcess(const FakeRequest& request, const std::string& table, size_t keep,
                               const std::function<FakeResponse(const FakeRequest&)>& proxy) {
   rapidjson::Document body;
-  body.Parse(request.body.c_str());
+  body.Parse(request.body.data(), request.body.size());
   EXPECT_FALSE(body.HasParseError());
   rapidjson::Value& puts = body["RequestItems"][table.c_str()];
   rapidjson::Document rest(rapidjson::kObjectType);
@@ -393,7 +393,7 @@ TEST_F(DynamoDbClientTest, UnprocessedItemsAreResentUntilDone) {
   FakeHttpServer server([&](const FakeRequest& request) {
     if (request.Header("x-amz-target") != "DynamoDB_20120810.BatchWriteItem") return Proxy(request);
     rapidjson::Document body;
-    body.Parse(request.body.c_str());
+    body.Parse(request.body.data(), request.body.size());
     {
       std::lock_guard lock(sizes_mu);
       sent_sizes.push_back(body["RequestItems"][table_.c_str()].Size());

@@ -43,7 +43,7 @@ struct CliResult {
     while (std::getline(lines, line)) {
       if (line.empty() || line[0] != '{') continue;
       rapidjson::Document document;
-      document.Parse(line.c_str());
+      document.Parse(line.data(), line.size());
       if (!document.HasParseError() && document.IsObject() && document.HasMember(member)) return document;
     }
     return std::nullopt;
@@ -55,7 +55,7 @@ struct CliResult {
     std::string line;
     while (std::getline(lines, line)) {
       rapidjson::Document document;
-      document.Parse(line.c_str());
+      document.Parse(line.data(), line.size());
       if (!document.HasParseError() && document.IsObject() && document.HasMember(member)) out.push_back(line);
     }
     return out;
@@ -90,7 +90,7 @@ int64_t ReadOutboxDead(const std::filesystem::path& file) {
 
 std::string EventIdOf(const TestResponse& response) {
   rapidjson::Document body;
-  body.Parse(response.body.c_str());
+  body.Parse(response.body.data(), response.body.size());
   return body.IsObject() && body.HasMember("eventId") ? body["eventId"].GetString() : "";
 }
 
@@ -245,7 +245,7 @@ TEST_F(CliTest, DeadLettersAreInspectedAndReplayedWhileTheServiceRuns) {
   const std::vector<std::string> lines = dead.JsonLines("eventId");
   ASSERT_EQ(lines.size(), 1u) << dead.output;
   rapidjson::Document entry;
-  entry.Parse(lines[0].c_str());
+  entry.Parse(lines[0].data(), lines[0].size());
   EXPECT_STREQ(entry["eventId"].GetString(), event_id.c_str());
   EXPECT_STREQ(entry["userId"].GetString(), "cli-dead");
   EXPECT_STREQ(entry["eventType"].GetString(), "login");

@@ -51,7 +51,7 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedEventAndLeavesNoHalfWrites) {
                                        R"(,"client":)" + std::to_string(c) + R"(,"i":)" + std::to_string(i) + "}}";
               const TestResponse r = client.PostEvent(body);
               rapidjson::Document parsed;
-              parsed.Parse(r.body.c_str());
+              parsed.Parse(r.body.data(), r.body.size());
               std::lock_guard lock(mutex);
               if ((r.status == 201 || r.status == 202) && parsed.IsObject() && parsed.HasMember("eventId")) {
                 acknowledged.insert(parsed["eventId"].GetString());

@@ -32,7 +32,7 @@ using ::testing::HasSubstr;
 
 rapidjson::Document Parse(const std::string& text) {
   rapidjson::Document document;
-  document.Parse(text.c_str());
+  document.Parse(text.data(), text.size());
   return document;
 }
 

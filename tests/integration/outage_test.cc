@@ -56,7 +56,7 @@ class OutageTest : public ServiceFixture {
                   R"({"userId":"outage-)" + std::to_string(c) + R"(","eventType":"t","jsonDetails":{"i":)" +
                   std::to_string(i) + "}}");
               rapidjson::Document body;
-              body.Parse(r.body.c_str());
+              body.Parse(r.body.data(), r.body.size());
               std::lock_guard lock(mutex_);
               ++statuses_[r.status];
               if ((r.status == 201 || r.status == 202) && body.IsObject() && body.HasMember("eventId")) {

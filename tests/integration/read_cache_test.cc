@@ -24,7 +24,7 @@ std::string Body(const std::string& user, int n) {
 // Number of events in a GET answer (-1 if it is not a JSON array).
 int EventCount(const TestResponse& response) {
   rapidjson::Document doc;
-  doc.Parse(response.body.c_str());
+  doc.Parse(response.body.data(), response.body.size());
   return doc.IsArray() ? static_cast<int>(doc.Size()) : -1;
 }
 

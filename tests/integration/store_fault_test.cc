@@ -81,7 +81,7 @@ INSTANTIATE_TEST_SUITE_P(StoreWriters, StoreFaultTest,
 
 std::string EventIdOf(const TestResponse& response) {
   rapidjson::Document body;
-  body.Parse(response.body.c_str());
+  body.Parse(response.body.data(), response.body.size());
   return body.IsObject() && body.HasMember("eventId") ? body["eventId"].GetString() : "";
 }
 

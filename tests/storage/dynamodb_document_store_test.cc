@@ -520,7 +520,7 @@ TEST_F(DynamoDbDocumentStoreTest, Boto3SeesExactlyTheDocumentedItemFormat) {
   ASSERT_EQ(exit_code, 0) << "boto3 reader failed (exit " << exit_code << "): " << error;
 
   rapidjson::Document dump;
-  dump.Parse(output.c_str());
+  dump.Parse(output.data(), output.size());
   ASSERT_FALSE(dump.HasParseError()) << output;
   const rapidjson::Value& items = dump["Items"];
   ASSERT_EQ(items.Size(), 2u);

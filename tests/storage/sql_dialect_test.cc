@@ -359,7 +359,7 @@ TEST(SqlDialectTest, SqlServerBatchJsonCarriesEveryFieldAndDropsRepeats) {
   const SqlStatement insert = SqlServer().InsertBatch(Pointers(events));
   ASSERT_EQ(insert.parameters.size(), 1u);
   rapidjson::Document json;
-  json.Parse(insert.parameters[0]->c_str());
+  json.Parse(insert.parameters[0]->data(), insert.parameters[0]->size());
   ASSERT_FALSE(json.HasParseError()) << *insert.parameters[0];
   ASSERT_TRUE(json.IsArray());
   ASSERT_EQ(json.Size(), 3u);
