@@ -70,7 +70,11 @@ done
 # Thread names, in creation order: callgrind numbers its per-thread files the same way.
 names=()
 for task in $(ls "/proc/$SVC_PID/task" | sort -n); do
-  names+=("$(cat "/proc/$SVC_PID/task/$task/comm" 2>/dev/null || echo '?')")
+  name="$(cat "/proc/$SVC_PID/task/$task/comm" 2>/dev/null || echo '?')"
+  # Threads that never set a name carry valgrind's ("callgrind-amd64").
+  case "$name" in callgrind-*) name="(unnamed)" ;; esac
+  [ ${#names[@]} -eq 0 ] && name="main"
+  names+=("$name")
 done
 
 # Each of wrk's 2 threads stops after half the requests (BENCH_QUOTA) and leaves a marker.
