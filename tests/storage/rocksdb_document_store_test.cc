@@ -341,6 +341,52 @@ TEST(RocksDbDocumentStoreTest, RawKeyAndValueLayout) {
   EXPECT_EQ(contents, expected);
 }
 
+TEST(RocksDbDocumentStoreTest, LargeDocumentsLiveInBlobFilesAndReadBackExactly) {
+  TempDir dir;
+  const std::string path = dir.File("docs");
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 240; ++i) {
+    // 5 KiB to 20 KiB of details (above min_blob_bytes), each one different.
+    const std::string filler(5000 + 60 * i, static_cast<char>('a' + i % 26));
+    events.push_back(factory.Make("user-" + std::to_string(i % 3), kT0 + i, "t",
+                                  R"({"i":)" + std::to_string(i) + R"(,"f":")" + filler + R"("})"));
+  }
+  {
+    // A 1 MiB memtable: the 2.9 MB written go through several flushes.
+    Result<std::unique_ptr<DocumentStore>> store =
+        OpenRocksDbDocumentStore({.path = path, .write_buffer_bytes = 1u << 20});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (size_t begin = 0; begin < events.size(); begin += 20) {
+      const std::vector<Event> batch(events.begin() + begin, events.begin() + begin + 20);
+      ASSERT_TRUE(Write(**store, batch).ok());
+    }
+  }
+  size_t blob_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (entry.path().extension() == ".blob") ++blob_files;
+  }
+  EXPECT_GT(blob_files, 0u) << "no value went to a blob file";
+
+  auto reopened = OpenOrDie(path);
+  ASSERT_NE(reopened, nullptr);
+  for (int user = 0; user < 3; ++user) {
+    const std::vector<Document> documents = ScanAll(*reopened, "user-" + std::to_string(user));
+    ASSERT_EQ(documents.size(), 80u);
+    for (size_t k = 0; k < documents.size(); ++k) {
+      const Event& expected = events[3 * k + static_cast<size_t>(user)];
+      EXPECT_EQ(documents[k].event_id, expected.event_id);
+      EXPECT_EQ(documents[k].details_json, expected.details_json);
+    }
+  }
+  const Event& last = events.back();
+  bool found = false;
+  ASSERT_TRUE(reopened->FindEvent(last.user_id, last.event_id, [&](const DocumentView& view) {
+    found = view.details_json == last.details_json;
+  }).ok());
+  EXPECT_TRUE(found);
+}
+
 TEST(RocksDbDocumentStoreTest, SyncedWritesAreOnDiskWithoutAClose) {
   // What a crash right after a sync would leave: the directory copied while
   // the store is still open (no flush, no close) holds every write made
