@@ -97,12 +97,16 @@ struct Worker {
   std::thread thread;
 };
 
+namespace {
+
 // How often a worker looks for overdue I/O: a tenth of the shortest timeout,
 // so a timeout fires at most 10% late (and never more than a second).
 Clock::duration SweepInterval(const HttpServerOptions& options) {
   const auto shortest = std::min(options.idle_timeout, options.read_timeout);
   return std::clamp<Clock::duration>(shortest / 10, std::chrono::milliseconds(1), std::chrono::seconds(1));
 }
+
+}  // namespace
 
 struct HttpServer::Impl {
   Impl(HttpServerOptions options_in, RequestHandler handler_in)
