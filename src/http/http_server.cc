@@ -57,6 +57,25 @@ bool IsMalformedHttp(const boost::system::error_code& ec) {
          ec != beast_http::error::partial_message;
 }
 
+// Parses the body bytes already in `buffer`: with a small request they
+// arrive in the same read as the header. async_read would parse them too, but
+// when it needs no I/O it completes through the scheduler (a post, a mutex
+// and a coroutine suspension per request); this is the same parse, inline.
+// Leaves `ec` clear when the parser merely needs more bytes from the socket.
+void ParseBufferedBody(beast_http::request_parser<beast_http::string_body>& parser,
+                       beast::flat_buffer& buffer, boost::system::error_code& ec) {
+  parser.eager(true);
+  while (!parser.is_done() && buffer.size() > 0) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == beast_http::error::need_more) {
+      ec = {};
+      return;
+    }
+    if (ec || used == 0) return;
+  }
+}
+
 std::string_view VerbName(Verb verb) {
   const auto name = beast_http::to_string(verb);
   return std::string_view(name.data(), name.size());
@@ -275,10 +294,13 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connec
         if (ec) break;
       }
       if (!parser.is_done()) {
-        connection->StartIo(options.read_timeout);
-        co_await beast_http::async_read(connection->socket, buffer, parser,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-        connection->EndIo();
+        ParseBufferedBody(parser, buffer, ec);
+        if (!ec && !parser.is_done()) {
+          connection->StartIo(options.read_timeout);
+          co_await beast_http::async_read(connection->socket, buffer, parser,
+                                          asio::redirect_error(asio::use_awaitable, ec));
+          connection->EndIo();
+        }
         if (ec == beast_http::error::body_limit) {
           co_await Respond(*connection, BodyTooLarge(), &parser.get(), started, "unmatched", false);
           break;

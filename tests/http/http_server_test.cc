@@ -78,6 +78,7 @@ class RawClient {
         const size_t length = std::stoul(received_.substr(length_at + 16));
         if (received_.size() >= head_end + 4 + length) {
           const int status = std::stoi(received_.substr(9, 3));
+          last_body_ = received_.substr(head_end + 4, length);
           received_.erase(0, head_end + 4 + length);
           return status;
         }
@@ -94,10 +95,13 @@ class RawClient {
   }
 
   const std::string& received() const { return received_; }
+  // The body of the last response ReadResponse returned.
+  const std::string& last_body() const { return last_body_; }
 
  private:
   int fd_;
   std::string received_;
+  std::string last_body_;
 };
 
 constexpr size_t kLargeBodyBytes = 64 << 20;  // far more than loopback socket buffers hold
@@ -109,7 +113,7 @@ struct ServerOptions {
 };
 
 // A server that answers /slow after `handler_delay`, /large with
-// kLargeBodyBytes, and anything else at once.
+// kLargeBodyBytes, /echo with the request's body, and anything else at once.
 class TimeLimitTest : public ::testing::Test {
  protected:
   void StartServer(const ServerOptions& server) {
@@ -129,6 +133,8 @@ class TimeLimitTest : public ::testing::Test {
             co_await wait.async_wait(boost::asio::use_awaitable);
           } else if (request.target() == "/large") {
             response.body().assign(kLargeBodyBytes, 'x');
+          } else if (request.target() == "/echo") {
+            response.body() = request.body();
           }
           co_return response;
         });
@@ -215,6 +221,60 @@ TEST_F(TimeLimitTest, AClientThatStopsReadingIsCutOffAtTheReadTimeout) {
   std::this_thread::sleep_for(milliseconds(1500));
   ASSERT_TRUE(client.WaitForClose(std::chrono::seconds(20)));
   EXPECT_LT(client.received().size(), kLargeBodyBytes) << "the whole response arrived: nothing was cut off";
+}
+
+// The server parses body bytes that arrived with the header itself, and reads
+// from the socket only for the rest: each way the body must come out whole,
+// and a pipelined request after it must stay untouched.
+using RequestBodyTest = TimeLimitTest;
+
+std::string EchoRequest(const std::string& body) {
+  return "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+TEST_F(RequestBodyTest, ABodySentWithTheHeaderComesThroughWhole) {
+  StartServer({});
+  RawClient client(port_);
+  client.Send(EchoRequest(R"({"userId":"u1","eventType":"click"})"));
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), R"({"userId":"u1","eventType":"click"})");
+}
+
+TEST_F(RequestBodyTest, ABodySplitAcrossWritesIsReadToTheEnd) {
+  StartServer({.idle_timeout = milliseconds(5000), .read_timeout = milliseconds(5000)});
+  RawClient client(port_);
+  const std::string body(3000, 'b');
+  const std::string request = EchoRequest("a" + body + "z");
+  const size_t header_and_part = request.find("\r\n\r\n") + 4 + 1000;
+  client.Send(request.substr(0, header_and_part));
+  std::this_thread::sleep_for(milliseconds(50));  // the server parses the first part alone
+  client.Send(request.substr(header_and_part));
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), "a" + body + "z");
+}
+
+TEST_F(RequestBodyTest, AChunkedBodySentWithTheHeaderComesThroughWhole) {
+  StartServer({});
+  RawClient client(port_);
+  client.Send("POST /echo HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n");
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), "hello, world");
+}
+
+TEST_F(RequestBodyTest, PipelinedRequestsInOneWriteAreEachAnsweredWithTheirOwnBody) {
+  StartServer({});
+  RawClient client(port_);
+  client.Send(EchoRequest("first") + EchoRequest("second") + kGet + EchoRequest("third"));
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), "first");
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), "second");
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), "");
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  EXPECT_EQ(client.last_body(), "third");
 }
 
 }  // namespace
