@@ -9,10 +9,12 @@
 
 #include <filesystem>
 
+#include "app/service.h"
 #include "core/clock.h"
 #include "core/json_output.h"
 #include "core/log.h"
 #include "core/timestamp.h"
+#include "durability/intent_log.h"
 #include "durability/outbox.h"
 #include "durability/reconciler.h"
 
@@ -331,8 +333,16 @@ int Retry(const std::vector<std::string>& args) {
     Result<OutboxStats> stats = (*outbox)->Stats();
     if (!stats.ok()) return fail(stats.status());
     const int64_t oldest_age = stats->pending > 0 ? now - stats->oldest_pending_created_ms : 0;
+    // After a crash, events can wait in the intent log rather than the
+    // outbox until the next start replays them: count those too.
+    Result<IntentLogInspection> intents =
+        IntentLog::Inspect((std::filesystem::path(stores.data_dir) / kIntentLogDirectory).string());
+    if (!intents.ok()) return fail(intents.status());
+    const int64_t oldest_intent_age = intents->events > 0 ? now - intents->oldest_unix_millis : 0;
     std::cout << "{\"pending\":" << stats->pending << ",\"dead\":" << stats->dead
-              << ",\"oldestPendingAgeMs\":" << oldest_age << "}\n";
+              << ",\"oldestPendingAgeMs\":" << oldest_age << ",\"intentLog\":{\"inUse\":"
+              << (intents->in_use ? "true" : "false") << ",\"replayOnStart\":" << intents->events
+              << ",\"oldestReplayAgeMs\":" << oldest_intent_age << "}}\n";
     return 0;
   }
   if (action == "list" || action == "dead") {

@@ -126,7 +126,7 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   std::vector<Event> replayed;
   IntentLogOptions intent_log_options = options.intent_log;
   if (intent_log_options.directory.empty()) {
-    intent_log_options.directory = (std::filesystem::path(options.data_dir) / "intent-log").string();
+    intent_log_options.directory = (std::filesystem::path(options.data_dir) / kIntentLogDirectory).string();
   }
   Result<std::unique_ptr<IntentLog>> intent_log = IntentLog::Open(intent_log_options, &replayed);
   if (!intent_log.ok()) return intent_log.status();

@@ -22,6 +22,10 @@
 
 namespace eventlogger {
 
+// The intent log's directory inside the data dir (unless
+// ServiceOptions::intent_log names another); `retry stats` reads it too.
+inline constexpr const char* kIntentLogDirectory = "intent-log";
+
 struct ServiceOptions {
   std::string data_dir = "./data";  // embedded stores live here unless URLs say otherwise
   StoreUrls stores;                 // empty members: embedded defaults under data_dir

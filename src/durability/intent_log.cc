@@ -706,6 +706,75 @@ Result<std::unique_ptr<IntentLog>> IntentLog::Open(const IntentLogOptions& optio
   return std::unique_ptr<IntentLog>(new IntentLog(std::move(impl)));
 }
 
+namespace {
+
+// True if an IntentLog holds `directory` now. Probes with a shared lock and
+// lets go at once, so a service starting meanwhile is never refused.
+Result<bool> DirectoryInUse(int directory_fd, const std::string& directory) {
+  for (;;) {
+    if (::flock(directory_fd, LOCK_SH | LOCK_NB) == 0) {
+      ::flock(directory_fd, LOCK_UN);
+      return false;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) return true;
+    return IoError("locking", directory, errno);
+  }
+}
+
+}  // namespace
+
+Result<IntentLogInspection> IntentLog::Inspect(const std::string& directory) {
+  IntentLogInspection inspection;
+  Result<FileDescriptor> directory_fd = OpenFile(directory, O_RDONLY | O_DIRECTORY);
+  if (!directory_fd.ok()) {
+    if (!std::filesystem::exists(directory)) return inspection;  // never opened: nothing to replay
+    return directory_fd.status();
+  }
+  Result<bool> in_use = DirectoryInUse(directory_fd->get(), directory);
+  if (!in_use.ok()) return in_use.status();
+  if (*in_use) {
+    inspection.in_use = true;
+    return inspection;
+  }
+
+  std::vector<uint64_t> segment_seqs;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::optional<ParsedFileName> name = ParseFileName(it->path().filename().string());
+    if (name && name->kind == FileKind::kSegment) segment_seqs.push_back(name->seq);
+  }
+  if (error) return IoError("listing", directory, error.value());
+  std::sort(segment_seqs.begin(), segment_seqs.end());
+  std::string data;
+  std::vector<Event> events;
+  for (uint64_t seq : segment_seqs) {
+    const std::string path = (std::filesystem::path(directory) / FileName(seq, FileKind::kSegment)).string();
+    if (Status s = ReadAll(path, &data); !s.ok()) {
+      // A service that started after the probe may have recycled the file.
+      if (!std::filesystem::exists(path)) continue;
+      return s;
+    }
+    events.clear();
+    Result<int64_t> count = ParseSegment(seq, data, path, &events);
+    if (!count.ok()) return count.status();
+    if (*count == 0) continue;
+    ++inspection.segments;
+    inspection.events += *count;
+    for (const Event& event : events) {
+      if (inspection.oldest_unix_millis == 0 || event.unix_millis < inspection.oldest_unix_millis) {
+        inspection.oldest_unix_millis = event.unix_millis;
+      }
+    }
+  }
+  // A service that started during the scan has taken these events over.
+  in_use = DirectoryInUse(directory_fd->get(), directory);
+  if (!in_use.ok()) return in_use.status();
+  if (*in_use) return IntentLogInspection{.in_use = true};
+  return inspection;
+}
+
 Result<uint64_t> IntentLog::Append(EventBatch events) { return impl_->Append(events); }
 
 void IntentLog::Release(uint64_t segment, size_t count) { impl_->Release(segment, count); }

@@ -98,8 +98,25 @@ struct IntentLogStats {
   int64_t spare_segments = 0;  // zeroed/recycled files ready for reuse (at most 2)
 };
 
+// What a log directory holds for the next Open to replay (IntentLog::Inspect).
+struct IntentLogInspection {
+  // A running IntentLog (a service) holds the directory: its events are in
+  // flight, not waiting for a start, so nothing else is reported.
+  bool in_use = false;
+  int64_t events = 0;    // events the next Open would replay
+  int64_t segments = 0;  // segment files holding at least one of them
+  int64_t oldest_unix_millis = 0;  // the earliest of those events' times; 0 if none
+};
+
 class IntentLog {
  public:
+  // Reads what the next Open would replay, without changing anything and
+  // without keeping the directory from being opened meanwhile (an operator's
+  // look at a stopped or crashed service). A missing directory holds nothing.
+  // Events of a run that stopped uncleanly are counted even if they had
+  // already reached both stores: replay rewrites them, harmlessly.
+  static Result<IntentLogInspection> Inspect(const std::string& directory);
+
   // Opens (creating) the log. Every event found in the existing segments is
   // appended to *replayed (in log order); those segments stay on disk until
   // DiscardReplayed(). Then starts a new current segment, from a spare file if

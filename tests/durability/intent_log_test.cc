@@ -292,6 +292,53 @@ TEST_F(IntentLogTest, CloseCleanlyRetiresReleasedSegmentsAndKeepsUnreleasedOnes)
   ExpectSameEvents(Reopen(kSmallSegment), b);
 }
 
+IntentLogInspection InspectOk(const fs::path& directory) {
+  Result<IntentLogInspection> inspection = IntentLog::Inspect(directory.string());
+  EXPECT_TRUE(inspection.ok()) << inspection.status().ToString();
+  return inspection.ok() ? *inspection : IntentLogInspection{};
+}
+
+TEST_F(IntentLogTest, InspectOfADirectoryNeverOpenedFindsNothing) {
+  const IntentLogInspection inspection = InspectOk(directory_);
+  EXPECT_FALSE(inspection.in_use);
+  EXPECT_EQ(inspection.events, 0);
+  EXPECT_EQ(inspection.segments, 0);
+  EXPECT_EQ(inspection.oldest_unix_millis, 0);
+  EXPECT_FALSE(fs::exists(directory_)) << "Inspect must not create the log";
+}
+
+TEST_F(IntentLogTest, InspectCountsWhatTheNextOpenReplaysAndChangesNothing) {
+  Reopen(kSmallSegment);
+  ASSERT_NE(log_, nullptr);
+  const std::vector<Event> a = MakeEvents(5, 3);
+  ASSERT_EQ(Append(a), 1u);
+  const std::vector<Event> b = MakeEvents(2, 1, kSmallSegment - 200);  // rolls to segment 2
+  ASSERT_EQ(Append(b), 2u);
+  EXPECT_TRUE(InspectOk(directory_).in_use) << "an open log's events are in flight, not waiting";
+  log_.reset();  // a crash: no CloseCleanly
+
+  const std::vector<std::string> files_before = Files();
+  const std::string first_segment = ReadFile(SegmentPath(1));
+  const IntentLogInspection inspection = InspectOk(directory_);
+  EXPECT_FALSE(inspection.in_use);
+  EXPECT_EQ(inspection.events, 4);
+  EXPECT_EQ(inspection.segments, 2);
+  EXPECT_EQ(inspection.oldest_unix_millis, MakeEvent(2).unix_millis);  // the earliest, not the first
+  EXPECT_EQ(Files(), files_before);
+  EXPECT_EQ(ReadFile(SegmentPath(1)), first_segment);
+  ExpectSameEvents(Reopen(kSmallSegment), Concat(a, b));
+}
+
+TEST_F(IntentLogTest, InspectAfterACleanCloseFindsOnlyUnreleasedEvents) {
+  Reopen(kSmallSegment);
+  ASSERT_NE(log_, nullptr);
+  const uint64_t segment = Append(MakeEvents(1, 3));
+  log_->Release(segment, 3);
+  ASSERT_TRUE(log_->CloseCleanly().ok());
+  log_.reset();
+  EXPECT_EQ(InspectOk(directory_).events, 0);
+}
+
 // A closed log whose segment 1 holds three one-event batches, with the
 // offset where each record starts (and where the last one ends), for tests
 // that damage the file.

@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "core/clock.h"
+#include "core/timestamp.h"
+#include "durability/intent_log.h"
 #include "integration/backend.h"
 #include "integration/child_process.h"
 #include "integration/faulty_stores.h"
@@ -210,6 +213,65 @@ TEST_F(CliTest, RetryStatsOnAFreshDataDir) {
   const CliResult dead = Retry({"dead"});
   EXPECT_EQ(dead.exit_code, 0);
   EXPECT_TRUE(dead.JsonLines("eventId").empty()) << dead.output;
+}
+
+// The intentLog part of `retry stats`: {"inUse", "replayOnStart", "oldestReplayAgeMs"}.
+const rapidjson::Value& IntentLogStats(const std::optional<rapidjson::Document>& json) {
+  static const rapidjson::Value kMissing;
+  if (!json || !json->HasMember("intentLog") || !(*json)["intentLog"].IsObject()) return kMissing;
+  return (*json)["intentLog"];
+}
+
+TEST_F(CliTest, RetryStatsCountsEventsACrashLeftInTheIntentLog) {
+  StartService();
+  const auto running = Retry({"stats"}).Json("intentLog");
+  ASSERT_TRUE(IntentLogStats(running).IsObject()) << "no intentLog in the stats";
+  EXPECT_TRUE(IntentLogStats(running)["inUse"].GetBool()) << "the running service's log is in flight";
+  StopService();
+  const auto stopped = Retry({"stats"}).Json("intentLog");
+  ASSERT_TRUE(IntentLogStats(stopped).IsObject());
+  EXPECT_FALSE(IntentLogStats(stopped)["inUse"].GetBool());
+  EXPECT_EQ(IntentLogStats(stopped)["replayOnStart"].GetInt64(), 0) << "a clean stop leaves nothing";
+
+  // What a crash leaves: three events durable in the log, in neither store.
+  const int64_t written_at = SystemClock::Instance().NowUnixMillis() - 5000;
+  std::vector<Event> events(3);
+  for (int i = 0; i < 3; ++i) {
+    events[i].event_id = "0197a3c0-0000-7000-8000-00000000000" + std::to_string(i + 1);
+    events[i].user_id = "cli-crash";
+    events[i].event_type = "crash.left";
+    events[i].unix_millis = written_at + i;
+    events[i].timestamp = FormatTimestamp(events[i].unix_millis);
+    events[i].details_json = "{\"n\":" + std::to_string(i) + "}";
+  }
+  {
+    std::vector<Event> replayed;
+    auto log = IntentLog::Open({.directory = data_dir_ + "/intent-log"}, &replayed);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    std::vector<const Event*> batch;
+    for (const Event& event : events) batch.push_back(&event);
+    ASSERT_TRUE((*log)->Append(EventBatch(batch)).ok());
+  }  // closed without CloseCleanly, as a crash leaves it
+
+  const CliResult crashed = Retry({"stats"});
+  ASSERT_EQ(crashed.exit_code, 0) << crashed.output;
+  const auto json = crashed.Json("intentLog");
+  ASSERT_TRUE(IntentLogStats(json).IsObject()) << crashed.output;
+  EXPECT_EQ((*json)["pending"].GetInt64(), 0) << "not in the outbox yet";
+  EXPECT_FALSE(IntentLogStats(json)["inUse"].GetBool());
+  EXPECT_EQ(IntentLogStats(json)["replayOnStart"].GetInt64(), 3);
+  EXPECT_GE(IntentLogStats(json)["oldestReplayAgeMs"].GetInt64(), 5000);
+  EXPECT_LT(IntentLogStats(json)["oldestReplayAgeMs"].GetInt64(), 60000);
+
+  // The next start writes them to the stores, and then nothing waits.
+  StartService();
+  EXPECT_TRUE(Eventually([&] {
+    return HttpRequest(port_, "GET", "/events/cli-crash").body.find(events[2].event_id) != std::string::npos;
+  }));
+  StopService();
+  const auto after = Retry({"stats"}).Json("intentLog");
+  ASSERT_TRUE(IntentLogStats(after).IsObject());
+  EXPECT_EQ(IntentLogStats(after)["replayOnStart"].GetInt64(), 0);
 }
 
 TEST_F(CliTest, RetryWithoutAnOutboxSaysSo) {
