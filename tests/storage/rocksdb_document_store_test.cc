@@ -387,6 +387,74 @@ TEST(RocksDbDocumentStoreTest, LargeDocumentsLiveInBlobFilesAndReadBackExactly) 
   EXPECT_TRUE(found);
 }
 
+TEST(RocksDbDocumentStoreTest, ReadsThroughManyFilesWithPrefixFiltersFindExactlyEachUsersEvents) {
+  // Reads skip the files whose prefix filter rules their user out, so users
+  // spread over many SST files (several flushes of a 1 MiB memtable), ids
+  // that are prefixes of one another, and users never written must all
+  // come back exactly; a scan of every user must not be filtered at all.
+  TempDir dir;
+  const std::string path = dir.File("docs");
+  EventFactory factory;
+  const std::vector<std::string> users = {"u", "u1", "u10", "u100", "v", "user with space", "ü"};
+  std::map<std::string, std::vector<std::string>> expected_ids;
+  std::vector<Event> events;
+  for (int i = 0; i < 2100; ++i) {
+    const std::string& user = users[static_cast<size_t>(i) % users.size()];
+    events.push_back(factory.Make(user, kT0 + i, "t", R"({"i":)" + std::to_string(i) + R"(,"pad":")" +
+                                                          std::string(1000, 'p') + R"("})"));
+    expected_ids[user].push_back(events.back().event_id);
+  }
+  {
+    Result<std::unique_ptr<DocumentStore>> store =
+        OpenRocksDbDocumentStore({.path = path, .write_buffer_bytes = 1u << 20});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (size_t begin = 0; begin < events.size(); begin += 50) {
+      const std::vector<Event> batch(events.begin() + begin, events.begin() + begin + 50);
+      ASSERT_TRUE(Write(**store, batch).ok());
+    }
+  }
+  size_t sst_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (entry.path().extension() == ".sst") ++sst_files;
+  }
+  EXPECT_GT(sst_files, 1u) << "the test needs the events spread over several files";
+
+  auto reopened = OpenOrDie(path);
+  ASSERT_NE(reopened, nullptr);
+  for (const std::string& user : users) {
+    SCOPED_TRACE(user);
+    EXPECT_EQ(EventIds(ScanAll(*reopened, user)), expected_ids[user]);
+    const std::string& last = expected_ids[user].back();
+    bool found = false;
+    ASSERT_TRUE(reopened->FindEvent(user, last, [&](const DocumentView& view) {
+      found = view.event_id == last && view.user_id == user;
+    }).ok());
+    EXPECT_TRUE(found);
+  }
+  for (const char* stranger : {"", "u2", "u1000", "w", "uu"}) {
+    EXPECT_TRUE(ScanAll(*reopened, stranger).empty()) << stranger;
+  }
+  EXPECT_FALSE(reopened->FindEvent("u2", expected_ids["u"].front(), [](const DocumentView&) {}).ok());
+
+  std::map<std::string, size_t> seen;
+  ASSERT_TRUE(reopened->Scan(ScanFilter{}, [&](const DocumentView& view) {
+    ++seen[std::string(view.user_id)];
+    return true;
+  }).ok());
+  for (const std::string& user : users) EXPECT_EQ(seen[user], expected_ids[user].size()) << user;
+  EXPECT_EQ(seen.size(), users.size());
+
+  ScanFilter one_user;
+  one_user.user_id = "u1";
+  size_t u1_events = 0;
+  ASSERT_TRUE(reopened->Scan(one_user, [&](const DocumentView& view) {
+    EXPECT_EQ(view.user_id, "u1");
+    ++u1_events;
+    return true;
+  }).ok());
+  EXPECT_EQ(u1_events, expected_ids["u1"].size());
+}
+
 TEST(RocksDbDocumentStoreTest, SyncedWritesAreOnDiskWithoutAClose) {
   // What a crash right after a sync would leave: the directory copied while
   // the store is still open (no flush, no close) holds every write made
