@@ -22,7 +22,7 @@
 # Backends:
 #   embedded     SQLite + RocksDB (the default stores)
 #   pg-dynalite  PostgreSQL + dynalite (DynamoDB) from tests/support/test-servers.sh, on
-#                ports 57900/58900; reported as "unavailable" when migrate or serve fails
+#                ports 27900/28900; reported as "unavailable" when migrate or serve fails
 #   nginx        the ceiling (worker_processes 2, access_log off)
 #
 # Options:
@@ -82,8 +82,8 @@ KEEP=0
 USERS=10000
 HOT_EVENTS=100
 SOAK=0
-PG_PORT=57900
-DYNAMO_PORT=58900
+PG_PORT=27900
+DYNAMO_PORT=28900
 
 usage() { sed -n '2,/^set -Eeuo/p' "$here/run.sh" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
@@ -287,9 +287,16 @@ wait_for_idle() {
   done
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-NEXT_PORT=58080
-free_port() {  # prints a port nothing listens on (from 58080 up)
+# A port is taken if anything listens there or any socket is bound to it: a
+# client connection's local port blocks a listener too.
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+  [ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]
+}
+# Below the kernel's ephemeral range (32768-60999 by default), where wrk's and
+# nginx's client connections take their local ports.
+NEXT_PORT=28080
+free_port() {  # prints a free port (from 28080 up)
   while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
   echo "$NEXT_PORT"
   NEXT_PORT=$((NEXT_PORT + 1))

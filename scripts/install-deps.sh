@@ -19,7 +19,7 @@ for arg in "$@"; do
             # dynalite runs on Node.js; keep an existing Node (which may bundle
             # npm) rather than pull Debian's npm over it.
             command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;
-    --bench) packages+=(wrk nginx-light procps) ;;
+    --bench) packages+=(wrk nginx-light procps iproute2) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
