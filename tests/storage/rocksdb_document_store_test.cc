@@ -12,6 +12,7 @@
 #include <rocksdb/db.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <span>
@@ -106,6 +107,29 @@ std::vector<std::string> EventIds(const std::vector<Document>& documents) {
   std::vector<std::string> ids;
   for (const auto& d : documents) ids.push_back(d.event_id);
   return ids;
+}
+
+// Writes `events`, `batch_size` at a time, into a store with a 1 MiB
+// memtable, so that a few MB go through several flushes; then closes it.
+void WriteThroughSmallMemtable(const std::string& path, const std::vector<Event>& events,
+                               size_t batch_size) {
+  Result<std::unique_ptr<DocumentStore>> store =
+      OpenRocksDbDocumentStore({.path = path, .write_buffer_bytes = 1u << 20});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (size_t begin = 0; begin < events.size(); begin += batch_size) {
+    const size_t end = std::min(events.size(), begin + batch_size);
+    const std::vector<Event> batch(events.begin() + static_cast<std::ptrdiff_t>(begin),
+                                   events.begin() + static_cast<std::ptrdiff_t>(end));
+    ASSERT_TRUE(Write(**store, batch).ok());
+  }
+}
+
+size_t CountFiles(const std::string& directory, const std::string& extension) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    if (entry.path().extension() == extension) ++count;
+  }
+  return count;
 }
 
 std::unique_ptr<DocumentStore> OpenOrDie(const std::string& path) {
@@ -352,21 +376,8 @@ TEST(RocksDbDocumentStoreTest, LargeDocumentsLiveInBlobFilesAndReadBackExactly) 
     events.push_back(factory.Make("user-" + std::to_string(i % 3), kT0 + i, "t",
                                   R"({"i":)" + std::to_string(i) + R"(,"f":")" + filler + R"("})"));
   }
-  {
-    // A 1 MiB memtable: the 2.9 MB written go through several flushes.
-    Result<std::unique_ptr<DocumentStore>> store =
-        OpenRocksDbDocumentStore({.path = path, .write_buffer_bytes = 1u << 20});
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    for (size_t begin = 0; begin < events.size(); begin += 20) {
-      const std::vector<Event> batch(events.begin() + begin, events.begin() + begin + 20);
-      ASSERT_TRUE(Write(**store, batch).ok());
-    }
-  }
-  size_t blob_files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(path)) {
-    if (entry.path().extension() == ".blob") ++blob_files;
-  }
-  EXPECT_GT(blob_files, 0u) << "no value went to a blob file";
+  ASSERT_NO_FATAL_FAILURE(WriteThroughSmallMemtable(path, events, 20));  // 2.9 MB: several flushes
+  EXPECT_GT(CountFiles(path, ".blob"), 0u) << "no value went to a blob file";
 
   auto reopened = OpenOrDie(path);
   ASSERT_NE(reopened, nullptr);
@@ -389,7 +400,7 @@ TEST(RocksDbDocumentStoreTest, LargeDocumentsLiveInBlobFilesAndReadBackExactly) 
 
 TEST(RocksDbDocumentStoreTest, ReadsThroughManyFilesWithPrefixFiltersFindExactlyEachUsersEvents) {
   // Reads skip the files whose prefix filter rules their user out, so users
-  // spread over many SST files (several flushes of a 1 MiB memtable), ids
+  // spread over several SST files, ids
   // that are prefixes of one another, and users never written must all
   // come back exactly; a scan of every user must not be filtered at all.
   TempDir dir;
@@ -404,22 +415,22 @@ TEST(RocksDbDocumentStoreTest, ReadsThroughManyFilesWithPrefixFiltersFindExactly
                                                           std::string(1000, 'p') + R"("})"));
     expected_ids[user].push_back(events.back().event_id);
   }
-  {
-    Result<std::unique_ptr<DocumentStore>> store =
-        OpenRocksDbDocumentStore({.path = path, .write_buffer_bytes = 1u << 20});
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    for (size_t begin = 0; begin < events.size(); begin += 50) {
-      const std::vector<Event> batch(events.begin() + begin, events.begin() + begin + 50);
-      ASSERT_TRUE(Write(**store, batch).ok());
-    }
+  // Three sessions, each flushed into a level-0 file of its own at the next
+  // open: every user in every file, and fewer files than trigger a
+  // compaction (4), so the count does not depend on background timing.
+  constexpr size_t kSessions = 3;
+  const size_t per_session = (events.size() + kSessions - 1) / kSessions;
+  for (size_t begin = 0; begin < events.size(); begin += per_session) {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    const size_t end = std::min(events.size(), begin + per_session);
+    ASSERT_TRUE(Write(*store, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                 events.begin() + static_cast<std::ptrdiff_t>(end)))
+                    .ok());
   }
-  size_t sst_files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(path)) {
-    if (entry.path().extension() == ".sst") ++sst_files;
-  }
-  EXPECT_GT(sst_files, 1u) << "the test needs the events spread over several files";
 
   auto reopened = OpenOrDie(path);
+  EXPECT_GE(CountFiles(path, ".sst"), kSessions) << "the test needs the events spread over several files";
   ASSERT_NE(reopened, nullptr);
   for (const std::string& user : users) {
     SCOPED_TRACE(user);
