@@ -337,6 +337,29 @@ Result<int64_t> ParseSegment(uint64_t seq, std::string_view data, const std::str
   return count;
 }
 
+// The log directory's segment and spare files, each list in sequence order.
+struct LogFiles {
+  std::vector<uint64_t> segments;
+  std::vector<uint64_t> spares;
+  uint64_t highest_seq = 0;  // over both kinds; 0 if there are none
+};
+
+Result<LogFiles> ListLogFiles(const std::string& directory) {
+  LogFiles files;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::optional<ParsedFileName> name = ParseFileName(it->path().filename().string());
+    if (!name) continue;
+    (name->kind == FileKind::kSegment ? files.segments : files.spares).push_back(name->seq);
+    files.highest_seq = std::max(files.highest_seq, name->seq);
+  }
+  if (error) return IoError("listing", directory, error.value());
+  std::sort(files.segments.begin(), files.segments.end());
+  std::sort(files.spares.begin(), files.spares.end());
+  return files;
+}
+
 }  // namespace
 
 struct IntentLog::Impl {
@@ -367,25 +390,14 @@ struct IntentLog::Impl {
   // Reads every segment on disk into *replayed and registers it as replayed;
   // keeps usable spares. Before the log is shared: no locking needed.
   Status Replay(std::vector<Event>* replayed) {
-    std::vector<uint64_t> segment_seqs;
-    std::vector<uint64_t> spare_seqs;
-    uint64_t highest_seq = 0;
-    std::error_code error;
-    for (std::filesystem::directory_iterator it(options.directory, error), end; !error && it != end;
-         it.increment(error)) {
-      const std::optional<ParsedFileName> name = ParseFileName(it->path().filename().string());
-      if (!name) continue;
-      (name->kind == FileKind::kSegment ? segment_seqs : spare_seqs).push_back(name->seq);
-      highest_seq = std::max(highest_seq, name->seq);
-    }
-    if (error) return IoError("listing", options.directory, error.value());
+    Result<LogFiles> files = ListLogFiles(options.directory);
+    if (!files.ok()) return files.status();
     // Higher than every name ever used, so higher than the seq of any record
     // left in a recycled file.
-    next_seq = highest_seq + 1;
+    next_seq = files->highest_seq + 1;
 
-    std::sort(segment_seqs.begin(), segment_seqs.end());
     std::string data;
-    for (uint64_t seq : segment_seqs) {
+    for (uint64_t seq : files->segments) {
       const std::string path = PathOf(seq, FileKind::kSegment);
       if (Status s = ReadAll(path, &data); !s.ok()) return s;
       Result<int64_t> count = ParseSegment(seq, data, path, replayed);
@@ -396,8 +408,7 @@ struct IntentLog::Impl {
 
     // Spares of another size (segment_bytes changed, or a creation cut short)
     // or beyond the limit are deleted; losing a deletion in a crash is harmless.
-    std::sort(spare_seqs.begin(), spare_seqs.end());
-    for (uint64_t seq : spare_seqs) {
+    for (uint64_t seq : files->spares) {
       const std::string path = PathOf(seq, FileKind::kSpare);
       struct stat info;
       if (::stat(path.c_str(), &info) != 0) return IoError("reading the size of", path, errno);
@@ -738,18 +749,11 @@ Result<IntentLogInspection> IntentLog::Inspect(const std::string& directory) {
     return inspection;
   }
 
-  std::vector<uint64_t> segment_seqs;
-  std::error_code error;
-  for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end;
-       it.increment(error)) {
-    const std::optional<ParsedFileName> name = ParseFileName(it->path().filename().string());
-    if (name && name->kind == FileKind::kSegment) segment_seqs.push_back(name->seq);
-  }
-  if (error) return IoError("listing", directory, error.value());
-  std::sort(segment_seqs.begin(), segment_seqs.end());
+  Result<LogFiles> files = ListLogFiles(directory);
+  if (!files.ok()) return files.status();
   std::string data;
   std::vector<Event> events;
-  for (uint64_t seq : segment_seqs) {
+  for (uint64_t seq : files->segments) {
     const std::string path = (std::filesystem::path(directory) / FileName(seq, FileKind::kSegment)).string();
     if (Status s = ReadAll(path, &data); !s.ok()) {
       // A service that started after the probe may have recycled the file.

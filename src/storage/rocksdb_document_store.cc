@@ -254,9 +254,9 @@ Result<std::unique_ptr<DocumentStore>> OpenRocksDbDocumentStore(const RocksDbDoc
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   if (db_options.enable_blob_files) {
-    // Large documents share the block cache's bound: without a blob cache
-    // every read of one is a pread and a decompression (a 90/10 GET/POST mix
-    // over users with 16 KiB events fell from 48,000 to 23,000 req/s).
+    // Large documents read from blob files are cached too, within the block
+    // cache's bound: without a blob cache every read of one is a pread and a
+    // decompression.
     db_options.blob_cache = table.block_cache;
   }
   // Index and filter blocks live in the block cache too, so memory stays
