@@ -8,15 +8,17 @@
 #   tests/support/test-servers.sh stop STATE_DIR    stops whatever start started
 #   tests/support/test-servers.sh restart-postgres|restart-dynalite STATE_DIR
 #
-# Ports: EVENTLOGGER_TEST_PG_PORT (default 55432), EVENTLOGGER_TEST_DYNAMO_PORT
-# (default 58000).
+# Ports: `start` takes the first free port from EVENTLOGGER_TEST_PG_PORT (default
+# 25432) and EVENTLOGGER_TEST_DYNAMO_PORT (default 25800) up, and records both in
+# STATE_DIR; every later command on that STATE_DIR reuses them. The defaults sit
+# below Linux's ephemeral range (32768-60999), where a client connection's local
+# port can never take them between two test runs.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 command="${1:?usage: test-servers.sh start|stop|restart-postgres|restart-dynalite STATE_DIR}"
 state="${2:?state directory required}"
-pg_port="${EVENTLOGGER_TEST_PG_PORT:-55432}"
-dynamo_port="${EVENTLOGGER_TEST_DYNAMO_PORT:-58000}"
+ports_file="$state/ports"
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 
 as_postgres() {
@@ -29,6 +31,36 @@ wait_for_port() {  # host port seconds
     if [ $SECONDS -ge $deadline ]; then echo "timed out waiting for $1:$2" >&2; return 1; fi
     sleep 0.1
   done
+}
+
+port_is_free() {  # port: nothing listens on it (IPv4 loopback)
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+first_free_port() {  # port: prints it or the next free one within 100
+  local port="$1"
+  for _ in $(seq 100); do
+    if port_is_free "$port"; then echo "$port"; return 0; fi
+    port=$((port + 1))
+  done
+  echo "no free port in $1-$port" >&2
+  return 1
+}
+
+choose_ports() {
+  pg_port="$(first_free_port "${EVENTLOGGER_TEST_PG_PORT:-25432}")"
+  dynamo_port="$(first_free_port "${EVENTLOGGER_TEST_DYNAMO_PORT:-25800}")"
+  if [ "$dynamo_port" = "$pg_port" ]; then dynamo_port="$(first_free_port $((pg_port + 1)))"; fi
+  printf 'pg_port=%s\ndynamo_port=%s\n' "$pg_port" "$dynamo_port" >"$ports_file"
+}
+
+load_ports() {  # the ports `start` chose; an explicit environment variable wins
+  if [ -f "$ports_file" ]; then
+    # shellcheck source=/dev/null
+    . "$ports_file"
+  fi
+  pg_port="${EVENTLOGGER_TEST_PG_PORT:-${pg_port:-25432}}"
+  dynamo_port="${EVENTLOGGER_TEST_DYNAMO_PORT:-${dynamo_port:-25800}}"
 }
 
 start_postgres() {
@@ -74,18 +106,19 @@ stop_dynalite() {
 case "$command" in
   start)
     mkdir -p "$state"
+    if [ -f "$ports_file" ]; then load_ports; else choose_ports; fi
     start_postgres
     start_dynalite
     echo "export EVENTLOGGER_TEST_SERVERS_DIR='$state'"
     echo "export EVENTLOGGER_TEST_POSTGRES_URL='postgresql://postgres@127.0.0.1:$pg_port/eventlogger'"
     echo "export EVENTLOGGER_TEST_DYNAMODB_ENDPOINT='http://127.0.0.1:$dynamo_port'"
     ;;
-  stop) stop_dynalite; stop_postgres ;;
-  restart-postgres) stop_postgres; start_postgres ;;
-  restart-dynalite) stop_dynalite; start_dynalite ;;
-  stop-postgres) stop_postgres ;;
-  start-postgres) start_postgres ;;
-  stop-dynalite) stop_dynalite ;;
-  start-dynalite) start_dynalite ;;
+  stop) load_ports; stop_dynalite; stop_postgres ;;
+  restart-postgres) load_ports; stop_postgres; start_postgres ;;
+  restart-dynalite) load_ports; stop_dynalite; start_dynalite ;;
+  stop-postgres) load_ports; stop_postgres ;;
+  start-postgres) load_ports; start_postgres ;;
+  stop-dynalite) load_ports; stop_dynalite ;;
+  start-dynalite) load_ports; start_dynalite ;;
   *) echo "unknown command: $command" >&2; exit 2 ;;
 esac
