@@ -6,14 +6,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "core/log.h"
+#include "storage/connection_pool.h"
 #include "storage/sql_dialect.h"
 
 namespace eventlogger {
@@ -513,107 +512,6 @@ Result<Connection> Connect(const Context& context) {
   return conn;
 }
 
-// As the libpq store's pool: at most `size` connections, opened on demand;
-// a caller waits up to `wait` for one when all are in use.
-class Pool {
- public:
-  Pool(const Context& context, std::chrono::milliseconds wait)
-      : context_(context), wait_(wait), size_(context.options.pool_size) {}
-  ~Pool() { DiscardIdle(); }
-
-  class Lease {
-   public:
-    Lease(Pool* pool, Connection conn, bool reused)
-        : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
-    Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)),
-          conn_(std::move(other.conn_)),
-          reused_(other.reused_) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (pool_ != nullptr) pool_->Return(std::move(conn_));
-    }
-    OdbcConnection* get() const { return conn_.get(); }
-    bool reused() const { return reused_; }
-    bool broken() const { return conn_->Broken(); }
-
-   private:
-    Pool* pool_;
-    Connection conn_;
-    bool reused_;
-  };
-
-  // Takes a connection opened elsewhere (the one Open detected the dialect on).
-  void Adopt(Connection conn) {
-    std::lock_guard lock(mutex_);
-    ++open_;
-    idle_.push_back(std::move(conn));
-  }
-
-  Result<Lease> Acquire() {
-    const auto deadline = std::chrono::steady_clock::now() + wait_;
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      // ODBC has no cheap liveness probe; a stale connection shows itself on
-      // first use and the store retries once on a fresh one.
-      if (!idle_.empty()) {
-        Connection conn = std::move(idle_.back());
-        idle_.pop_back();
-        return Lease(this, std::move(conn), true);
-      }
-      if (open_ < size_) {
-        ++open_;  // reserve the slot while connecting without the lock
-        lock.unlock();
-        Result<Connection> conn = Connect(context_);
-        if (conn.ok()) return Lease(this, std::move(*conn), false);
-        lock.lock();
-        --open_;
-        available_.notify_one();
-        return conn.status();
-      }
-      if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= size_) {
-        return Status::Unavailable("all " + std::to_string(size_) + " connections to " +
-                                   context_.where + " stayed busy for " +
-                                   std::to_string(wait_.count()) + " ms");
-      }
-    }
-  }
-
-  void DiscardIdle() {
-    std::vector<Connection> doomed;
-    {
-      std::lock_guard lock(mutex_);
-      doomed.swap(idle_);
-      open_ -= static_cast<int>(doomed.size());
-    }
-    available_.notify_all();
-  }  // disconnected here, outside the lock
-
- private:
-  void Return(Connection conn) {
-    const bool keep = conn && !conn->in_transaction() && !conn->Broken();
-    if (!keep) conn.reset();
-    {
-      std::lock_guard lock(mutex_);
-      if (keep) {
-        idle_.push_back(std::move(conn));
-      } else {
-        --open_;
-      }
-    }
-    available_.notify_one();
-  }
-
-  const Context& context_;
-  const std::chrono::milliseconds wait_;
-  const int size_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<Connection> idle_;
-  int open_ = 0;  // idle + leased + being connected
-};
-
 EventMetadata RowToMetadata(const std::vector<std::optional<std::string>>& columns) {
   const auto text = [&columns](size_t i) {
     return i < columns.size() && columns[i] ? *columns[i] : std::string();
@@ -626,7 +524,19 @@ class OdbcMetadataStore final : public MetadataStore {
   explicit OdbcMetadataStore(Context context)
       : context_(std::move(context)),
         kind_("odbc-" + std::string(context_.dialect.name())),
-        pool_(context_, context_.options.pool_timeout) {}
+        pool_({.size = context_.options.pool_size,
+               .wait = context_.options.pool_timeout,
+               .noun = "connection",
+               .where = context_.where,
+               .connect = [this] { return Connect(context_); },
+               // ODBC has no cheap liveness probe, so an idle connection is
+               // taken as it is: a stale one shows itself on first use, and
+               // Run retries once on a fresh one.
+               .usable = [](Connection& conn,
+                            bool taking) {
+                 return taking || (!conn->in_transaction() && !conn->Broken());
+               },
+               .broken = [](Connection& conn) { return conn->Broken(); }}) {}
 
   void Adopt(Connection conn) { pool_.Adopt(std::move(conn)); }
 
@@ -694,22 +604,11 @@ class OdbcMetadataStore final : public MetadataStore {
   std::string_view Kind() const override { return kind_; }
 
  private:
-  // As PostgresMetadataStore::Run: one retry on a fresh connection when a
-  // reused one turns out dead and nothing was handed to the caller yet.
+  // Every operation here is idempotent (inserts skip existing rows), so
+  // repeating one whose outcome is unknown after a cut connection is safe.
   template <typename Operation>
   Status Run(Operation&& operation) {
-    for (int attempt = 0;; ++attempt) {
-      Result<Pool::Lease> lease = pool_.Acquire();
-      if (!lease.ok()) return lease.status();
-      bool delivered = false;
-      Status status = operation(lease->get(), &delivered);
-      if (status.ok() || !lease->broken()) return status;
-      const bool retry = attempt == 0 && lease->reused() && !delivered;
-      pool_.DiscardIdle();
-      if (!retry) return status;
-      log::Warn("ODBC connection lost; retrying on a new connection",
-                {{"store", context_.where}, {"error", status.message()}});
-    }
+    return pool_.Run(std::forward<Operation>(operation));
   }
 
   Status Query(const SqlStatement& query, std::string_view what,
@@ -778,7 +677,7 @@ class OdbcMetadataStore final : public MetadataStore {
 
   const Context context_;
   const std::string kind_;
-  Pool pool_;
+  ConnectionPool<Connection> pool_;
 };
 
 }  // namespace

@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <charconv>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "core/log.h"
+#include "storage/connection_pool.h"
 #include "storage/sql_dialect.h"
 #include "storage/store_factory.h"
 
@@ -289,119 +288,22 @@ bool LooksHealthy(PGconn* conn, bool probe) {
   return PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE;
 }
 
-// At most `size` sessions, opened on demand. A caller waits up to
-// `wait` for one when all are in use.
-class Pool {
- public:
-  Pool(const Context& context, std::chrono::milliseconds wait)
-      : context_(context), wait_(wait), size_(context.options.pool_size) {}
-
-  ~Pool() { DiscardIdle(); }
-
-  // One session for one operation; goes back to the pool on destruction
-  // unless it is broken.
-  class Lease {
-   public:
-    Lease(Pool* pool, Connection conn, bool reused)
-        : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
-    Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)),
-          conn_(std::move(other.conn_)),
-          reused_(other.reused_) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (pool_ != nullptr) pool_->Return(std::move(conn_));
-    }
-
-    PGconn* get() const { return conn_.get(); }
-    // True if the session had served an earlier operation (so it may have
-    // gone stale since), false if it was opened for this one.
-    bool reused() const { return reused_; }
-    bool broken() const { return PQstatus(conn_.get()) != CONNECTION_OK; }
-
-   private:
-    Pool* pool_;
-    Connection conn_;
-    bool reused_;
-  };
-
-  Result<Lease> Acquire() {
-    const auto deadline = std::chrono::steady_clock::now() + wait_;
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      while (!idle_.empty()) {
-        Connection conn = std::move(idle_.back());
-        idle_.pop_back();
-        lock.unlock();
-        if (LooksHealthy(conn.get(), /*probe=*/true)) return Lease(this, std::move(conn), true);
-        conn.reset();  // stale: close it and use its slot for a new session
-        lock.lock();
-        --open_;
-      }
-      if (open_ < size_) {
-        ++open_;  // reserve the slot while connecting without the lock
-        lock.unlock();
-        Result<Connection> conn = Connect(context_);
-        if (conn.ok()) return Lease(this, std::move(*conn), false);
-        lock.lock();
-        --open_;
-        available_.notify_one();
-        return conn.status();
-      }
-      if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= size_) {
-        return Status::Unavailable("all " + std::to_string(size_) + " sessions to " +
-                                   context_.where + " stayed busy for " +
-                                   std::to_string(wait_.count()) + " ms");
-      }
-    }
-  }
-
-  // Closes every idle session: after one turned out broken, the others were
-  // most likely cut by the same server restart.
-  void DiscardIdle() {
-    std::vector<Connection> doomed;
-    {
-      std::lock_guard lock(mutex_);
-      doomed.swap(idle_);
-      open_ -= static_cast<int>(doomed.size());
-    }
-    available_.notify_all();
-  }  // closed here, outside the lock
-
- private:
-  void Return(Connection conn) {
-    const bool keep = conn && LooksHealthy(conn.get(), /*probe=*/false);
-    if (!keep) conn.reset();
-    {
-      std::lock_guard lock(mutex_);
-      if (keep) {
-        idle_.push_back(std::move(conn));
-      } else {
-        --open_;
-      }
-    }
-    available_.notify_one();
-  }
-
-  const Context& context_;
-  const std::chrono::milliseconds wait_;
-  const int size_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<Connection> idle_;
-  int open_ = 0;  // idle + leased + being connected
-};
-
 class PostgresMetadataStore final : public MetadataStore {
  public:
   explicit PostgresMetadataStore(Context context)
-      : context_(std::move(context)), pool_(context_, context_.options.pool_timeout) {}
+      : context_(std::move(context)),
+        pool_({.size = context_.options.pool_size,
+               .wait = context_.options.pool_timeout,
+               .noun = "session",
+               .where = context_.where,
+               .connect = [this] { return Connect(context_); },
+               .usable = [](Connection& conn,
+                            bool taking) { return LooksHealthy(conn.get(), /*probe=*/taking); },
+               .broken = [](Connection& conn) { return PQstatus(conn.get()) != CONNECTION_OK; }}) {}
 
   // Opens the first session, proving the URL and credentials work.
   Status Start() {
-    Result<Pool::Lease> lease = pool_.Acquire();
-    return lease.status();
+    return pool_.Acquire().status();
   }
 
   Status WriteBatch(EventBatch events) override {
@@ -478,26 +380,11 @@ class PostgresMetadataStore final : public MetadataStore {
   std::string_view Kind() const override { return "postgresql"; }
 
  private:
-  // Runs `operation` on a pooled session. When the session turns out to
-  // have been cut (typically: the server restarted while it sat idle), it is
-  // dropped with the other idle ones and the operation runs once more on a
-  // fresh session. Every operation here is idempotent (inserts skip
-  // existing rows), so repeating one whose outcome is unknown is safe; a
-  // read is not repeated once it has handed rows to its caller.
+  // Every operation here is idempotent (inserts skip existing rows), so
+  // repeating one whose outcome is unknown after a cut session is safe.
   template <typename Operation>
   Status Run(Operation&& operation) {
-    for (int attempt = 0;; ++attempt) {
-      Result<Pool::Lease> lease = pool_.Acquire();
-      if (!lease.ok()) return lease.status();
-      bool delivered = false;
-      Status status = operation(lease->get(), &delivered);
-      if (status.ok() || !lease->broken()) return status;
-      const bool retry = attempt == 0 && lease->reused() && !delivered;
-      pool_.DiscardIdle();
-      if (!retry) return status;
-      log::Warn("postgres session lost; retrying on a new session",
-                {{"store", context_.where}, {"error", status.message()}});
-    }
+    return pool_.Run(std::forward<Operation>(operation));
   }
 
   Status MigrateInTransaction(PGconn* conn) {
@@ -557,7 +444,7 @@ class PostgresMetadataStore final : public MetadataStore {
   }
 
   const Context context_;
-  Pool pool_;
+  ConnectionPool<Connection> pool_;
 };
 
 }  // namespace
