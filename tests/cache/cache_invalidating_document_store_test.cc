@@ -10,6 +10,7 @@
 #include "core/uuid.h"
 #include "integration/service_fixture.h"  // TempDir
 #include "storage/rocksdb_document_store.h"
+#include "support/events.h"
 
 namespace eventlogger {
 namespace {
@@ -18,17 +19,8 @@ using testing::TempDir;
 
 // An event as the service makes it: a UUIDv7 whose millisecond is its timestamp.
 Event MakeEvent(const std::string& user) {
-  static ManualClock clock(1'750'000'000'000);
-  static Uuid7Generator ids(clock);
-  const Uuid7 id = ids.Next();
-  Event event;
-  event.event_id = FormatUuid(id.bytes);
-  event.user_id = user;
-  event.event_type = "t";
-  event.unix_millis = id.unix_millis;
-  event.timestamp = FormatTimestamp(id.unix_millis);
-  event.details_json = "{}";
-  return event;
+  static testing_support::EventFactory events;
+  return events.Make(user, 1'750'000'000'000, "t");
 }
 
 bool Cache(UserEventsCache& cache, const std::string& user) {

@@ -19,6 +19,7 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "integration/service_fixture.h"  // TempDir
+#include "support/events.h"
 
 namespace eventlogger {
 namespace {
@@ -33,16 +34,8 @@ constexpr int64_t kT0 = 1'750'000'000'000;  // 2025-06-15T15:06:40.000Z
 class EventFactory {
  public:
   Event Make(int64_t millis, const std::string& user = "u1", const std::string& key = "") {
-    ManualClock clock(millis);
-    Uuid7Generator ids(clock);
-    const Uuid7 id = ids.Next();
-    Event event;
-    event.event_id = FormatUuid(id.bytes);
-    event.user_id = user;
-    event.event_type = "bet";
-    event.unix_millis = id.unix_millis;
-    event.timestamp = FormatTimestamp(id.unix_millis);
-    event.details_json = R"({"n":)" + std::to_string(++count_) + R"(,"ip":"10.0.0.1"})";
+    Event event = testing_support::EventAt(
+        millis, user, "bet", R"({"n":)" + std::to_string(++count_) + R"(,"ip":"10.0.0.1"})");
     if (!key.empty()) {
       event.idempotency_key = key;
       event.request_hash = "hash-of-" + key;

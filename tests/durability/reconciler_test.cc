@@ -19,6 +19,7 @@
 #include "integration/service_fixture.h"  // TempDir
 #include "storage/rocksdb_document_store.h"
 #include "storage/sqlite_metadata_store.h"
+#include "support/events.h"
 
 namespace eventlogger {
 namespace {
@@ -31,17 +32,7 @@ using ::testing::UnorderedElementsAre;
 constexpr int64_t kT0 = 1'750'000'000'000;  // 2025-06-15T15:06:40.000Z
 
 Event MakeEvent(int64_t millis, const std::string& user, const std::string& type = "bet") {
-  ManualClock clock(millis);
-  Uuid7Generator ids(clock);
-  const Uuid7 id = ids.Next();
-  Event event;
-  event.event_id = FormatUuid(id.bytes);
-  event.user_id = user;
-  event.event_type = type;
-  event.unix_millis = id.unix_millis;
-  event.timestamp = FormatTimestamp(id.unix_millis);
-  event.details_json = R"({"ip":"192.168.1.1","device":"Chrome"})";
-  return event;
+  return testing_support::EventAt(millis, user, type, R"({"ip":"192.168.1.1","device":"Chrome"})");
 }
 
 class ReconcilerTest : public ::testing::Test {

@@ -19,6 +19,7 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "integration/service_fixture.h"  // TempDir
+#include "support/events.h"
 
 namespace eventlogger {
 namespace {
@@ -118,16 +119,8 @@ class FakeDocumentStore final : public DocumentStore {
 };
 
 Event MakeEvent(int64_t millis, const std::string& user, int n) {
-  ManualClock clock(millis);
-  Uuid7Generator ids(clock);
-  const Uuid7 id = ids.Next();
-  Event event;
-  event.event_id = FormatUuid(id.bytes);
-  event.user_id = user;
-  event.event_type = "deposit";
-  event.unix_millis = id.unix_millis;
-  event.timestamp = FormatTimestamp(id.unix_millis);
-  event.details_json = R"({"amount":)" + std::to_string(n) + R"(,"currency":"EUR"})";
+  Event event = testing_support::EventAt(
+      millis, user, "deposit", R"({"amount":)" + std::to_string(n) + R"(,"currency":"EUR"})");
   event.idempotency_key = "key-" + std::to_string(n);
   event.request_hash = "hash-" + std::to_string(n);
   return event;

@@ -15,6 +15,7 @@
 #include "durability/intent_log.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
+#include "support/events.h"
 
 namespace eventlogger::testing {
 namespace {
@@ -31,15 +32,8 @@ TEST(IntentReplayTest, EventsLeftInTheLogAreInBothStoresBeforeTheFirstRequest) {
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     Uuid7Generator ids(SystemClock::Instance());
     for (int i = 0; i < 50; ++i) {
-      const Uuid7 id = ids.Next();
-      Event e;
-      e.event_id = FormatUuid(id.bytes);
-      e.user_id = i % 2 == 0 ? "replay-a" : "replay-b";
-      e.event_type = "t";
-      e.unix_millis = id.unix_millis;
-      e.timestamp = FormatTimestamp(id.unix_millis);
-      e.details_json = R"({"i":)" + std::to_string(i) + "}";
-      events.push_back(e);
+      events.push_back(testing_support::EventWithId(ids.Next(), i % 2 == 0 ? "replay-a" : "replay-b",
+                                                    "t", R"({"i":)" + std::to_string(i) + "}"));
     }
     std::vector<const Event*> batch;
     for (const Event& e : events) batch.push_back(&e);

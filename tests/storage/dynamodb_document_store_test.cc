@@ -37,9 +37,12 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "core/validation.h"
+#include "support/events.h"
 
 namespace eventlogger {
 namespace {
+
+using testing_support::EventFactory;
 
 using aws::AttributeValue;
 using eventlogger::testing::FakeHttpServer;
@@ -49,28 +52,6 @@ using eventlogger::testing::FakeResponse;
 constexpr int64_t kT0 = 1751207565123;  // 2025-06-29T14:32:45.123Z
 constexpr int64_t kHour = 3600 * 1000;
 
-// Makes events the way the service does: a UUIDv7 whose embedded time is
-// the event's timestamp (FindEvent depends on that).
-class EventFactory {
- public:
-  Event Make(std::string user_id, int64_t unix_millis, std::string event_type = "click",
-             std::string details = "{}") {
-    clock_.Set(unix_millis);
-    const Uuid7 id = generator_.Next();
-    Event event;
-    event.event_id = FormatUuid(id.bytes);
-    event.user_id = std::move(user_id);
-    event.event_type = std::move(event_type);
-    event.unix_millis = id.unix_millis;
-    event.timestamp = FormatTimestamp(id.unix_millis);
-    event.details_json = std::move(details);
-    return event;
-  }
-
- private:
-  ManualClock clock_{0};
-  Uuid7Generator generator_{clock_};
-};
 
 struct Doc {
   std::string user_id, event_id, event_type, timestamp, details_json;
@@ -443,7 +424,7 @@ TEST_F(DynamoDbDocumentStoreTest, NonAsciiUserIdsAndPayloads) {
   const std::string payload =
       "{\"caf\xC3\xA9\":\"\xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x8E\xB2\",\"esc\":\"\\u00e9\\\"\\\\\\n\",\"n\":[1,2.5,null,true]}";
   std::vector<Event> events = {factory_.Make(user, kT0, "bet", payload), factory_.Make(user, kT0 + 1, "win", "{}"),
-                               factory_.Make("Zo\xC3\xAB", kT0, "bet", payload)};
+                               factory_.Make("Zo\xC3\xAB", kT0 + 1, "bet", payload)};
   ASSERT_TRUE(store->WriteBatch(Pointers(events)).ok());
   EXPECT_EQ(ScanUser(*store, user), (std::vector<Doc>{FromEvent(events[0]), FromEvent(events[1])}));
   EXPECT_EQ(Find(*store, user, events[0].event_id), FromEvent(events[0]));
@@ -459,10 +440,10 @@ TEST_F(DynamoDbDocumentStoreTest, ItemAtTheComputedLimitIsAcceptedOneByteOverIsR
   // What the service checks before any write (and answers 413 for).
   auto document_bytes = [](const Event& e) { return e.user_id.size() + e.event_type.size() + e.details_json.size(); };
   auto details = [](size_t bytes) { return "{\"p\":\"" + std::string(bytes - 8, 'x') + "\"}"; };
-  // Once with the longest userId and eventType, once with the shortest: the
+  // Once with the shortest userId and eventType, once with the longest: the
   // limit is exact either way.
   for (const auto& [user, type] : std::vector<std::pair<std::string, std::string>>{
-           {std::string(kMaxUserIdBytes, 'u'), std::string(kMaxEventTypeLength, 't')}, {"u", "t"}}) {
+           {"u", "t"}, {std::string(kMaxUserIdBytes, 'u'), std::string(kMaxEventTypeLength, 't')}}) {
     SCOPED_TRACE(user.size());
     const int64_t when = kT0 + static_cast<int64_t>(user.size()) * 10;
     const Event at_limit = factory_.Make(user, when, type, details(limit - user.size() - type.size()));

@@ -23,9 +23,12 @@
 #include "core/event.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
+#include "support/events.h"
 
 namespace eventlogger {
 namespace {
+
+using testing_support::EventFactory;
 
 class TempDir {
  public:
@@ -47,32 +50,6 @@ class TempDir {
   std::string path_;
 };
 
-// Makes events the way the service does: a UUIDv7 whose embedded time is
-// the event's timestamp (FindEvent depends on that). Calls must come in
-// non-decreasing time order; ids within one millisecond then increase.
-class EventFactory {
- public:
-  Event Make(std::string user_id, int64_t unix_millis, std::string event_type = "click",
-             std::string details = "{}") {
-    clock_.Set(unix_millis);
-    const Uuid7 id = generator_.Next();
-    // The generator never goes back in time, so callers must ask for
-    // non-decreasing times; this catches a test that does not.
-    EXPECT_EQ(id.unix_millis, unix_millis) << "EventFactory::Make called out of time order";
-    Event event;
-    event.event_id = FormatUuid(id.bytes);
-    event.user_id = std::move(user_id);
-    event.event_type = std::move(event_type);
-    event.unix_millis = id.unix_millis;
-    event.timestamp = FormatTimestamp(id.unix_millis);
-    event.details_json = std::move(details);
-    return event;
-  }
-
- private:
-  ManualClock clock_{0};
-  Uuid7Generator generator_{clock_};
-};
 
 constexpr int64_t kT0 = 1751207565123;  // 2025-06-29T14:32:45.123Z
 
