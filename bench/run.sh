@@ -35,7 +35,9 @@
 #                         and to report "unavailable" if the test servers do not start)
 #   --embedded-only       do not try PostgreSQL + dynalite
 #   --no-ceiling          skip the nginx runs (ratios are then empty)
-#   --ceiling-runs N      nginx runs per scenario; the best is the ceiling (default 2)
+#   --runs N              runs per scenario on the embedded stores, alternating with as many
+#                         nginx runs; each row is its best run (default 2; --ceiling-runs is
+#                         the older name)
 #   --cold-starts N       cold-start measurements per data dir (default 5; 0 skips them)
 #   --soak S              also run post-150b on the embedded stores for S seconds (e.g. 300),
 #                         sampling the service's RSS every 5 s: the memory-growth check
@@ -69,7 +71,7 @@ THREADS=2
 SCENARIOS=("${ALL_SCENARIOS[@]}")
 PG_DYNALITE=auto
 CEILING=1
-CEILING_RUNS=2
+RUNS=2
 COLD_STARTS=5
 COLD_STARTS_SET=0
 BUILD=1
@@ -97,7 +99,7 @@ while [ $# -gt 0 ]; do
     --postgres-dynalite) PG_DYNALITE=on ;;
     --embedded-only|--no-postgres-dynalite) PG_DYNALITE=off ;;
     --no-ceiling) CEILING=0 ;;
-    --ceiling-runs) CEILING_RUNS="${2:?--ceiling-runs needs a count}"; shift ;;
+    --runs|--ceiling-runs) RUNS="${2:?$1 needs a count}"; shift ;;
     --soak) SOAK="${2:?--soak needs seconds}"; shift ;;
     --cold-starts) COLD_STARTS="${2:?}"; COLD_STARTS_SET=1; shift ;;
     --no-build) BUILD=0 ;;
@@ -116,11 +118,11 @@ if [ "$QUICK" = 1 ]; then
   [ "$DURATION_SET" = 1 ] || DURATION=3
   [ "$COLD_STARTS_SET" = 1 ] || COLD_STARTS=3
 fi
-for n in "$DURATION" "$CONNECTIONS" "$THREADS" "$COLD_STARTS" "$WAIT_IDLE" "$SOAK" "$CEILING_RUNS"; do
+for n in "$DURATION" "$CONNECTIONS" "$THREADS" "$COLD_STARTS" "$WAIT_IDLE" "$SOAK" "$RUNS"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench/run.sh: '$n' is not a whole number" >&2; exit 2; }
 done
 [ "$DURATION" -ge 1 ] || { echo "bench/run.sh: --duration must be at least 1" >&2; exit 2; }
-[ "$CEILING_RUNS" -ge 1 ] || { echo "bench/run.sh: --ceiling-runs must be at least 1" >&2; exit 2; }
+[ "$RUNS" -ge 1 ] || { echo "bench/run.sh: --runs must be at least 1" >&2; exit 2; }
 for s in "${SCENARIOS[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || {
     echo "bench/run.sh: unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" >&2; exit 2; }
@@ -615,35 +617,15 @@ scenario_args() {
   esac
 }
 
-# The ceiling for one scenario: nginx with the answer sizes the service just gave.
-run_ceiling() {  # scenario label-of-the-service-row
-  local scenario="$1" label="$2" key="$1|nginx" get_body="$TMP/ceiling-get.json" bytes args
-  case "$scenario" in
-    get-hot) cp "$HOT_BODY_FILE.$label" "$get_body" ;;
-    *)
-      bytes="${R[$scenario|$label,get_mean_bytes]:-2}"
-      [ "$bytes" -ge 2 ] || bytes=2
-      # A JSON array of the right length (the bytes matter, not the content).
-      { printf '['; head -c $((bytes - 2)) /dev/zero | tr '\0' ' '; printf ']'; } >"$get_body" ;;
-  esac
-  row_add "$scenario" nginx ok
-  if ! start_nginx "$POST_BODY_FILE.$label" "$get_body"; then
-    row_set "$key" status failed; row_set "$key" note "nginx did not start"
-    fail "nginx did not start"
-    return
-  fi
-  read -r -a args <<<"$(scenario_args "$scenario")"
-  # nginx's rate on this VM swings by a quarter from one run to the next (85k to 118k req/s
-  # for post-150b within minutes); a ceiling is the best the machine can do, so the best of
-  # CEILING_RUNS runs is the row. Each run's rate is kept in the JSON ("ceilingRuns").
-  local i run best="" best_rps=-1 rates="" field
-  for ((i = 1; i <= CEILING_RUNS; i++)); do
-    run="$key#$i"  # a scratch row, not listed in ROWS; wrk_run marks it if something fails
-    row_set "$run" status ok
-    wrk_run "$run" "$here/wrk/${args[0]}" "http://127.0.0.1:$NGX_PORT" "$(nginx_pids | paste -sd' ')" "" "" \
-      "${args[@]:1}" || true
+# Copies the best of a row's scratch runs ("KEY#1".."KEY#N": the one with the most req/s among
+# those that completed) into the row, and records every run's rate as the row's "runs".
+adopt_best_run() {  # key runs
+  local key="$1" n="$2" i run best="" best_rps=-1 rates="" field
+  for ((i = 1; i <= n; i++)); do
+    run="$key#$i"
+    [ -n "${R[$run,status]:-}" ] || continue  # not run: the service died before it
     rates="${rates:+$rates, }${R[$run,rps]:-null}"
-    if [ "${R[$run,status]:-}" = ok ] && awk -v a="${R[$run,rps]:-0}" -v b="$best_rps" 'BEGIN {exit !(a > b)}'; then
+    if [ "${R[$run,status]}" = ok ] && awk -v a="${R[$run,rps]:-0}" -v b="$best_rps" 'BEGIN {exit !(a > b)}'; then
       best="$run"; best_rps="${R[$run,rps]}"
     fi
   done
@@ -653,14 +635,50 @@ run_ceiling() {  # scenario label-of-the-service-row
     field="${field#"$best,"}"
     [[ "$field" == scenario || "$field" == backend ]] || R[$key,$field]="${R[$best,$field]}"
   done
-  row_set "$key" ceiling_runs "$rates"
-  stop_pid "$NGX_PID" 10 || true
-  [ "${R[$key,status]}" = ok ] || fail "$scenario on nginx: ${R[$key,note]}"
+  row_set "$key" runs "$rates"
 }
 
-# Runs every selected scenario against a started service.
+# The ceiling of a scenario: nginx serving the answer sizes the service's first run gave.
+start_ceiling() {  # scenario label-of-the-service-row
+  local scenario="$1" label="$2" get_body="$TMP/ceiling-get.json" bytes
+  case "$scenario" in
+    get-hot) cp "$HOT_BODY_FILE.$label" "$get_body" ;;
+    *)
+      bytes="${R[$scenario|$label#1,get_mean_bytes]:-${R[$scenario|$label,get_mean_bytes]:-2}}"
+      [ "$bytes" -ge 2 ] || bytes=2
+      # A JSON array of the right length (the bytes matter, not the content).
+      { printf '['; head -c $((bytes - 2)) /dev/zero | tr '\0' ' '; printf ']'; } >"$get_body" ;;
+  esac
+  row_add "$scenario" nginx ok
+  if ! start_nginx "$POST_BODY_FILE.$label" "$get_body"; then
+    row_set "$scenario|nginx" status failed; row_set "$scenario|nginx" note "nginx did not start"
+    fail "nginx did not start"
+    return 1
+  fi
+}
+
+ceiling_run() {  # scenario run-number
+  local scenario="$1" run="$1|nginx#$2" args
+  read -r -a args <<<"$(scenario_args "$scenario")"
+  row_set "$run" status ok
+  wrk_run "$run" "$here/wrk/${args[0]}" "http://127.0.0.1:$NGX_PORT" "$(nginx_pids | paste -sd' ')" "" "" \
+    "${args[@]:1}" || true
+}
+
+finish_ceiling() {  # scenario runs
+  local key="$1|nginx"
+  adopt_best_run "$key" "$2"
+  stop_pid "$NGX_PID" 10 || true
+  [ "${R[$key,status]}" = ok ] || fail "$1 on nginx: ${R[$key,note]}"
+}
+
+# Runs every selected scenario against a started service. On the embedded stores each scenario
+# runs RUNS times alternately with its nginx ceiling (service, nginx, service, nginx, ...), so
+# both sides see the same stretches of this VM's swings (nginx's own rate moves by a quarter
+# between runs here); each row is its side's best run, and both sides get the same number of
+# draws, so the ratio is not biased either way.
 run_backend() {  # label "store pids" strict(1: problems count as failures)
-  local label="$1" spids="$2" strict="$3" scenario key args died=0
+  local label="$1" spids="$2" strict="$3" scenario key args died=0 runs i run ceiling pair_ratios
   probe_post "$SVC_PORT" "$label"
   has_scenario get-hot && preload_hot "$SVC_PORT" "$label"
   for scenario in "${SCENARIOS[@]}"; do
@@ -673,24 +691,47 @@ run_backend() {  # label "store pids" strict(1: problems count as failures)
       preload_cold "$SVC_PORT" "$label"
     fi
     read -r -a args <<<"$(scenario_args "$scenario")"
-    say "$scenario on $label: ${DURATION}s"
+    ceiling=0
+    [ "$label" = embedded ] && [ "$CEILING" = 1 ] && ceiling=1
+    runs=1
+    [ "$ceiling" = 1 ] && runs="$RUNS"
     row_add "$scenario" "$label" ok
-    if ! wrk_run "$key" "$here/wrk/${args[0]}" "http://127.0.0.1:$SVC_PORT" "$SVC_PID" "$SVC_PID" "$spids" "${args[@]:1}"; then
-      died=1
-      unset "LIVE[$SVC_PID]"
-      wait "$SVC_PID" 2>/dev/null || true
-      tail -n 5 "$TMP/serve-$label.log" | sed 's/^/    /' >&2
-      if [ "$strict" = 1 ]; then fail "$scenario on $label: the service died"; else
-        row_set "$key" status unavailable; fi
+    for ((i = 1; i <= runs; i++)); do
+      run="$key#$i"  # a scratch row, not listed in ROWS; wrk_run marks it if something fails
+      say "$scenario on $label: ${DURATION}s (run $i of $runs)"
+      row_set "$run" status ok
+      if ! wrk_run "$run" "$here/wrk/${args[0]}" "http://127.0.0.1:$SVC_PORT" "$SVC_PID" "$SVC_PID" "$spids" "${args[@]:1}"; then
+        died=1
+        unset "LIVE[$SVC_PID]"
+        wait "$SVC_PID" 2>/dev/null || true
+        tail -n 5 "$TMP/serve-$label.log" | sed 's/^/    /' >&2
+        if [ "$strict" = 1 ]; then fail "$scenario on $label: the service died"; else
+          row_set "$run" status unavailable; fi
+      fi
+      say "  ${R[$run,rps]:-0} req/s, p99 ${R[$run,p99]:-?} ms, non-2xx ${R[$run,non2xx]:-?} (${R[$run,status]})"
+      [ "$died" = 0 ] || break
+      if [ "$ceiling" = 1 ]; then
+        if [ "$i" = 1 ] && ! start_ceiling "$scenario" "$label"; then ceiling=0; continue; fi
+        say "$scenario on nginx (ceiling): ${DURATION}s (run $i of $runs)"
+        ceiling_run "$scenario" "$i"
+        say "  ${R[$scenario|nginx#$i,rps]:-0} req/s, p99 ${R[$scenario|nginx#$i,p99]:-?} ms"
+      fi
+    done
+    adopt_best_run "$key" "$runs"
+    if [ "${R[$key,status]}" != ok ] && [ "$died" = 0 ] && [ "$strict" = 1 ]; then
+      fail "$scenario on $label: ${R[$key,note]}"
     fi
-    say "  ${R[$key,rps]:-0} req/s, p99 ${R[$key,p99]:-?} ms, non-2xx ${R[$key,non2xx]:-?} (${R[$key,status]})"
-    if [ "${R[$key,status]}" != ok ] && [ "$died" = 0 ]; then
-      [ "$strict" = 1 ] && fail "$scenario on $label: ${R[$key,note]}"
-    fi
-    if [ "$label" = embedded ] && [ "$CEILING" = 1 ] && [ "$died" = 0 ]; then
-      say "$scenario on nginx (ceiling): ${CEILING_RUNS} x ${DURATION}s"
-      run_ceiling "$scenario" "$label"
-      say "  ${R[$scenario|nginx,rps]:-0} req/s, p99 ${R[$scenario|nginx,p99]:-?} ms (best of: ${R[$scenario|nginx,ceiling_runs]:-})"
+    if [ "$ceiling" = 1 ]; then
+      finish_ceiling "$scenario" "$runs"
+      # Each run's ratio to the nginx run right after it: the spread of these is the
+      # measurement's noise.
+      pair_ratios=""
+      for ((i = 1; i <= runs; i++)); do
+        pair_ratios="${pair_ratios:+$pair_ratios, }$(awk -v a="${R[$key#$i,rps]:-0}" -v b="${R[$scenario|nginx#$i,rps]:-0}" \
+          'BEGIN {if (a > 0 && b > 0) printf "%.3f", a / b; else printf "null"}')"
+      done
+      row_set "$key" pair_ratios "$pair_ratios"
+      say "$scenario: best $label ${R[$key,rps]:-0} vs best nginx ${R[$scenario|nginx,rps]:-0} req/s (runs: ${R[$key,runs]} vs ${R[$scenario|nginx,runs]}; each run against the nginx run after it: $pair_ratios)"
     fi
   done
 }
@@ -944,7 +985,8 @@ write_json() {
       "$(json_number "${R[$key,other_cpu_pct]:-}")" "$(json_number "${R[$key,wrk_cpu_s]:-}")" \
       "$(json_number "${R[$key,store_cpu_s]:-}")"
     printf '     "threadCpuSeconds": {%s}, "fsyncCalls": {%s}' "${R[$key,threads]:-}" "${R[$key,fsyncs]:-}"
-    [ -z "${R[$key,ceiling_runs]:-}" ] || printf ', "ceilingRuns": [%s]' "${R[$key,ceiling_runs]}"
+    [ -z "${R[$key,runs]:-}" ] || printf ', "runs": [%s]' "${R[$key,runs]}"
+    [ -z "${R[$key,pair_ratios]:-}" ] || printf ', "pairRatios": [%s]' "${R[$key,pair_ratios]}"
     printf '}'
   done
   printf '\n  ],\n'
