@@ -293,10 +293,16 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
   }
   // WAL lets readers proceed during a write; FULL syncs the WAL at every
   // commit, which is what makes an acknowledged event durable.
-  // A 16 MiB page cache keeps the index pages a commit touches in memory.
+  // The page cache holds the pages a commit touches. Without the user index
+  // that is the right edge of the time-ordered primary key (and the rare
+  // idempotency-key entries): 4 MiB is plenty, and every MiB here counts
+  // under the 150 MiB RSS budget (16 MiB measured the same POST rate, 15 MiB
+  // more RSS). The user index puts each commit's entries all over its
+  // leaves, so it gets 16 MiB to keep them in memory.
   // Checkpoints run in SyncWrites, off the commit path; a process that never
   // calls it writes little, and SQLite checkpoints at close.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384",
+  const char* cache_size = options.user_index ? "PRAGMA cache_size=-16384" : "PRAGMA cache_size=-4096";
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", cache_size,
                              "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=67108864"}) {
     if (Status s = Exec(db->get(), pragma); !s.ok()) return s;
   }

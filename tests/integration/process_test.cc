@@ -34,6 +34,21 @@ TEST(ProcessTest, TopLevelHelpAndVersion) {
   EXPECT_THAT(version.Output(), HasSubstr("eventlogger "));
 }
 
+// The release binary links jemalloc and sets its options in the binary
+// (src/jemalloc_options.cc); jemalloc prints the options it took at exit when
+// MALLOC_CONF asks for its statistics. The sanitizer build has no jemalloc.
+TEST(ProcessTest, ReleaseBinaryReturnsFreedMemoryToTheKernelInTheBackground) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+#ifndef EVENTLOGGER_LINKS_JEMALLOC
+  GTEST_SKIP() << "this build does not link jemalloc";
+#else
+  ChildProcess version({"--version"}, {"MALLOC_CONF=stats_print:true"});
+  EXPECT_EQ(version.WaitForExit(std::chrono::seconds(10)), 0);
+  EXPECT_THAT(version.Output(), HasSubstr("opt.background_thread: true"));
+  EXPECT_THAT(version.Output(), HasSubstr("opt.dirty_decay_ms: 1000"));
+#endif
+}
+
 TEST(ProcessTest, ServeHelpListsEveryFlag) {
   EVENTLOGGER_EMBEDDED_ONLY();
   ChildProcess help({"serve", "--help"});
