@@ -54,7 +54,9 @@ UserEventsCache::Token UserEventsCache::BeginRead(std::string_view user_id) {
 
 bool UserEventsCache::Insert(std::string_view user_id, Token token, Body body) {
   if (!enabled() || body == nullptr) return false;
-  const size_t bytes = body->size() + user_id.size() + kEntryOverheadBytes;
+  // What the body holds in memory, not its length: a string built by
+  // appending can have up to twice its length allocated.
+  const size_t bytes = body->capacity() + user_id.size() + kEntryOverheadBytes;
   if (body->size() > options_.max_entry_bytes || bytes > shard_budget_) return false;
   const Slot slot = Locate(user_id);
   Shard& shard = *slot.shard;

@@ -37,7 +37,11 @@
 namespace eventlogger {
 
 struct UserEventsCacheOptions {
-  size_t max_bytes = 64 << 20;        // total budget for bodies and keys; 0 disables the cache
+  // Total budget for bodies and keys (their allocations); 0 disables the
+  // cache. 32 MiB keeps the whole service under 150 MiB of RSS with every
+  // cache full under POST load (docs/performance.md, memory); 64 MiB reached
+  // 183 MiB there.
+  size_t max_bytes = 32 << 20;
   size_t max_entry_bytes = 1 << 20;   // larger answers are not cached (one would evict many)
   std::chrono::milliseconds max_age{0};  // 0: entries live until invalidated or evicted
 };

@@ -262,6 +262,11 @@ asio::awaitable<Response> GetUserEvents(const Route& route, const HandlerContext
     const UserEventsCache::Token token = cache.BeginRead(user_id);
     Result<std::string> json = reader.UserEventsJson(user_id);
     if (!json.ok()) return json.status();
+    // The answer grew by appending, so up to half its allocation can be
+    // slack; the cache charges the allocation, and a copy of the exact size
+    // fits twice as many answers in the same budget (after a POST load the
+    // cache's 64 MiB held 90 MiB of RSS).
+    json->shrink_to_fit();
     auto body = std::make_shared<const std::string>(std::move(*json));
     cache.Insert(user_id, token, body);
     return UserEventsCache::Body(std::move(body));

@@ -84,6 +84,15 @@ TEST(UserEventsCacheTest, StaysWithinItsByteBudgetEvictingTheLeastRecentlyUsed) 
   EXPECT_EQ(cache.Find("user-0"), nullptr);
 }
 
+TEST(UserEventsCacheTest, ChargesWhatABodyHoldsInMemoryNotItsLength) {
+  UserEventsCache cache({.max_bytes = 64 << 10});
+  std::string body = "[1]";
+  body.reserve(3000);  // as an answer grown by appending can be
+  const size_t held = body.capacity();
+  ASSERT_TRUE(Put(cache, "u1", std::move(body)));
+  EXPECT_GE(cache.Stats().bytes, static_cast<int64_t>(held));
+}
+
 TEST(UserEventsCacheTest, AHitMakesAnEntryRecentlyUsed) {
   // One shard's worth of budget per shard: 3 entries of ~1 KiB fit per shard.
   UserEventsCache cache({.max_bytes = 16 * 3300});
