@@ -10,10 +10,13 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/table_properties.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <span>
 #include <string>
@@ -505,6 +508,49 @@ TEST(RocksDbDocumentStoreTest, WritesWithoutSyncAreVisibleAtOnceAndSurviveReopen
   ASSERT_NE(reopened, nullptr);
   EXPECT_EQ(ScanAll(*reopened, "u").size(), 10u);
   EXPECT_EQ(ScanAll(*reopened, "v").size(), 1u);
+}
+
+TEST(RocksDbDocumentStoreTest, NewestLevelsAreStoredUncompressedAndDeeperLevelsCompressed) {
+  // Levels 0 and 1 are rewritten by nearly every compaction, so compressing
+  // them costs CPU under write load for little disk; the deeper levels hold
+  // the bulk of the data and are compressed.
+  TempDir dir;
+  const std::string path = dir.File("docs");
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 3000; ++i) {
+    // Highly compressible details: a compressed file would be far smaller.
+    events.push_back(factory.Make("user-" + std::to_string(i % 7), kT0 + i, "t",
+                                  R"({"i":)" + std::to_string(i) + R"(,"pad":")" + std::string(1000, 'p') + R"("})"));
+  }
+  ASSERT_NO_FATAL_FAILURE(WriteThroughSmallMemtable(path, events, 50));  // 3 MB: several flushes
+
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(db->GetPropertiesOfAllTables(&tables).ok());
+  ASSERT_GE(tables.size(), 2u) << "the test needs several flushed files";
+  for (const auto& [file, properties] : tables) {
+    EXPECT_EQ(properties->compression_name, "NoCompression") << file;
+  }
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db->GetLiveFilesMetaData(&files);
+  for (const auto& file : files) EXPECT_LE(file.level, 1) << file.name;
+  db.reset();
+
+  // The per-level policy the store opened RocksDB with, as RocksDB recorded it.
+  std::string options_text;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    if (entry.path().filename().string().rfind("OPTIONS-", 0) != 0) continue;
+    std::ifstream in(entry.path());
+    options_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_NE(options_text.find("compression_per_level=kNoCompression:kNoCompression:kSnappyCompression:"
+                              "kSnappyCompression:kSnappyCompression:kSnappyCompression:kSnappyCompression\n"),
+            std::string::npos)
+      << options_text;
 }
 
 }  // namespace
