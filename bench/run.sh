@@ -262,6 +262,14 @@ thread_ticks() {  # pid: "name ticks" per thread name (threads of one name summe
   done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
 }
 
+thread_waits() {  # pid: "name microseconds" per thread name: time spent runnable but waiting for a CPU
+  local task
+  for task in /proc/"$1"/task/*; do
+    [ -r "$task/schedstat" ] || continue
+    printf '%s %s\n' "$(tr ' ' '_' <"$task/comm" 2>/dev/null)" "$(awk '{printf "%d", $2 / 1000}' "$task/schedstat" 2>/dev/null)"
+  done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
+}
+
 descendants() {  # pid: the pid and every descendant
   local pid="$1" child
   echo "$pid"
@@ -443,7 +451,7 @@ wrk_run() {
   cpu0="$(ticks $pids)"; st0="$(ticks $spids)"
   m0="$(machine_busy_ticks)"; w0="$(child_ticks)"
   load1="$(cut -d' ' -f1 /proc/loadavg)"
-  [ -n "$tpid" ] && thread_ticks "$tpid" >"$TMP/threads-$safe.0"
+  [ -n "$tpid" ] && thread_ticks "$tpid" >"$TMP/threads-$safe.0" && thread_waits "$tpid" >"$TMP/waits-$safe.0"
   # fsync counting (writes only): a syscall tracepoint slows every syscall of the process a little.
   if [ "$PERF" = on ] && [ -n "$tpid" ] && [[ "$key" == post-* || "$key" == mixed-* ]]; then
     perf stat -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync --per-thread \
@@ -477,7 +485,8 @@ wrk_run() {
   fi
   local alive=1 pid
   for pid in $pids; do kill -0 "$pid" 2>/dev/null || alive=0; done
-  [ -n "$tpid" ] && [ "$alive" = 1 ] && thread_ticks "$tpid" >"$TMP/threads-$safe.1"
+  [ -n "$tpid" ] && [ "$alive" = 1 ] && thread_ticks "$tpid" >"$TMP/threads-$safe.1" &&
+    thread_waits "$tpid" >"$TMP/waits-$safe.1"
   if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
     say "wrk failed (status $rc):"; tail -n 5 "$log" | sed 's/^/    /' >&2
     row_set "$key" status failed
@@ -517,9 +526,17 @@ wrk_run() {
     -v h="$CLK_TCK" -v n="$NCPU" -v d="$seconds" \
     'BEGIN {o = (m - c - s - w) / h; if (o < 0) o = 0; printf "%.0f", (d > 0 ? 100 * o / (d * n) : 0)}')"
   row_set "$key" load1 "$load1"
+  # Share of the CPUs nobody used: under a closed-loop load (wrk's fixed
+  # connections) it shows how much the server's waits leave the CPUs idle.
+  row_set "$key" idle_pct "$(awk -v m=$((m1 - m0)) -v h="$CLK_TCK" -v n="$NCPU" -v d="$seconds" \
+    'BEGIN {i = (d > 0 ? 100 - 100 * m / h / (d * n) : 0); if (i < 0) i = 0; printf "%.0f", i}')"
   if [ -s "$TMP/threads-$safe.1" ]; then
     row_set "$key" threads "$(join -a2 -e0 -o '0,1.2,2.2' "$TMP/threads-$safe.0" "$TMP/threads-$safe.1" |
       awk -v h="$CLK_TCK" '$3 - $2 > 0 {printf "%s\"%s\":%.2f", sep, $1, ($3 - $2) / h; sep = ","}')"
+  fi
+  if [ -s "$TMP/waits-$safe.1" ]; then
+    row_set "$key" waits "$(join -a2 -e0 -o '0,1.2,2.2' "$TMP/waits-$safe.0" "$TMP/waits-$safe.1" |
+      awk '$3 - $2 >= 10000 {printf "%s\"%s\":%.2f", sep, $1, ($3 - $2) / 1e6; sep = ","}')"
   fi
   if [ -s "$perf_out" ]; then
     # Per thread name: fsync + fdatasync calls during the run.
@@ -909,14 +926,14 @@ for s in "${ALL_SCENARIOS[@]}" soak-post-150b; do
 done
 
 {
-  printf '\n%-14s %-12s %9s %8s %8s %8s %9s %8s %8s %8s %6s %6s\n' \
-    scenario backend 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'CPU s/1k' 'RSS MiB' non-2xx 'vs nginx' load 'other%'
+  printf '\n%-14s %-12s %9s %8s %8s %8s %9s %8s %8s %8s %6s %6s %6s\n' \
+    scenario backend 'req/s' 'p50 ms' 'p99 ms' 'p99.9 ms' 'CPU s/1k' 'RSS MiB' non-2xx 'vs nginx' load 'other%' 'idle%'
   for key in "${ORDERED[@]}"; do
     if [ "${R[$key,status]}" = ok ] || [ -n "${R[$key,rps]:-}" ]; then
-      printf '%-14s %-12s %9s %8s %8s %8s %9s %8s %8s %8s %6s %6s%s\n' \
+      printf '%-14s %-12s %9s %8s %8s %8s %9s %8s %8s %8s %6s %6s %6s%s\n' \
         "${R[$key,scenario]}" "${R[$key,backend]}" "${R[$key,rps]:-}" "${R[$key,p50]:-}" "${R[$key,p99]:-}" \
         "${R[$key,p999]:-}" "${R[$key,cpu_per_1k]:-}" "${R[$key,rss_mib]:-}" "${R[$key,non2xx]:-}" \
-        "$(ratio "$key")" "${R[$key,load1]:-}" "${R[$key,other_cpu_pct]:-}" \
+        "$(ratio "$key")" "${R[$key,load1]:-}" "${R[$key,other_cpu_pct]:-}" "${R[$key,idle_pct]:-}" \
         "$([ "${R[$key,status]}" = ok ] || echo "  <- ${R[$key,status]}: ${R[$key,note]}")"
     else
       printf '%-14s %-12s %s\n' "${R[$key,scenario]}" "${R[$key,backend]}" "${R[$key,status]}: ${R[$key,note]}"
@@ -996,11 +1013,12 @@ write_json() {
     printf '     "non2xx": %s, "status201": %s, "status202": %s, "status503": %s, "statusOther": %s, "socketErrors": %s,\n' \
       "$(json_number "${R[$key,non2xx]:-}")" "$(json_number "${R[$key,s201]:-}")" "$(json_number "${R[$key,s202]:-}")" \
       "$(json_number "${R[$key,s503]:-}")" "$(json_number "${R[$key,sother]:-}")" "$(json_number "${R[$key,sockerr]:-}")"
-    printf '     "meanGetBodyBytes": %s, "loadAverage1m": %s, "otherCpuPercent": %s, "wrkCpuSeconds": %s, "storeServersCpuSeconds": %s,\n' \
+    printf '     "meanGetBodyBytes": %s, "loadAverage1m": %s, "otherCpuPercent": %s, "idleCpuPercent": %s, "wrkCpuSeconds": %s, "storeServersCpuSeconds": %s,\n' \
       "$(json_number "${R[$key,get_mean_bytes]:-}")" "$(json_number "${R[$key,load1]:-}")" \
-      "$(json_number "${R[$key,other_cpu_pct]:-}")" "$(json_number "${R[$key,wrk_cpu_s]:-}")" \
+      "$(json_number "${R[$key,other_cpu_pct]:-}")" "$(json_number "${R[$key,idle_pct]:-}")" "$(json_number "${R[$key,wrk_cpu_s]:-}")" \
       "$(json_number "${R[$key,store_cpu_s]:-}")"
-    printf '     "threadCpuSeconds": {%s}, "fsyncCalls": {%s}' "${R[$key,threads]:-}" "${R[$key,fsyncs]:-}"
+    printf '     "threadCpuSeconds": {%s}, "threadRunQueueWaitSeconds": {%s}, "fsyncCalls": {%s}' \
+      "${R[$key,threads]:-}" "${R[$key,waits]:-}" "${R[$key,fsyncs]:-}"
     [ -z "${R[$key,runs]:-}" ] || printf ', "runs": [%s]' "${R[$key,runs]}"
     [ -z "${R[$key,pair_ratios]:-}" ] || printf ', "pairRatios": [%s]' "${R[$key,pair_ratios]}"
     printf '}'
