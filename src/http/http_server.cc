@@ -211,14 +211,11 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
     if (IsAcceptableRequestId(sent_id)) request_id = sent_id;
   }
   if (request_id.empty()) request_id = NewRequestId();
-  response.set("X-Request-Id", request_id);
   keep_alive = keep_alive && !connection.close_after_response && !shutting_down.load();
-  response.keep_alive(keep_alive);
-  response.prepare_payload();
   const unsigned status = response.result_int();
 
   boost::system::error_code ec;
-  RenderResponseHead(response, connection.response_head);
+  RenderResponseHead(response, ResponseFraming{request_id, keep_alive}, connection.response_head);
   const std::array<asio::const_buffer, 2> message{asio::buffer(connection.response_head),
                                                   asio::buffer(response.body())};
   connection.StartIo(options.read_timeout);

@@ -3,8 +3,24 @@
 #include <charconv>
 
 namespace eventlogger::http {
+namespace {
 
-void RenderResponseHead(const Response& response, std::string& out) {
+void AppendNumber(uint64_t value, std::string& out) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, end);
+}
+
+void AppendField(std::string_view name, std::string_view value, std::string& out) {
+  out.append(name);
+  out += ": ";
+  out.append(value);
+  out += "\r\n";
+}
+
+}  // namespace
+
+void RenderResponseHead(const Response& response, const ResponseFraming& framing, std::string& out) {
   out.clear();
   const unsigned version = response.version();
   out += "HTTP/";
@@ -12,9 +28,7 @@ void RenderResponseHead(const Response& response, std::string& out) {
   out += '.';
   out += static_cast<char>('0' + version % 10);
   out += ' ';
-  char code[8];
-  const auto [end, ec] = std::to_chars(code, code + sizeof code, response.result_int());
-  out.append(code, end);
+  AppendNumber(response.result_int(), out);
   out += ' ';
   const auto reason = response.reason();
   out.append(reason.data(), reason.size());
@@ -22,12 +36,15 @@ void RenderResponseHead(const Response& response, std::string& out) {
   for (const auto& field : response) {
     const auto name = field.name_string();
     const auto value = field.value();
-    out.append(name.data(), name.size());
-    out += ": ";
-    out.append(value.data(), value.size());
-    out += "\r\n";
+    AppendField(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()), out);
   }
-  out += "\r\n";
+  AppendField("X-Request-Id", framing.request_id, out);
+  // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
+  if (version >= 11 && !framing.keep_alive) AppendField("Connection", "close", out);
+  if (version < 11 && framing.keep_alive) AppendField("Connection", "keep-alive", out);
+  out += "Content-Length: ";
+  AppendNumber(response.body().size(), out);
+  out += "\r\n\r\n";
 }
 
 }  // namespace eventlogger::http

@@ -7,14 +7,27 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "http/http_types.h"
 
 namespace eventlogger::http {
 
-// Replaces `out` with the response's head: the status line, every field in
-// order, and the blank line that ends it. The response is sent as it is:
-// call prepare_payload() first so Content-Length and Connection are set.
-void RenderResponseHead(const Response& response, std::string& out);
+// The fields the server adds to every response. They are rendered straight
+// into the head rather than stored in the response first: inserting them
+// into Beast's field list cost an allocation and a search each.
+struct ResponseFraming {
+  std::string_view request_id;  // sent as X-Request-Id
+  bool keep_alive = true;
+};
+
+// Replaces `out` with the response's head: the status line, the response's
+// own fields in order, then X-Request-Id, Connection (as Beast's
+// keep_alive() sets it for the response's version: "close" on HTTP/1.1,
+// "keep-alive" on HTTP/1.0, or nothing) and Content-Length (the body's
+// size), and the blank line that ends it. The bytes are those Beast writes
+// for the response after set("X-Request-Id"), keep_alive() and
+// prepare_payload(). REQUIRES: the response has none of those three fields.
+void RenderResponseHead(const Response& response, const ResponseFraming& framing, std::string& out);
 
 }  // namespace eventlogger::http

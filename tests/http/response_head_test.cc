@@ -18,51 +18,50 @@
 namespace eventlogger::http {
 namespace {
 
-// The whole message as Beast writes it.
-std::string BeastWire(Response response) {
+// The whole message as Beast writes it, after the calls the server used to
+// make before handing a response to Beast's serializer.
+std::string BeastWire(Response response, const ResponseFraming& framing) {
+  response.set("X-Request-Id", std::string(framing.request_id));
+  response.keep_alive(framing.keep_alive);
+  response.prepare_payload();
   std::ostringstream out;
   out << response;
   return out.str();
 }
 
-std::string OurWire(const Response& response) {
+std::string OurWire(const Response& response, const ResponseFraming& framing) {
   std::string head = "stale text from the previous response";
-  RenderResponseHead(response, head);
+  RenderResponseHead(response, framing, head);
   return head + response.body();
-}
-
-Response Prepared(Response response, bool keep_alive) {
-  response.keep_alive(keep_alive);
-  response.prepare_payload();
-  return response;
 }
 
 TEST(RenderResponseHeadTest, CreatedWithJsonBodyMatchesBeast) {
   Response response(HttpStatus::created, 11);
   response.set(beast_http::field::content_type, "application/json");
   response.set(beast_http::field::location, "/events/u%2F1/0190aa");
-  response.set("X-Request-Id", "abc123");
   response.body() = R"({"eventId": "0190aa", "sqlSuccess": true})";
-  const Response prepared = Prepared(response, true);
-  EXPECT_EQ(OurWire(prepared), BeastWire(prepared));
-  EXPECT_EQ(OurWire(prepared).substr(0, 22), "HTTP/1.1 201 Created\r\n");
+  const ResponseFraming framing{"abc123", true};
+  EXPECT_EQ(OurWire(response, framing), BeastWire(response, framing));
+  EXPECT_EQ(OurWire(response, framing),
+            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nLocation: /events/u%2F1/0190aa\r\n"
+            "X-Request-Id: abc123\r\nContent-Length: 41\r\n\r\n" + response.body());
 }
 
 TEST(RenderResponseHeadTest, ConnectionCloseAndProblemMatchBeast) {
   Response problem = MakeProblem(HttpStatus::service_unavailable, "Retry shortly.");
   problem.set(beast_http::field::retry_after, "1");
-  const Response prepared = Prepared(problem, false);
-  const std::string wire = OurWire(prepared);
-  EXPECT_EQ(wire, BeastWire(prepared));
+  const ResponseFraming framing{"r1", false};
+  const std::string wire = OurWire(problem, framing);
+  EXPECT_EQ(wire, BeastWire(problem, framing));
   EXPECT_NE(wire.find("\r\nConnection: close\r\n"), std::string::npos);
 }
 
 TEST(RenderResponseHeadTest, EmptyBodyAndCustomReasonMatchBeast) {
   Response response(HttpStatus::ok, 11);
   response.reason("Fine");
-  const Response prepared = Prepared(response, true);
-  EXPECT_EQ(OurWire(prepared), BeastWire(prepared));
-  EXPECT_EQ(OurWire(prepared), "HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n\r\n");
+  const ResponseFraming framing{"r2", true};
+  EXPECT_EQ(OurWire(response, framing), BeastWire(response, framing));
+  EXPECT_EQ(OurWire(response, framing), "HTTP/1.1 200 Fine\r\nX-Request-Id: r2\r\nContent-Length: 0\r\n\r\n");
 }
 
 TEST(RenderResponseHeadTest, RepeatedFieldsKeepTheirOrder) {
@@ -70,9 +69,12 @@ TEST(RenderResponseHeadTest, RepeatedFieldsKeepTheirOrder) {
   response.insert("Vary", "Accept");
   response.insert("Vary", "Origin");
   response.set(beast_http::field::allow, "POST");
-  const Response prepared = Prepared(response, false);
-  EXPECT_EQ(OurWire(prepared), BeastWire(prepared));
-  EXPECT_EQ(OurWire(prepared).substr(0, 9), "HTTP/1.0 ");
+  for (const bool keep_alive : {false, true}) {
+    const ResponseFraming framing{"r3", keep_alive};
+    EXPECT_EQ(OurWire(response, framing), BeastWire(response, framing)) << keep_alive;
+    EXPECT_EQ(OurWire(response, framing).substr(0, 9), "HTTP/1.0 ");
+    EXPECT_EQ(OurWire(response, framing).find("Connection: keep-alive") != std::string::npos, keep_alive);
+  }
 }
 
 TEST(RenderResponseHeadTest, EveryStatusTheServiceSendsMatchesBeast) {
@@ -83,8 +85,11 @@ TEST(RenderResponseHeadTest, EveryStatusTheServiceSendsMatchesBeast) {
         HttpStatus::unprocessable_entity, HttpStatus::too_many_requests,
         HttpStatus::request_header_fields_too_large, HttpStatus::internal_server_error,
         HttpStatus::service_unavailable}) {
-    const Response prepared = Prepared(MakeProblem(status, "detail"), true);
-    EXPECT_EQ(OurWire(prepared), BeastWire(prepared)) << static_cast<int>(status);
+    for (const bool keep_alive : {true, false}) {
+      const Response problem = MakeProblem(status, "detail");
+      const ResponseFraming framing{"0123456789abcdef0001", keep_alive};
+      EXPECT_EQ(OurWire(problem, framing), BeastWire(problem, framing)) << static_cast<int>(status);
+    }
   }
 }
 
