@@ -44,6 +44,11 @@
 #   --no-build            use the existing binary instead of building it
 #   --binary PATH         benchmark this eventlogger binary (implies --no-build)
 #   --serve-args "ARGS"   extra flags for `eventlogger serve` (e.g. "--io-threads 1")
+#   --server-cpus LIST    run the servers (eventlogger, nginx, PostgreSQL and dynalite) on these
+#                         CPUs only (taskset -c syntax, e.g. 0-3); with --client-cpus, the way to
+#                         measure with the load generator on cores of its own (needs a machine
+#                         with enough CPUs for both)
+#   --client-cpus LIST    run wrk on these CPUs only
 #   --no-perf             do not count fsync calls with `perf stat` (done when perf works)
 #   --wait-idle S         before each run, wait up to S seconds for the machine to be
 #                         mostly idle (other processes using < 30% of the CPUs)
@@ -105,6 +110,8 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0 ;;
     --binary) BIN="$(cd "$(dirname "${2:?}")" && pwd)/$(basename "$2")"; BUILD=0; shift ;;
     --serve-args) read -r -a SERVE_ARGS <<<"${2:-}"; shift ;;
+    --server-cpus) SERVER_CPUS="${2:?--server-cpus needs a CPU list}"; shift ;;
+    --client-cpus) CLIENT_CPUS="${2:?--client-cpus needs a CPU list}"; shift ;;
     --no-perf) PERF=off ;;
     --wait-idle) WAIT_IDLE="${2:?}"; shift ;;
     --out) OUT="${2:?}"; shift ;;
@@ -126,6 +133,16 @@ done
 for s in "${SCENARIOS[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || {
     echo "bench/run.sh: unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" >&2; exit 2; }
+done
+# CPU pinning: a command prefix (empty when not asked for).
+SERVER_PIN=()
+CLIENT_PIN=()
+for pin in server client; do
+  cpus="$([ "$pin" = server ] && echo "${SERVER_CPUS:-}" || echo "${CLIENT_CPUS:-}")"
+  [ -n "$cpus" ] || continue
+  command -v taskset >/dev/null 2>&1 || { echo "bench/run.sh: --$pin-cpus needs taskset (util-linux)" >&2; exit 2; }
+  taskset -c "$cpus" true 2>/dev/null || { echo "bench/run.sh: --$pin-cpus '$cpus' is not a usable CPU list here" >&2; exit 2; }
+  if [ "$pin" = server ]; then SERVER_PIN=(taskset -c "$cpus"); else CLIENT_PIN=(taskset -c "$cpus"); fi
 done
 # The cold pre-load is bounded by time as well as by count.
 PRELOAD_SECONDS=$(( QUICK == 1 ? 5 : 20 ))
@@ -329,7 +346,7 @@ start_service() {  # label data-dir [flags...]: starts serve, waits for /healthz
   shift 2
   SVC_PORT="$(free_port)"
   mkdir -p "$dir"
-  env "${CLEAN_ENV[@]}" "${AWS_ENV[@]}" "$BIN" serve --listen "127.0.0.1:$SVC_PORT" --data-dir "$dir" \
+  env "${CLEAN_ENV[@]}" "${AWS_ENV[@]}" "${SERVER_PIN[@]+"${SERVER_PIN[@]}"}" "$BIN" serve --listen "127.0.0.1:$SVC_PORT" --data-dir "$dir" \
     --access-log false "${SERVE_ARGS[@]}" "$@" >"$TMP/serve-$label.log" 2>&1 &
   SVC_PID=$!
   LIVE[$SVC_PID]="eventlogger serve ($label)"
@@ -403,7 +420,7 @@ http {
   }
 }
 EOF
-  "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
+  "${SERVER_PIN[@]+"${SERVER_PIN[@]}"}" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
   NGX_PID=$!
   LIVE[$NGX_PID]="nginx"
   for ((i = 0; i < 100; i++)); do
@@ -468,7 +485,7 @@ wrk_run() {
     LIVE[$sampler_pid]="RSS sampler"
   fi
   env "$@" BENCH_OUT="$out" BENCH_THREADS="$THREADS" BENCH_USERS="$USERS" \
-    timeout -k 5 $((seconds_to_run + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds_to_run}s" --timeout 10s \
+    timeout -k 5 $((seconds_to_run + 60)) "${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${seconds_to_run}s" --timeout 10s \
     -s "$script" "$url" >"$log" 2>&1 || rc=$?
   if [ -n "$sampler_pid" ]; then
     kill "$sampler_pid" 2>/dev/null || true
@@ -600,7 +617,7 @@ preload_cold() {  # port label
   env BENCH_OUT="$out" BENCH_THREADS="$THREADS" BENCH_USERS="$USERS" BENCH_USER_PREFIX=cold- \
     BENCH_DETAILS_BYTES=150 BENCH_SEQUENTIAL=1 BENCH_QUOTA=$(( (USERS + THREADS - 1) / THREADS )) \
     BENCH_DONE_MARKER="$marker" \
-    timeout -k 5 $((PRELOAD_SECONDS + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${PRELOAD_SECONDS}s" \
+    timeout -k 5 $((PRELOAD_SECONDS + 60)) "${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${PRELOAD_SECONDS}s" \
     --timeout 10s -s "$here/wrk/post.lua" "http://127.0.0.1:$port" >"$TMP/preload-$label.log" 2>&1 &
   pid=$!
   LIVE[$pid]="wrk (pre-load)"
@@ -764,7 +781,7 @@ measure_cold_starts() {  # label data-dir-or-empty
     [ -n "$d" ] || d="$TMP/cold-start-$i"
     port="$(free_port)"
     t0="${EPOCHREALTIME/./}"
-    env "${CLEAN_ENV[@]}" "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$d" --access-log false \
+    env "${CLEAN_ENV[@]}" "${SERVER_PIN[@]+"${SERVER_PIN[@]}"}" "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$d" --access-log false \
       "${SERVE_ARGS[@]}" >>"$TMP/cold-start-$label.log" 2>&1 &
     pid=$!
     LIVE[$pid]="eventlogger serve (cold start)"
@@ -831,7 +848,7 @@ if start_service embedded "$TMP/data-embedded"; then
     # invalidate those answers, so the cache stays full throughout.
     say "filling the read cache: GET of the post-* users for $(( QUICK == 1 ? 3 : 8 ))s"
     env BENCH_USER_PREFIX=post- BENCH_THREADS="$THREADS" BENCH_USERS="$USERS" BENCH_COUNT_STATUS=0 \
-      timeout -k 5 70 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$(( QUICK == 1 ? 3 : 8 ))s" --timeout 10s \
+      timeout -k 5 70 "${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$(( QUICK == 1 ? 3 : 8 ))s" --timeout 10s \
       -s "$here/wrk/get_cold.lua" "http://127.0.0.1:$SVC_PORT" >"$TMP/fill-read-cache.log" 2>&1 || true
     SOAK_CACHE_BYTES="$(curl -s --max-time 10 "http://127.0.0.1:$SVC_PORT/metrics" |
       awk '$1 == "eventlogger_read_cache_bytes" {print $2}')"
@@ -879,7 +896,8 @@ if [ "$PG_DYNALITE" != off ]; then
   TEST_SERVERS_STATE="$TMP/test-servers"
   say "starting PostgreSQL + dynalite (tests/support/test-servers.sh, ports $PG_PORT/$DYNAMO_PORT)"
   if exports="$(EVENTLOGGER_TEST_PG_PORT=$PG_PORT EVENTLOGGER_TEST_DYNAMO_PORT=$DYNAMO_PORT \
-        timeout -k 5 180 "$root/tests/support/test-servers.sh" start "$TEST_SERVERS_STATE" 2>"$TMP/test-servers.log")"; then
+        timeout -k 5 180 "${SERVER_PIN[@]+"${SERVER_PIN[@]}"}" "$root/tests/support/test-servers.sh" start "$TEST_SERVERS_STATE" \
+        2>"$TMP/test-servers.log")"; then
     eval "$exports"
     pg_url="$EVENTLOGGER_TEST_POSTGRES_URL"
     ddb_url="dynamodb://BenchEvents?region=us-east-1&endpoint=$EVENTLOGGER_TEST_DYNAMODB_ENDPOINT"
@@ -976,9 +994,9 @@ write_json() {
   printf '  "loadAverageAtStart": %s,\n' "$(json_string "$START_LOAD")"
   printf '  "diskDsyncWriteMs": %s,\n' "$(json_number "$DSYNC_MS")"
   printf '  "soakRss": %s,\n' "$(json_number "$SOAK_RSS")"
-  printf '  "options": {"durationSeconds": %s, "quick": %s, "connections": %s, "wrkThreads": %s, "users": %s, "serveArgs": %s},\n' \
+  printf '  "options": {"durationSeconds": %s, "quick": %s, "connections": %s, "wrkThreads": %s, "users": %s, "serveArgs": %s, "serverCpus": %s, "clientCpus": %s},\n' \
     "$DURATION" "$([ "$QUICK" = 1 ] && echo true || echo false)" "$CONNECTIONS" "$THREADS" "$USERS" \
-    "$(json_string "${SERVE_ARGS[*]-}")"
+    "$(json_string "${SERVE_ARGS[*]-}")" "$(json_string "${SERVER_CPUS:-}")" "$(json_string "${CLIENT_CPUS:-}")"
   printf '  "sizes": {'
   first=1
   for key in $(printf '%s\n' "${!SIZES[@]}" | sort); do
