@@ -134,16 +134,15 @@ for s in "${SCENARIOS[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || {
     echo "bench/run.sh: unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" >&2; exit 2; }
 done
-# CPU pinning: a command prefix (empty when not asked for).
+# CPU pinning: a command prefix, empty when not asked for.
+check_cpus() {  # option cpu-list
+  command -v taskset >/dev/null 2>&1 || { echo "bench/run.sh: $1 needs taskset (util-linux)" >&2; exit 2; }
+  taskset -c "$2" true 2>/dev/null || { echo "bench/run.sh: $1 '$2' is not a usable CPU list here" >&2; exit 2; }
+}
 SERVER_PIN=()
 CLIENT_PIN=()
-for pin in server client; do
-  cpus="$([ "$pin" = server ] && echo "${SERVER_CPUS:-}" || echo "${CLIENT_CPUS:-}")"
-  [ -n "$cpus" ] || continue
-  command -v taskset >/dev/null 2>&1 || { echo "bench/run.sh: --$pin-cpus needs taskset (util-linux)" >&2; exit 2; }
-  taskset -c "$cpus" true 2>/dev/null || { echo "bench/run.sh: --$pin-cpus '$cpus' is not a usable CPU list here" >&2; exit 2; }
-  if [ "$pin" = server ]; then SERVER_PIN=(taskset -c "$cpus"); else CLIENT_PIN=(taskset -c "$cpus"); fi
-done
+[ -z "${SERVER_CPUS:-}" ] || { check_cpus --server-cpus "$SERVER_CPUS"; SERVER_PIN=(taskset -c "$SERVER_CPUS"); }
+[ -z "${CLIENT_CPUS:-}" ] || { check_cpus --client-cpus "$CLIENT_CPUS"; CLIENT_PIN=(taskset -c "$CLIENT_CPUS"); }
 # The cold pre-load is bounded by time as well as by count.
 PRELOAD_SECONDS=$(( QUICK == 1 ? 5 : 20 ))
 
@@ -270,21 +269,23 @@ reset_hwm() {  # pids...: restart the VmHWM count (Linux 4.0+), so each run repo
   for pid in "$@"; do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
 }
 
-thread_ticks() {  # pid: "name ticks" per thread name (threads of one name summed)
-  local task
+# pid: "name cpu-ticks wait-µs" per thread name (threads of one name summed); wait-µs is the
+# time the threads were ready to run but waited for a CPU (schedstat).
+thread_counters() {
+  local task wait
   for task in /proc/"$1"/task/*; do
     [ -r "$task/stat" ] || continue
-    printf '%s %s\n' "$(tr ' ' '_' <"$task/comm" 2>/dev/null)" \
-      "$(sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{print $12 + $13}')"
-  done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
+    wait="$(awk '{printf "%d", $2 / 1000}' "$task/schedstat" 2>/dev/null)" || true
+    printf '%s %s %s\n' "$(tr ' ' '_' <"$task/comm" 2>/dev/null)" \
+      "$(sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{print $12 + $13}')" "${wait:-0}"
+  done | awk '{t[$1] += $2; w[$1] += $3} END {for (n in t) print n, t[n], w[n]}' | sort
 }
 
-thread_waits() {  # pid: "name microseconds" per thread name: time spent runnable but waiting for a CPU
-  local task
-  for task in /proc/"$1"/task/*; do
-    [ -r "$task/schedstat" ] || continue
-    printf '%s %s\n' "$(tr ' ' '_' <"$task/comm" 2>/dev/null)" "$(awk '{printf "%d", $2 / 1000}' "$task/schedstat" 2>/dev/null)"
-  done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
+# before-file after-file column divisor minimum: JSON members "name":growth/divisor for one
+# column of two thread_counters snapshots, for the threads that grew by at least `minimum`.
+thread_growth() {
+  join -a2 -e0 -o "0,1.$3,2.$3" "$1" "$2" |
+    awk -v d="$4" -v m="$5" '$3 - $2 >= m {printf "%s\"%s\":%.2f", sep, $1, ($3 - $2) / d; sep = ","}'
 }
 
 descendants() {  # pid: the pid and every descendant
@@ -468,7 +469,7 @@ wrk_run() {
   cpu0="$(ticks $pids)"; st0="$(ticks $spids)"
   m0="$(machine_busy_ticks)"; w0="$(child_ticks)"
   load1="$(cut -d' ' -f1 /proc/loadavg)"
-  [ -n "$tpid" ] && thread_ticks "$tpid" >"$TMP/threads-$safe.0" && thread_waits "$tpid" >"$TMP/waits-$safe.0"
+  [ -n "$tpid" ] && thread_counters "$tpid" >"$TMP/threads-$safe.0"
   # fsync counting (writes only): a syscall tracepoint slows every syscall of the process a little.
   if [ "$PERF" = on ] && [ -n "$tpid" ] && [[ "$key" == post-* || "$key" == mixed-* ]]; then
     perf stat -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync --per-thread \
@@ -502,8 +503,7 @@ wrk_run() {
   fi
   local alive=1 pid
   for pid in $pids; do kill -0 "$pid" 2>/dev/null || alive=0; done
-  [ -n "$tpid" ] && [ "$alive" = 1 ] && thread_ticks "$tpid" >"$TMP/threads-$safe.1" &&
-    thread_waits "$tpid" >"$TMP/waits-$safe.1"
+  [ -n "$tpid" ] && [ "$alive" = 1 ] && thread_counters "$tpid" >"$TMP/threads-$safe.1"
   if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
     say "wrk failed (status $rc):"; tail -n 5 "$log" | sed 's/^/    /' >&2
     row_set "$key" status failed
@@ -548,12 +548,8 @@ wrk_run() {
   row_set "$key" idle_pct "$(awk -v m=$((m1 - m0)) -v h="$CLK_TCK" -v n="$NCPU" -v d="$seconds" \
     'BEGIN {i = (d > 0 ? 100 - 100 * m / h / (d * n) : 0); if (i < 0) i = 0; printf "%.0f", i}')"
   if [ -s "$TMP/threads-$safe.1" ]; then
-    row_set "$key" threads "$(join -a2 -e0 -o '0,1.2,2.2' "$TMP/threads-$safe.0" "$TMP/threads-$safe.1" |
-      awk -v h="$CLK_TCK" '$3 - $2 > 0 {printf "%s\"%s\":%.2f", sep, $1, ($3 - $2) / h; sep = ","}')"
-  fi
-  if [ -s "$TMP/waits-$safe.1" ]; then
-    row_set "$key" waits "$(join -a2 -e0 -o '0,1.2,2.2' "$TMP/waits-$safe.0" "$TMP/waits-$safe.1" |
-      awk '$3 - $2 >= 10000 {printf "%s\"%s\":%.2f", sep, $1, ($3 - $2) / 1e6; sep = ","}')"
+    row_set "$key" threads "$(thread_growth "$TMP/threads-$safe.0" "$TMP/threads-$safe.1" 2 "$CLK_TCK" 1)"
+    row_set "$key" waits "$(thread_growth "$TMP/threads-$safe.0" "$TMP/threads-$safe.1" 3 1e6 10000)"
   fi
   if [ -s "$perf_out" ]; then
     # Per thread name: fsync + fdatasync calls during the run.
