@@ -112,6 +112,20 @@ size_t CountFiles(const std::string& directory, const std::string& extension) {
   return count;
 }
 
+// The options RocksDB recorded for the database at `path` (its newest
+// OPTIONS file): what the store really opened it with.
+std::string RecordedOptions(const std::string& path) {
+  std::string newest_name, text;
+  for (const auto& entry : std::filesystem::directory_iterator(path)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) != 0 || name < newest_name) continue;
+    newest_name = name;
+    std::ifstream in(entry.path());
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return text;
+}
+
 std::unique_ptr<DocumentStore> OpenOrDie(const std::string& path) {
   Result<std::unique_ptr<DocumentStore>> store = OpenRocksDbDocumentStore({.path = path});
   EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -541,16 +555,49 @@ TEST(RocksDbDocumentStoreTest, NewestLevelsAreStoredUncompressedAndDeeperLevelsC
   db.reset();
 
   // The per-level policy the store opened RocksDB with, as RocksDB recorded it.
-  std::string options_text;
-  for (const auto& entry : std::filesystem::directory_iterator(path)) {
-    if (entry.path().filename().string().rfind("OPTIONS-", 0) != 0) continue;
-    std::ifstream in(entry.path());
-    options_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::string options_text = RecordedOptions(path);
   EXPECT_NE(options_text.find("compression_per_level=kNoCompression:kNoCompression:kSnappyCompression:"
                               "kSnappyCompression:kSnappyCompression:kSnappyCompression:kSnappyCompression\n"),
             std::string::npos)
       << options_text;
+}
+
+TEST(RocksDbDocumentStoreTest, LevelZeroCompactionWaitsForEightFlushedFiles) {
+  // Each flushed file spans nearly every user, so a level-0 compaction
+  // rewrites all of level 1 however few files it takes: it waits for eight,
+  // not RocksDB's four, to do that half as often under write load.
+  TempDir dir;
+  const std::string path = dir.File("docs");
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 6000; ++i) {
+    events.push_back(factory.Make("user-" + std::to_string(i % 50), kT0 + i, "t",
+                                  R"({"i":)" + std::to_string(i) + R"(,"pad":")" + std::string(1000, 'p') + R"("})"));
+  }
+  // 6 MB through a 1 MiB memtable: six or seven flushes, so RocksDB's
+  // default would have compacted level 0 into level 1 by now.
+  ASSERT_NO_FATAL_FAILURE(WriteThroughSmallMemtable(path, events, 50));
+
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db->GetLiveFilesMetaData(&files);
+  size_t level_zero_files = 0;
+  for (const auto& file : files) {
+    EXPECT_EQ(file.level, 0) << file.name;
+    if (file.level == 0) ++level_zero_files;
+  }
+  EXPECT_GE(level_zero_files, 5u) << "the test needs more than four flushed files";
+  EXPECT_LT(level_zero_files, 8u) << "the test needs fewer than eight flushed files";
+  db.reset();
+
+  const std::string options_text = RecordedOptions(path);
+  EXPECT_NE(options_text.find("level0_file_num_compaction_trigger=8\n"), std::string::npos) << options_text;
+  // The write-stall thresholds keep their distance above the trigger.
+  EXPECT_NE(options_text.find("level0_slowdown_writes_trigger=24\n"), std::string::npos) << options_text;
+  EXPECT_NE(options_text.find("level0_stop_writes_trigger=40\n"), std::string::npos) << options_text;
 }
 
 }  // namespace
