@@ -454,6 +454,16 @@ row_add() {  # scenario backend status note
   row_set "$key" note "${4:-}"
 }
 
+# The service's group-commit counters from /metrics: "appends events seconds", or nothing
+# (nginx, or a service that does not answer).
+group_commit_counters() {  # base-url
+  curl -s --max-time 5 "$1/metrics" 2>/dev/null | awk '
+    $1 == "eventlogger_intent_log_appends_total" {a = $2}
+    $1 == "eventlogger_intent_log_appended_events_total" {e = $2}
+    $1 == "eventlogger_intent_log_append_seconds_total" {s = $2}
+    END {if (a != "" && e != "" && s != "") print a, e, s}'
+}
+
 # wrk_run row script url "server pids" thread-pid "store pids" [VAR=value...]
 # Runs wrk for DURATION seconds and records the row's numbers. Returns 1 if the server died.
 wrk_run() {
@@ -461,7 +471,7 @@ wrk_run() {
   shift 6
   local safe="${key//[^A-Za-z0-9]/_}"
   local out="$TMP/wrk-$safe.out" log="$TMP/wrk-$safe.log" perf_out="$TMP/perf-$safe.csv"
-  local cpu0 cpu1 st0 st1 m0 m1 w0 w1 load1 rc=0 perf_pid="" sampler_pid="" seconds_to_run="${RUN_SECONDS:-$DURATION}"
+  local cpu0 cpu1 st0 st1 m0 m1 w0 w1 load1 appends events append_ms rc=0 perf_pid="" sampler_pid="" seconds_to_run="${RUN_SECONDS:-$DURATION}"
   wait_for_idle
   # shellcheck disable=SC2086
   reset_hwm $pids
@@ -470,6 +480,8 @@ wrk_run() {
   m0="$(machine_busy_ticks)"; w0="$(child_ticks)"
   load1="$(cut -d' ' -f1 /proc/loadavg)"
   [ -n "$tpid" ] && thread_counters "$tpid" >"$TMP/threads-$safe.0"
+  local commits0="" commits1=""
+  [ -n "$tpid" ] && commits0="$(group_commit_counters "$url")"
   # fsync counting (writes only): a syscall tracepoint slows every syscall of the process a little.
   if [ "$PERF" = on ] && [ -n "$tpid" ] && [[ "$key" == post-* || "$key" == mixed-* ]]; then
     perf stat -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync --per-thread \
@@ -504,6 +516,7 @@ wrk_run() {
   local alive=1 pid
   for pid in $pids; do kill -0 "$pid" 2>/dev/null || alive=0; done
   [ -n "$tpid" ] && [ "$alive" = 1 ] && thread_counters "$tpid" >"$TMP/threads-$safe.1"
+  [ -n "$commits0" ] && [ "$alive" = 1 ] && commits1="$(group_commit_counters "$url")"
   if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
     say "wrk failed (status $rc):"; tail -n 5 "$log" | sed 's/^/    /' >&2
     row_set "$key" status failed
@@ -550,6 +563,16 @@ wrk_run() {
   if [ -s "$TMP/threads-$safe.1" ]; then
     row_set "$key" threads "$(thread_growth "$TMP/threads-$safe.0" "$TMP/threads-$safe.1" 2 "$CLK_TCK" 1)"
     row_set "$key" waits "$(thread_growth "$TMP/threads-$safe.0" "$TMP/threads-$safe.1" 3 1e6 10000)"
+  fi
+  if [ -n "$commits1" ]; then
+    # Group commit during the run, from the service's own counters: intent-log appends (one
+    # write and one fdatasync each), events per append, and an append's mean time.
+    read -r appends events append_ms <<<"$(awk -v a="$commits0" -v b="$commits1" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); n = y[1] - x[1]; e = y[2] - x[2]; t = y[3] - x[3]
+      printf "%d %.1f %.3f", n, (n > 0 ? e / n : 0), (n > 0 ? 1000 * t / n : 0)}')"
+    row_set "$key" intent_appends "$appends"
+    row_set "$key" events_per_append "$events"
+    row_set "$key" append_ms "$append_ms"
   fi
   if [ -s "$perf_out" ]; then
     # Per thread name: fsync + fdatasync calls during the run.
@@ -958,6 +981,12 @@ done
       printf 'cold start to first answer (%s): median %s ms (runs: %s ms)\n' "$label" "${COLD[$label,median]}" "${COLD[$label,runs]}"
   done
   for key in "${ORDERED[@]}"; do
+    [ -n "${R[$key,intent_appends]:-}" ] && [ "${R[$key,intent_appends]}" != 0 ] || continue
+    printf 'group commit during %s (%s): %s intent-log appends, %s events each, %s ms each (write and fdatasync)\n' \
+      "${R[$key,scenario]}" "${R[$key,backend]}" "${R[$key,intent_appends]}" "${R[$key,events_per_append]}" \
+      "${R[$key,append_ms]}"
+  done
+  for key in "${ORDERED[@]}"; do
     [ -n "${R[$key,fsyncs]:-}" ] || continue
     printf 'fsync calls during %s (%s): %s; 2xx answers: %s\n' "${R[$key,scenario]}" "${R[$key,backend]}" \
       "${R[$key,fsyncs]}" "$(( ${R[$key,s201]:-0} + ${R[$key,s202]:-0} ))"
@@ -1031,6 +1060,9 @@ write_json() {
       "$(json_number "${R[$key,get_mean_bytes]:-}")" "$(json_number "${R[$key,load1]:-}")" \
       "$(json_number "${R[$key,other_cpu_pct]:-}")" "$(json_number "${R[$key,idle_pct]:-}")" "$(json_number "${R[$key,wrk_cpu_s]:-}")" \
       "$(json_number "${R[$key,store_cpu_s]:-}")"
+    printf '     "intentLogAppends": %s, "eventsPerAppend": %s, "meanAppendMs": %s,\n' \
+      "$(json_number "${R[$key,intent_appends]:-}")" "$(json_number "${R[$key,events_per_append]:-}")" \
+      "$(json_number "${R[$key,append_ms]:-}")"
     printf '     "threadCpuSeconds": {%s}, "threadRunQueueWaitSeconds": {%s}, "fsyncCalls": {%s}' \
       "${R[$key,threads]:-}" "${R[$key,waits]:-}" "${R[$key,fsyncs]:-}"
     [ -z "${R[$key,runs]:-}" ] || printf ', "runs": [%s]' "${R[$key,runs]}"

@@ -55,6 +55,9 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   const IntentLogStats intents = parts.intent_log->Stats();
   snapshot.intent_log_unreleased_events = intents.unreleased_events;
   snapshot.intent_log_live_segments = intents.live_segments;
+  snapshot.intent_log_appends_total = intents.appends;
+  snapshot.intent_log_appended_events_total = intents.appended_events;
+  snapshot.intent_log_append_seconds_total = intents.append_seconds;
   snapshot.outbox_pending = stats->pending;
   snapshot.outbox_dead = stats->dead;
   if (stats->pending > 0) {

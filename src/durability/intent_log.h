@@ -96,6 +96,12 @@ struct IntentLogStats {
   // released.
   int64_t unreleased_events = 0;
   int64_t spare_segments = 0;  // zeroed/recycled files ready for reuse (at most 2)
+  // Group commit at work, since Open: batches Append wrote and synced, the
+  // events in them, and the time their write and fdatasync took. Failed
+  // appends and empty batches are not counted.
+  int64_t appends = 0;
+  int64_t appended_events = 0;
+  double append_seconds = 0;
 };
 
 // What a log directory holds for the next Open to replay (IntentLog::Inspect).

@@ -34,6 +34,16 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
          static_cast<double>(s.intent_log_unreleased_events));
   Metric(out, "eventlogger_intent_log_live_segments", "gauge", "Intent-log segment files still needed.",
          static_cast<double>(s.intent_log_live_segments));
+  // Group commit: appended events / appends is the mean batch, seconds /
+  // appends the mean time of one write and fdatasync.
+  Metric(out, "eventlogger_intent_log_appends_total", "counter",
+         "Batches written and synced to the intent log (one write and one fdatasync each).",
+         static_cast<double>(s.intent_log_appends_total));
+  Metric(out, "eventlogger_intent_log_appended_events_total", "counter",
+         "Events in the batches written and synced to the intent log.",
+         static_cast<double>(s.intent_log_appended_events_total));
+  Metric(out, "eventlogger_intent_log_append_seconds_total", "counter",
+         "Time spent writing and syncing intent-log batches.", s.intent_log_append_seconds_total);
   Metric(out, "eventlogger_outbox_pending", "gauge", "Events waiting in the outbox for a store write to succeed.",
          static_cast<double>(s.outbox_pending));
   Metric(out, "eventlogger_outbox_dead_letters", "gauge", "Events the retry worker gave up on, kept for replay.",

@@ -1,6 +1,7 @@
 // Metrics in the Prometheus text exposition format (version 0.0.4), served
 // at GET /metrics. Today: the write pipeline and the durability machinery
-// (queue depth, oldest pending age, dead letters, retries, breaker states).
+// (queue depth, group commit, oldest pending age, dead letters, retries,
+// breaker states) and the read cache.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,9 @@ struct MetricsSnapshot {
   int64_t writes_in_flight = 0;
   int64_t intent_log_unreleased_events = 0;
   int64_t intent_log_live_segments = 0;
+  int64_t intent_log_appends_total = 0;
+  int64_t intent_log_appended_events_total = 0;
+  double intent_log_append_seconds_total = 0;
   int64_t outbox_pending = 0;
   int64_t outbox_dead = 0;
   double outbox_oldest_pending_age_seconds = 0;

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -647,6 +648,45 @@ TEST_F(IntentLogTest, AFailedAppendIsVoidedSoItIsNotReplayed) {
   std::vector<Event> expected = before;
   expected.insert(expected.end(), after.begin(), after.end());
   ExpectSameEvents(Reopen(kSmallSegment), expected);
+}
+
+TEST_F(IntentLogTest, StatsCountTheSyncedBatchesTheirEventsAndTheirWriteAndSyncTime) {
+  // The group-commit counters behind /metrics: only batches that reached the
+  // disk count, and the time covers each batch's write and fdatasync.
+  bool fail_sync = false;
+  std::vector<Event> none;
+  Result<std::unique_ptr<IntentLog>> opened = IntentLog::Open(
+      {.directory = directory_.string(),
+       .segment_bytes = kSmallSegment,
+       .fault_injector = [&fail_sync](std::string_view step) {
+         if (step != "sync") return Status::Ok();
+         // A slow disk: every sync takes at least 20 ms.
+         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+         return fail_sync ? Status::Unavailable("injected: fdatasync EIO") : Status::Ok();
+       }},
+      &none);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<IntentLog> log = std::move(*opened);
+  const auto append = [&log](const std::vector<Event>& events) {
+    std::vector<const Event*> pointers;
+    for (const Event& e : events) pointers.push_back(&e);
+    return log->Append(EventBatch(pointers));
+  };
+  IntentLogStats stats = log->Stats();
+  EXPECT_EQ(stats.appends, 0);
+  EXPECT_EQ(stats.appended_events, 0);
+  EXPECT_EQ(stats.append_seconds, 0);
+
+  ASSERT_TRUE(append(MakeEvents(1, 3)).ok());
+  ASSERT_TRUE(append(MakeEvents(10, 2)).ok());
+  ASSERT_TRUE(append({}).ok());  // nothing written, nothing counted
+  fail_sync = true;
+  EXPECT_FALSE(append(MakeEvents(20, 4)).ok());  // not on disk: not counted
+  stats = log->Stats();
+  EXPECT_EQ(stats.appends, 2);
+  EXPECT_EQ(stats.appended_events, 5);
+  EXPECT_GE(stats.append_seconds, 0.040);
+  EXPECT_LT(stats.append_seconds, 10.0);
 }
 
 TEST_F(IntentLogTest, SecondLogOnTheSameDirectoryIsRefused) {

@@ -28,14 +28,6 @@ int EventCount(const TestResponse& response) {
   return doc.IsArray() ? static_cast<int>(doc.Size()) : -1;
 }
 
-// The value of one un-labelled metric in a /metrics answer, -1 if absent.
-double MetricValue(const std::string& text, const std::string& name) {
-  const std::string prefix = "\n" + name + " ";
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + prefix.size()));
-}
-
 class ReadCacheTest : public ServiceFixture {};
 
 TEST_F(ReadCacheTest, EveryAcknowledgedWriteIsInTheNextRead) {

@@ -123,4 +123,11 @@ TestResponse HttpRequest(uint16_t port, const std::string& method, const std::st
   return client.Send(method, target, body, headers);
 }
 
+double MetricValue(const std::string& metrics_text, const std::string& name) {
+  const std::string prefix = "\n" + name + " ";
+  const size_t at = metrics_text.find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics_text.substr(at + prefix.size()));
+}
+
 }  // namespace eventlogger::testing

@@ -54,4 +54,7 @@ TestResponse HttpRequest(uint16_t port, const std::string& method, const std::st
                          const std::string& body = {},
                          const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// The value of one un-labelled metric in a /metrics answer, -1 if absent.
+double MetricValue(const std::string& metrics_text, const std::string& name);
+
 }  // namespace eventlogger::testing
