@@ -119,10 +119,33 @@ class IntentLogTest : public ::testing::Test {
     return replayed;
   }
 
-  uint64_t Append(const std::vector<Event>& events) {
+  // Opens the log (small segments) on a disk whose syncs take `sync_delay`
+  // and fail while *fail_sync is true.
+  void OpenWithFaultySync(const bool* fail_sync,
+                          std::chrono::milliseconds sync_delay = std::chrono::milliseconds(0)) {
+    log_.reset();
+    std::vector<Event> none;
+    Result<std::unique_ptr<IntentLog>> opened = IntentLog::Open(
+        {.directory = directory_.string(),
+         .segment_bytes = kSmallSegment,
+         .fault_injector = [fail_sync, sync_delay](std::string_view step) {
+           if (step != "sync") return Status::Ok();
+           std::this_thread::sleep_for(sync_delay);
+           return *fail_sync ? Status::Unavailable("injected: fdatasync EIO") : Status::Ok();
+         }},
+        &none);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    log_ = std::move(*opened);
+  }
+
+  Result<uint64_t> TryAppend(const std::vector<Event>& events) {
     std::vector<const Event*> pointers;
     for (const Event& e : events) pointers.push_back(&e);
-    Result<uint64_t> seq = log_->Append(EventBatch(pointers));
+    return log_->Append(EventBatch(pointers));
+  }
+
+  uint64_t Append(const std::vector<Event>& events) {
+    Result<uint64_t> seq = TryAppend(events);
     EXPECT_TRUE(seq.ok()) << seq.status().ToString();
     return seq.ok() ? *seq : 0;
   }
@@ -616,34 +639,19 @@ TEST_F(IntentLogTest, AFailedAppendIsVoidedSoItIsNotReplayed) {
   // "not stored", so the next start must not bring those events back, while
   // the batches acknowledged before it, and after it, must come back.
   bool fail_sync = false;
-  std::vector<Event> none;
-  Result<std::unique_ptr<IntentLog>> opened = IntentLog::Open(
-      {.directory = directory_.string(),
-       .segment_bytes = kSmallSegment,
-       .fault_injector = [&fail_sync](std::string_view step) {
-         return step == "sync" && fail_sync ? Status::Unavailable("injected: fdatasync EIO") : Status::Ok();
-       }},
-      &none);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<IntentLog> log = std::move(*opened);
+  ASSERT_NO_FATAL_FAILURE(OpenWithFaultySync(&fail_sync));
   const std::vector<Event> before = MakeEvents(1, 2);
   const std::vector<Event> failed = MakeEvents(10, 3);
   const std::vector<Event> after = MakeEvents(20, 2);
-  const auto append = [&log](const std::vector<Event>& events) {
-    std::vector<const Event*> pointers;
-    for (const Event& e : events) pointers.push_back(&e);
-    return log->Append(EventBatch(pointers));
-  };
-  const Result<uint64_t> first = append(before);
+  const Result<uint64_t> first = TryAppend(before);
   ASSERT_TRUE(first.ok());
   fail_sync = true;
-  const Result<uint64_t> refused = append(failed);
+  const Result<uint64_t> refused = TryAppend(failed);
   EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
   fail_sync = false;
-  const Result<uint64_t> second = append(after);
+  const Result<uint64_t> second = TryAppend(after);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_NE(*second, *first) << "the log moves on to a fresh segment after a failed append";
-  log.reset();
 
   std::vector<Event> expected = before;
   expected.insert(expected.end(), after.begin(), after.end());
@@ -654,35 +662,19 @@ TEST_F(IntentLogTest, StatsCountTheSyncedBatchesTheirEventsAndTheirWriteAndSyncT
   // The group-commit counters behind /metrics: only batches that reached the
   // disk count, and the time covers each batch's write and fdatasync.
   bool fail_sync = false;
-  std::vector<Event> none;
-  Result<std::unique_ptr<IntentLog>> opened = IntentLog::Open(
-      {.directory = directory_.string(),
-       .segment_bytes = kSmallSegment,
-       .fault_injector = [&fail_sync](std::string_view step) {
-         if (step != "sync") return Status::Ok();
-         // A slow disk: every sync takes at least 20 ms.
-         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-         return fail_sync ? Status::Unavailable("injected: fdatasync EIO") : Status::Ok();
-       }},
-      &none);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<IntentLog> log = std::move(*opened);
-  const auto append = [&log](const std::vector<Event>& events) {
-    std::vector<const Event*> pointers;
-    for (const Event& e : events) pointers.push_back(&e);
-    return log->Append(EventBatch(pointers));
-  };
-  IntentLogStats stats = log->Stats();
+  // A slow disk: every sync takes at least 20 ms.
+  ASSERT_NO_FATAL_FAILURE(OpenWithFaultySync(&fail_sync, std::chrono::milliseconds(20)));
+  IntentLogStats stats = log_->Stats();
   EXPECT_EQ(stats.appends, 0);
   EXPECT_EQ(stats.appended_events, 0);
   EXPECT_EQ(stats.append_seconds, 0);
 
-  ASSERT_TRUE(append(MakeEvents(1, 3)).ok());
-  ASSERT_TRUE(append(MakeEvents(10, 2)).ok());
-  ASSERT_TRUE(append({}).ok());  // nothing written, nothing counted
+  ASSERT_TRUE(TryAppend(MakeEvents(1, 3)).ok());
+  ASSERT_TRUE(TryAppend(MakeEvents(10, 2)).ok());
+  ASSERT_TRUE(TryAppend({}).ok());  // nothing written, nothing counted
   fail_sync = true;
-  EXPECT_FALSE(append(MakeEvents(20, 4)).ok());  // not on disk: not counted
-  stats = log->Stats();
+  EXPECT_FALSE(TryAppend(MakeEvents(20, 4)).ok());  // not on disk: not counted
+  stats = log_->Stats();
   EXPECT_EQ(stats.appends, 2);
   EXPECT_EQ(stats.appended_events, 5);
   EXPECT_GE(stats.append_seconds, 0.040);

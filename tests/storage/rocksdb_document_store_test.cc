@@ -126,6 +126,27 @@ std::string RecordedOptions(const std::string& path) {
   return text;
 }
 
+// Writes `count` events over `users` users, each with about 1 KB of highly
+// compressible details, through a 1 MiB memtable: a flushed file for about
+// every thousand events.
+void WritePaddedEvents(const std::string& path, int count, int users) {
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < count; ++i) {
+    events.push_back(factory.Make("user-" + std::to_string(i % users), kT0 + i, "t",
+                                  R"({"i":)" + std::to_string(i) + R"(,"pad":")" + std::string(1000, 'p') + R"("})"));
+  }
+  WriteThroughSmallMemtable(path, events, 50);
+}
+
+// The closed database at `path`, opened read-only as a tool inspecting it would.
+std::unique_ptr<rocksdb::DB> OpenReadOnly(const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw);
+  EXPECT_TRUE(opened.ok()) << opened.ToString();
+  return std::unique_ptr<rocksdb::DB>(opened.ok() ? raw : nullptr);
+}
+
 std::unique_ptr<DocumentStore> OpenOrDie(const std::string& path) {
   Result<std::unique_ptr<DocumentStore>> store = OpenRocksDbDocumentStore({.path = path});
   EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -530,19 +551,12 @@ TEST(RocksDbDocumentStoreTest, NewestLevelsAreStoredUncompressedAndDeeperLevelsC
   // the bulk of the data and are compressed.
   TempDir dir;
   const std::string path = dir.File("docs");
-  EventFactory factory;
-  std::vector<Event> events;
-  for (int i = 0; i < 3000; ++i) {
-    // Highly compressible details: a compressed file would be far smaller.
-    events.push_back(factory.Make("user-" + std::to_string(i % 7), kT0 + i, "t",
-                                  R"({"i":)" + std::to_string(i) + R"(,"pad":")" + std::string(1000, 'p') + R"("})"));
-  }
-  ASSERT_NO_FATAL_FAILURE(WriteThroughSmallMemtable(path, events, 50));  // 3 MB: several flushes
+  // 3 MB of highly compressible details: several flushed files, each of
+  // which would be far smaller compressed.
+  ASSERT_NO_FATAL_FAILURE(WritePaddedEvents(path, 3000, 7));
 
-  rocksdb::DB* raw = nullptr;
-  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
-  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::DB> db = OpenReadOnly(path);
+  ASSERT_NE(db, nullptr);
   rocksdb::TablePropertiesCollection tables;
   ASSERT_TRUE(db->GetPropertiesOfAllTables(&tables).ok());
   ASSERT_GE(tables.size(), 2u) << "the test needs several flushed files";
@@ -568,20 +582,12 @@ TEST(RocksDbDocumentStoreTest, LevelZeroCompactionWaitsForEightFlushedFiles) {
   // not RocksDB's four, to do that half as often under write load.
   TempDir dir;
   const std::string path = dir.File("docs");
-  EventFactory factory;
-  std::vector<Event> events;
-  for (int i = 0; i < 6000; ++i) {
-    events.push_back(factory.Make("user-" + std::to_string(i % 50), kT0 + i, "t",
-                                  R"({"i":)" + std::to_string(i) + R"(,"pad":")" + std::string(1000, 'p') + R"("})"));
-  }
-  // 6 MB through a 1 MiB memtable: six or seven flushes, so RocksDB's
-  // default would have compacted level 0 into level 1 by now.
-  ASSERT_NO_FATAL_FAILURE(WriteThroughSmallMemtable(path, events, 50));
+  // 6 MB: six or seven flushes, so RocksDB's default would have compacted
+  // level 0 into level 1 by now.
+  ASSERT_NO_FATAL_FAILURE(WritePaddedEvents(path, 6000, 50));
 
-  rocksdb::DB* raw = nullptr;
-  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, &raw);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
-  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::DB> db = OpenReadOnly(path);
+  ASSERT_NE(db, nullptr);
   std::vector<rocksdb::LiveFileMetaData> files;
   db->GetLiveFilesMetaData(&files);
   size_t level_zero_files = 0;
