@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libboost-dev libboost-program-options-dev
-  rapidjson-dev librocksdb-dev libsqlite3-dev libssl-dev
+  rapidjson-dev librocksdb-dev libsqlite3-dev libssl-dev libxxhash-dev
   libpq-dev unixodbc-dev zlib1g-dev libjemalloc-dev ca-certificates
 )
 for arg in "$@"; do

@@ -100,6 +100,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   bool access_log = true;
   std::string log_level = "info";
   std::string store_writers = "auto";
+  std::string cursor_secret;
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -114,8 +115,9 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("max-in-flight", po::value(&max_in_flight)->default_value(max_in_flight), "events being written at once; beyond it requests get 503")
       ("max-batch-size", po::value(&max_batch_size)->default_value(max_batch_size), "most events per store transaction")
       ("store-writers", po::value(&store_writers)->default_value(store_writers), "who writes the stores: per-store (a thread each, the two writes in parallel), intent-writer (the intent log's writer, right after each append), or auto (intent-writer for the embedded stores, per-store otherwise)")
-      ("read-cache-bytes", po::value(&read_cache_bytes)->default_value(read_cache_bytes), "memory for cached GET /events/{userId} answers, in bytes; 0 turns the cache off")
+      ("read-cache-bytes", po::value(&read_cache_bytes)->default_value(read_cache_bytes), "memory for cached first pages of GET /events/{userId} (the default query), in bytes; 0 turns the cache off")
       ("read-cache-max-age-ms", po::value(&read_cache_max_age_ms)->default_value(read_cache_max_age_ms), "oldest cached answer served, in ms; 0: until a write invalidates it. A document store other instances also write (DynamoDB) is cached only when this is set")
+      ("cursor-secret", po::value(&cursor_secret), "secret (at least 16 bytes) sealing the cursors of GET /events/{userId} pages (HMAC-SHA-256); every instance behind one load balancer needs the same. Unset: a random one per process, so cursors die with it (a warning says so). Prefer the environment variable to the command line, where other users can see it")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
       ("shutdown-grace-ms", po::value(&shutdown_grace_ms)->default_value(shutdown_grace_ms), "time in-flight requests get at shutdown, in ms")
@@ -163,6 +165,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(shutdown_grace_ms >= 0, "--shutdown-grace-ms must not be negative"),
            require(log_level == "debug" || log_level == "info" || log_level == "warn" || log_level == "error",
                    "--log-level must be debug, info, warn or error"),
+           require(cursor_secret.empty() || cursor_secret.size() >= 16,
+                   "--cursor-secret must be at least 16 bytes (e.g. openssl rand -hex 32)"),
            require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
                    "--store-writers must be auto, per-store or intent-writer"),
        }) {
@@ -182,6 +186,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   if (store_writers == "intent-writer") out.store_writers = StoreWriters::kIntentWriter;
   out.read_cache.max_bytes = static_cast<size_t>(read_cache_bytes);
   out.read_cache.max_age = std::chrono::milliseconds(read_cache_max_age_ms);
+  out.cursor_secret = cursor_secret;
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
                        : log_level == "warn" ? log::Level::kWarn
                        : log_level == "error" ? log::Level::kError

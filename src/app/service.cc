@@ -28,6 +28,7 @@ struct Service::Parts {
   std::unique_ptr<EventReader> reader;
   std::unique_ptr<Uuid7Generator> ids;
   std::unique_ptr<boost::asio::thread_pool> blocking_pool;
+  std::unique_ptr<http::PageCursors> cursors;
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
@@ -175,8 +176,16 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   parts->ids = std::make_unique<Uuid7Generator>(SystemClock::Instance());
   parts->blocking_pool = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options.blocking_threads)));
+  if (options.cursor_secret.empty()) {
+    log::Warn("no --cursor-secret: page cursors use a random secret and stop working when this process "
+              "restarts, and other instances cannot open them; set one shared secret for every instance",
+              {});
+  }
+  parts->cursors = std::make_unique<http::PageCursors>(
+      options.cursor_secret.empty() ? http::RandomCursorSecret() : options.cursor_secret);
   parts->handler_context.reset(new http::HandlerContext{
-      *parts->writer, *parts->reader, *parts->read_cache, *parts->ids, *parts->idempotency, *parts->blocking_pool,
+      *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->ids, *parts->idempotency,
+      *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
       options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();

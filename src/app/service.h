@@ -38,6 +38,10 @@ struct ServiceOptions {
   // GET answers cached per user. Exact for the embedded document store; for
   // any other (shared by instances) it is used only with a max_age.
   UserEventsCacheOptions read_cache;
+  // Seals GET pages' cursors (HMAC-SHA-256). Instances behind one load
+  // balancer must share it; empty: a random secret for this process, whose
+  // cursors stop working when it restarts (a warning says so at start).
+  std::string cursor_secret;
   int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
   // The request path's intent log; an empty directory means DATA_DIR/intent-log.
   IntentLogOptions intent_log;

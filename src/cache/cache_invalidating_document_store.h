@@ -25,9 +25,9 @@ class CacheInvalidatingDocumentStore final : public DocumentStore {
   Status WriteBatch(EventBatch events) override;
   Status WriteBatchWithoutSync(EventBatch events) override;
   Status SyncWrites() override { return store_->SyncWrites(); }
-  Status ScanUser(std::string_view user_id,
-                  const std::function<bool(const DocumentView&)>& visit) override {
-    return store_->ScanUser(user_id, visit);
+  Status ReadUserRange(std::string_view user_id, const UserRangeQuery& query,
+                       const std::function<bool(const DocumentView&)>& visit) override {
+    return store_->ReadUserRange(user_id, query, visit);
   }
   Status FindEvent(std::string_view user_id, std::string_view event_id,
                    const std::function<void(const DocumentView&)>& visit) override {

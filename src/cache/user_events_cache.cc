@@ -56,8 +56,8 @@ bool UserEventsCache::Insert(std::string_view user_id, Token token, Body body) {
   if (!enabled() || body == nullptr) return false;
   // What the body holds in memory, not its length: a string built by
   // appending can have up to twice its length allocated.
-  const size_t bytes = body->capacity() + user_id.size() + kEntryOverheadBytes;
-  if (body->size() > options_.max_entry_bytes || bytes > shard_budget_) return false;
+  const size_t bytes = body->Bytes() + user_id.size() + kEntryOverheadBytes;
+  if (body->body.size() > options_.max_entry_bytes || bytes > shard_budget_) return false;
   const Slot slot = Locate(user_id);
   Shard& shard = *slot.shard;
   std::lock_guard lock(shard.mutex);

@@ -1,6 +1,7 @@
-// UserEventsCache: the rendered GET /events/{userId} answer per user, kept in
-// memory so a hot user's history is served on the io thread without touching
-// the document store or re-rendering JSON.
+// UserEventsCache: the rendered first page of GET /events/{userId} (the
+// default query) per user, kept in memory so a hot user's page is served on
+// the io thread without touching the document store, re-rendering JSON or
+// hashing it for its ETag again.
 //
 // Bounded by bytes (least recently used entries go first) and, optionally,
 // by age. Coherence comes from invalidation, not expiry: every document write
@@ -55,9 +56,19 @@ struct UserEventsCacheStats {
   int64_t bytes = 0;
 };
 
+// One cached answer: the body and the header values that go with it.
+struct CachedAnswer {
+  std::string body;
+  std::string etag;       // the ETag field value
+  std::string next_link;  // the Link field value; empty on a last page
+
+  // What it holds in memory: the strings' allocations, not their lengths.
+  size_t Bytes() const { return sizeof(CachedAnswer) + body.capacity() + etag.capacity() + next_link.capacity(); }
+};
+
 class UserEventsCache {
  public:
-  using Body = std::shared_ptr<const std::string>;
+  using Body = std::shared_ptr<const CachedAnswer>;
   using Token = uint64_t;
 
   explicit UserEventsCache(UserEventsCacheOptions options);

@@ -68,4 +68,63 @@ std::optional<int64_t> ParseTimestamp(std::string_view text) {
   return day_millis + ((*h * 60 + *mi) * 60 + *s) * 1000LL + *ms;
 }
 
+std::optional<Instant> ParseInstant(std::string_view text) {
+  using namespace std::chrono;
+  // YYYY-MM-DDThh:mm:ss is 19 characters; then an optional fraction, then
+  // the zone.
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') ||
+      text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  auto y = ReadDigits(text, 0, 4), mo = ReadDigits(text, 5, 2), d = ReadDigits(text, 8, 2);
+  auto h = ReadDigits(text, 11, 2), mi = ReadDigits(text, 14, 2), s = ReadDigits(text, 17, 2);
+  if (!y || !mo || !d || !h || !mi || !s) return std::nullopt;
+  if (*h > 23 || *mi > 59 || *s > 59) return std::nullopt;
+  const year_month_day ymd{year(*y), month(static_cast<unsigned>(*mo)), day(static_cast<unsigned>(*d))};
+  if (!ymd.ok()) return std::nullopt;
+  size_t pos = 19;
+  int64_t millis = 0;
+  bool sub_millisecond = false;
+  if (text[pos] == '.') {
+    ++pos;
+    const size_t first = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      const int digit = text[pos] - '0';
+      const size_t place = pos - first;
+      if (place < 3) {
+        millis = millis * 10 + digit;
+      } else if (digit != 0) {
+        sub_millisecond = true;
+      }
+      ++pos;
+    }
+    const size_t count = pos - first;
+    if (count == 0 || count > 9) return std::nullopt;
+    for (size_t i = count; i < 3; ++i) millis *= 10;
+  }
+  if (pos >= text.size()) return std::nullopt;
+  int64_t offset_minutes = 0;
+  if (text[pos] == 'Z' || text[pos] == 'z') {
+    ++pos;
+  } else if (text[pos] == '+' || text[pos] == '-') {
+    if (text.size() - pos != 6 || text[pos + 3] != ':') return std::nullopt;
+    auto oh = ReadDigits(text, pos + 1, 2), om = ReadDigits(text, pos + 4, 2);
+    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
+    offset_minutes = (*oh * 60 + *om) * (text[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  const int64_t day_millis = duration_cast<milliseconds>(sys_days(ymd).time_since_epoch()).count();
+  const int64_t unix_millis =
+      day_millis + ((*h * 60 + *mi) * 60 + *s) * 1000LL + millis - offset_minutes * 60'000;
+  // The range FormatTimestamp can write: 0000-01-01T00:00:00.000Z to
+  // 9999-12-31T23:59:59.999Z.
+  constexpr int64_t kMinMillis = -62167219200000;
+  constexpr int64_t kMaxMillis = 253402300799999;
+  if (unix_millis < kMinMillis || unix_millis > kMaxMillis) return std::nullopt;
+  return Instant{unix_millis, sub_millisecond};
+}
+
 }  // namespace eventlogger

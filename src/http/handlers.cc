@@ -10,7 +10,11 @@
 #include "core/log.h"
 #include "core/timestamp.h"
 #include "core/validation.h"
+#include "core/uuid.h"
+#include "http/entity_tag.h"
+#include "http/event_list_query.h"
 #include "http/problem.h"
+#include "http/query_string.h"
 #include "http/router.h"
 
 namespace eventlogger::http {
@@ -248,41 +252,109 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
                           written.event_id, outcome.metadata.ok(), outcome.document.ok(), queued);
 }
 
-asio::awaitable<Response> GetUserEvents(const Route& route, const HandlerContext& context) {
-  if (std::string problem = CheckUserId(route.user_id); !problem.empty()) {
-    co_return MakeValidationProblem({"The userId in the path is not valid.", {{"userId", problem}}});
+// The answer to a GET of a list or an event: 304 when the client already
+// holds this representation (If-None-Match names its tag, or is "*"), the
+// body otherwise. Every If-None-Match field line counts (a list may be split
+// over several).
+Response RepresentationResponse(const Request& request, const CachedAnswer& answer, std::string body) {
+  const auto [first, last] = request.equal_range(beast_http::field::if_none_match);
+  for (auto field = first; field != last; ++field) {
+    const auto value = field->value();
+    if (IfNoneMatchMatches(std::string_view(value.data(), value.size()), answer.etag)) {
+      Response response(HttpStatus::not_modified, 11);
+      response.set(beast_http::field::etag, answer.etag);
+      return response;
+    }
   }
-  UserEventsCache& cache = context.read_cache;
-  // A hit is answered right here on the io thread: no store, no thread hop.
-  if (const UserEventsCache::Body cached = cache.Find(route.user_id)) {
-    co_return JsonResponse(HttpStatus::ok, *cached);
-  }
-  const EventReader& reader = context.reader;
-  auto read = [&reader, &cache, user_id = route.user_id]() -> Result<UserEventsCache::Body> {
-    const UserEventsCache::Token token = cache.BeginRead(user_id);
-    Result<std::string> json = reader.UserEventsJson(user_id);
-    if (!json.ok()) return json.status();
-    // The answer grew by appending, so up to half its allocation can be
-    // slack; the cache charges the allocation, and a copy of the exact size
-    // fits twice as many answers in the same budget (after a POST load the
-    // cache's 64 MiB held 90 MiB of RSS). Without a cache (the DynamoDB
-    // default) the answer is sent once and freed: no copy.
-    if (cache.enabled()) json->shrink_to_fit();
-    auto body = std::make_shared<const std::string>(std::move(*json));
-    cache.Insert(user_id, token, body);
-    return UserEventsCache::Body(std::move(body));
-  };
-  Result<UserEventsCache::Body> body = co_await RunBlocking(context.blocking_pool, std::move(read));
-  if (!body.ok()) {
-    log::Error("reading events failed", {{"error", body.status().ToString()}});
-    co_return MakeStatusProblem(body.status());
-  }
-  co_return JsonResponse(HttpStatus::ok, **body);
+  Response response = JsonResponse(HttpStatus::ok, std::move(body));
+  response.set(beast_http::field::etag, answer.etag);
+  if (!answer.next_link.empty()) response.set(beast_http::field::link, answer.next_link);
+  return response;
 }
 
-asio::awaitable<Response> GetUserEvent(const Route& route, const HandlerContext& context) {
-  if (std::string problem = CheckUserId(route.user_id); !problem.empty()) {
-    co_return MakeValidationProblem({"The userId in the path is not valid.", {{"userId", problem}}});
+Response InvalidUserId(const std::string& problem) {
+  return MakeValidationProblem({"The userId in the path is not valid.", {{"userId", problem}}});
+}
+
+asio::awaitable<Response> GetUserEvents(const Request& request, const Route& route,
+                                        const HandlerContext& context) {
+  if (std::string problem = CheckUserId(route.user_id); !problem.empty()) co_return InvalidUserId(problem);
+  EventListQuery list;
+  const std::string_view query = QueryOf(std::string_view(request.target().data(), request.target().size()));
+  if (!query.empty()) {
+    if (std::optional<ValidationError> error = ParseEventListQuery(query, &list)) {
+      co_return MakeValidationProblem(*error);
+    }
+  }
+  // Only the default query's first page is cached: it is what nearly every
+  // read asks for, and one entry per user keeps invalidation exact.
+  const bool cacheable = list.IsDefault();
+  UserEventsCache& cache = context.read_cache;
+  // A hit is answered right here on the io thread: no store, no thread hop.
+  if (cacheable) {
+    if (const UserEventsCache::Body cached = cache.Find(route.user_id)) {
+      co_return RepresentationResponse(request, *cached, cached->body);
+    }
+  }
+  UserRangeQuery range = list.Range();
+  std::string binding = list.CursorBinding(route.user_id);
+  if (!list.cursor.empty()) {
+    std::optional<DocumentKey> after = context.cursors.Open(list.cursor, binding);
+    if (!after) {
+      co_return MakeValidationProblem(
+          {"The cursor is not valid for this request.",
+           {{"cursor", "is not one this service issued for this user, order and filters; "
+                       "start again without a cursor"}}});
+    }
+    range.after = std::move(*after);
+  }
+  struct Read {
+    std::shared_ptr<CachedAnswer> answer;
+    bool cached = false;  // the cache holds `answer`: copy its body, don't move it
+  };
+  const EventReader& reader = context.reader;
+  const PageCursors& cursors = context.cursors;
+  auto read = [&reader, &cache, &cursors, &list, &range, &binding, cacheable,
+               user_id = route.user_id]() -> Result<Read> {
+    const UserEventsCache::Token token = cacheable ? cache.BeginRead(user_id) : 0;
+    Result<EventPage> page = reader.UserEventsPage(user_id, std::move(range), list.limit);
+    if (!page.ok()) return page.status();
+    Read out;
+    out.answer = std::make_shared<CachedAnswer>();
+    CachedAnswer& answer = *out.answer;
+    answer.etag = StrongEntityTag(page->json);
+    if (page->more) {
+      const std::string cursor = cursors.Seal(page->last, binding);
+      if (cursor.empty()) return Status::Internal("a stored event has a key no cursor can hold");
+      answer.next_link = "<" + list.NextPageTarget(user_id, cursor) + ">; rel=\"next\"";
+    }
+    answer.body = std::move(page->json);
+    if (cacheable && cache.enabled()) {
+      // The answer grew by appending, so up to half its allocation can be
+      // slack; the cache charges the allocation, and a copy of the exact
+      // size fits twice as many answers in the same budget. Without a cache
+      // (the DynamoDB default) the answer is sent once and freed: no copy.
+      answer.body.shrink_to_fit();
+      out.cached = cache.Insert(user_id, token, out.answer);
+    }
+    return out;
+  };
+  Result<Read> done = co_await RunBlocking(context.blocking_pool, std::move(read));
+  if (!done.ok()) {
+    log::Error("reading events failed", {{"error", done.status().ToString()}});
+    co_return MakeStatusProblem(done.status());
+  }
+  CachedAnswer& answer = *done->answer;
+  co_return RepresentationResponse(request, answer, done->cached ? answer.body : std::move(answer.body));
+}
+
+asio::awaitable<Response> GetUserEvent(const Request& request, const Route& route,
+                                       const HandlerContext& context) {
+  if (std::string problem = CheckUserId(route.user_id); !problem.empty()) co_return InvalidUserId(problem);
+  if (!ParseUuid(route.event_id)) {
+    co_return MakeValidationProblem(
+        {"The eventId in the path is not valid.",
+         {{"eventId", "must be a UUID such as 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}}});
   }
   const EventReader& reader = context.reader;
   auto read = [&reader, user_id = route.user_id, event_id = route.event_id] {
@@ -296,7 +368,9 @@ asio::awaitable<Response> GetUserEvent(const Route& route, const HandlerContext&
     log::Error("reading an event failed", {{"error", body.status().ToString()}});
     co_return MakeStatusProblem(body.status());
   }
-  co_return JsonResponse(HttpStatus::ok, std::move(*body));
+  CachedAnswer answer;
+  answer.etag = StrongEntityTag(*body);
+  co_return RepresentationResponse(request, answer, std::move(*body));
 }
 
 }  // namespace
@@ -332,10 +406,10 @@ asio::awaitable<Response> HandleRequest(const Request& request, const HandlerCon
       co_return co_await PostEvent(request, context);
     case RouteKind::kUserEvents:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
-      co_return co_await GetUserEvents(route, context);
+      co_return co_await GetUserEvents(request, route, context);
     case RouteKind::kUserEvent:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
-      co_return co_await GetUserEvent(route, context);
+      co_return co_await GetUserEvent(request, route, context);
     case RouteKind::kHealth:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       co_return JsonResponse(HttpStatus::ok, "{\"status\":\"ok\"}");

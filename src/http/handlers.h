@@ -15,6 +15,7 @@
 #include "core/uuid.h"
 #include "durability/idempotency.h"
 #include "http/http_types.h"
+#include "http/page_cursor.h"
 #include "pipeline/event_reader.h"
 #include "pipeline/event_writer.h"
 
@@ -30,7 +31,8 @@ struct HandlerOptions {
 struct HandlerContext {
   EventWriter& writer;
   EventReader& reader;
-  UserEventsCache& read_cache;  // GET /events/{userId} answers; may be disabled
+  UserEventsCache& read_cache;  // GET /events/{userId} first pages; may be disabled
+  const PageCursors& cursors;   // seals and opens the pages' cursors
   Uuid7Generator& ids;
   IdempotencyIndex& idempotency;
   boost::asio::thread_pool& blocking_pool;  // where store reads run

@@ -42,9 +42,16 @@ void RenderResponseHead(const Response& response, const ResponseFraming& framing
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
   if (version >= 11 && !framing.keep_alive) AppendField("Connection", "close", out);
   if (version < 11 && framing.keep_alive) AppendField("Connection", "keep-alive", out);
-  out += "Content-Length: ";
-  AppendNumber(response.body().size(), out);
-  out += "\r\n\r\n";
+  // A 304 says "what you hold is current": a Content-Length there would
+  // claim the representation's length is the empty body's, 0 (RFC 9110
+  // §8.6), which is why this is the one place the head differs from
+  // Beast's. A 304 has no body, so nothing else needs it.
+  if (response.result() != HttpStatus::not_modified) {
+    out += "Content-Length: ";
+    AppendNumber(response.body().size(), out);
+    out += "\r\n";
+  }
+  out += "\r\n";
 }
 
 }  // namespace eventlogger::http

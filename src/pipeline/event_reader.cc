@@ -18,16 +18,30 @@ void AppendEventJson(std::string& out, const DocumentView& document) {
   out += '}';
 }
 
-Result<std::string> EventReader::UserEventsJson(std::string_view user_id) const {
-  std::string out = "[";
-  const Status status = documents_.ScanUser(user_id, [&out](const DocumentView& document) {
-    if (out.size() > 1) out += ',';
-    AppendEventJson(out, document);
+Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRangeQuery range,
+                                              size_t limit) const {
+  EventPage page;
+  page.json = "[";
+  range.expected = limit + 1;
+  const Status status = documents_.ReadUserRange(user_id, range, [&](const DocumentView& document) {
+    if (page.count == limit) {
+      page.more = true;
+      return false;
+    }
+    if (page.count > 0) page.json += ',';
+    AppendEventJson(page.json, document);
+    ++page.count;
+    if (page.count == limit) {
+      // The views die with this call; keep the key while it is alive.
+      page.last.timestamp.assign(document.timestamp);
+      page.last.event_id.assign(document.event_id);
+    }
     return true;
   });
   if (!status.ok()) return status;
-  out += ']';
-  return out;
+  page.json += ']';
+  if (!page.more) page.last = {};
+  return page;
 }
 
 Result<std::string> EventReader::EventJson(std::string_view user_id,

@@ -15,13 +15,26 @@
 
 namespace eventlogger {
 
+// One page of a user's events, rendered.
+struct EventPage {
+  // `[{"userId":…,"eventId":…,"eventType":…,"timestamp":…,"jsonPayload":{…}}, …]`;
+  // "[]" when the range holds none.
+  std::string json;
+  size_t count = 0;
+  // Whether the range holds more events past this page; `last` is then the
+  // key to resume after.
+  bool more = false;
+  DocumentKey last;
+};
+
 class EventReader {
  public:
   explicit EventReader(DocumentStore& documents) : documents_(documents) {}
 
-  // `[{"userId":…,"eventId":…,"eventType":…,"timestamp":…,"jsonPayload":{…}}, …]`,
-  // oldest first; "[]" for a user with no events.
-  Result<std::string> UserEventsJson(std::string_view user_id) const;
+  // Up to `limit` (>= 1) of the user's events that `range` covers, in its
+  // order. Reads one document past the page to know whether more exist, so
+  // a range that ends exactly on a page boundary has no empty last page.
+  Result<EventPage> UserEventsPage(std::string_view user_id, UserRangeQuery range, size_t limit) const;
 
   // One event as a JSON object; NotFound if the user has no such event.
   Result<std::string> EventJson(std::string_view user_id, std::string_view event_id) const;

@@ -11,7 +11,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
@@ -27,6 +30,36 @@ struct DocumentView {
   std::string_view event_type;
   std::string_view timestamp;
   std::string_view details_json;  // the stored JSON text, to be spliced as is
+};
+
+// Which end of a user's range a read starts from.
+enum class ReadOrder { kOldestFirst, kNewestFirst };
+
+// A document's place in its user's range: (timestamp, eventId), the order
+// every read of a user follows. Keys are unique and never change, so a read
+// that resumes after one (keyset pagination) neither skips nor repeats a
+// document, however many were written meanwhile.
+struct DocumentKey {
+  std::string timestamp;  // kTimestampLength bytes, as stored
+  std::string event_id;
+  friend bool operator==(const DocumentKey&, const DocumentKey&) = default;
+};
+
+// What part of one user's range a read covers. Every bound narrows the
+// range the store walks; none of them is applied after the fact.
+struct UserRangeQuery {
+  ReadOrder order = ReadOrder::kOldestFirst;
+  // Start just past this key (in `order`); nullopt: at the range's start.
+  std::optional<DocumentKey> after;
+  // Timestamp bounds in the stored format: from inclusive, to exclusive;
+  // empty: unbounded.
+  std::string from;
+  std::string to;
+  // Only these event types (sorted, distinct); empty: every type.
+  std::vector<std::string> event_types;
+  // How many documents the caller means to take: sizes the store's pages
+  // (DynamoDB's Limit); 0: no idea, use the store's default.
+  size_t expected = 0;
 };
 
 class DocumentStore {
@@ -53,10 +86,17 @@ class DocumentStore {
   // without a deferred mode.
   virtual Status SyncWrites() { return Status::Ok(); }
 
-  // Calls `visit` for each of the user's documents in (timestamp, eventId)
-  // order. Stops early, returning OK, if `visit` returns false.
-  virtual Status ScanUser(std::string_view user_id,
-                          const std::function<bool(const DocumentView&)>& visit) = 0;
+  // Calls `visit` for each of the user's documents that `query` covers, in
+  // (timestamp, eventId) order, ascending or descending. Stops early,
+  // returning OK, when `visit` returns false; the store reads only about as
+  // far as that (a page costs the same in a history of any length).
+  virtual Status ReadUserRange(std::string_view user_id, const UserRangeQuery& query,
+                               const std::function<bool(const DocumentView&)>& visit) = 0;
+
+  // Every document of the user, oldest first.
+  Status ScanUser(std::string_view user_id, const std::function<bool(const DocumentView&)>& visit) {
+    return ReadUserRange(user_id, UserRangeQuery{}, visit);
+  }
 
   // Finds one document; NotFound if the user has no such event.
   virtual Status FindEvent(std::string_view user_id, std::string_view event_id,

@@ -1,5 +1,6 @@
 #include "storage/dynamodb_document_store.h"
 
+#include <algorithm>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -120,17 +121,88 @@ class DynamoDbDocumentStore final : public DocumentStore {
     return Status::Ok();
   }
 
-  Status ScanUser(std::string_view user_id, const std::function<bool(const DocumentView&)>& visit) override {
+  Status ReadUserRange(std::string_view user_id, const UserRangeQuery& range,
+                       const std::function<bool(const DocumentView&)>& visit) override {
     if (user_id.empty()) return Status::Ok();  // no such user; DynamoDB refuses empty keys
+    if (!range.from.empty() && !range.to.empty() && range.from >= range.to) {
+      return Status::Ok();  // empty range; DynamoDB refuses BETWEEN with lo > hi
+    }
+    // SortKey = "<timestamp>#<eventId>" with a fixed-width timestamp, so
+    // timestamp >= from  <=>  SortKey >= from, and timestamp < to  <=>
+    // SortKey < to; BETWEEN is inclusive, but no sort key equals `to`
+    // itself (each is longer), so BETWEEN :from AND :to keeps to exclusive.
     aws::QueryRequest query;
     query.table_name = options_.table;
     query.key_condition_expression = "#u = :u";
     query.parameters.names["#u"] = std::string(kDynamoDbUserIdAttribute);
     query.parameters.values[":u"] = AttributeValue::S(std::string(user_id));
-    query.scan_index_forward = true;
-    query.limit = options_.page_limit;
+    if (!range.from.empty() || !range.to.empty()) {
+      query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
+    }
+    if (!range.from.empty() && !range.to.empty()) {
+      query.key_condition_expression += " AND #k BETWEEN :from AND :to";
+    } else if (!range.from.empty()) {
+      query.key_condition_expression += " AND #k >= :from";
+    } else if (!range.to.empty()) {
+      query.key_condition_expression += " AND #k < :to";
+    }
+    if (!range.from.empty()) query.parameters.values[":from"] = AttributeValue::S(range.from);
+    if (!range.to.empty()) query.parameters.values[":to"] = AttributeValue::S(range.to);
+    if (!range.event_types.empty()) {
+      // A filter, not a key condition: DynamoDB reads (and charges for) the
+      // other types too, and Limit counts them, so a page may come back
+      // short or empty with more to follow; the loop below keeps asking.
+      query.parameters.names["#t"] = std::string(kDynamoDbEventTypeAttribute);
+      query.filter_expression = "#t IN (";
+      for (size_t i = 0; i < range.event_types.size(); ++i) {
+        const std::string name = ":t" + std::to_string(i);
+        if (i > 0) query.filter_expression += ", ";
+        query.filter_expression += name;
+        query.parameters.values[name] = AttributeValue::S(range.event_types[i]);
+      }
+      query.filter_expression += ')';
+    }
+    if (range.after) {
+      Item start;
+      start.emplace(kDynamoDbUserIdAttribute, AttributeValue::S(std::string(user_id)));
+      start.emplace(kDynamoDbSortKeyAttribute,
+                    AttributeValue::S(DynamoDbSortKey(range.after->timestamp, range.after->event_id)));
+      query.exclusive_start_key = std::move(start);
+    }
+    query.scan_index_forward = range.order == ReadOrder::kOldestFirst;
     query.consistent_read = options_.consistent_reads;
-    return RunQuery(std::move(query), {}, visit);
+    // A page's Limit is what the caller means to take; with a type filter
+    // each further request asks for twice as many (up to the store's page
+    // limit), so a rare type costs a few round trips, not one per page.
+    // options_.page_limit caps every page (0: DynamoDB's own 1 MB pages).
+    const int cap = options_.page_limit;
+    const auto capped = [cap](size_t wanted) {
+      if (cap > 0) return static_cast<int>(std::min<size_t>(wanted, static_cast<size_t>(cap)));
+      return wanted >= 1024 ? 0 : static_cast<int>(wanted);  // past that, let DynamoDB fill 1 MB
+    };
+    int limit = range.expected > 0 ? capped(range.expected) : cap;
+    // Only the filtered documents must pass the check below, which holds
+    // whatever the expressions did: the store's answer keeps its meaning.
+    auto in_range = [&range](const DocumentView& view) {
+      return (range.from.empty() || view.timestamp >= range.from) &&
+             (range.to.empty() || view.timestamp < range.to) &&
+             (range.event_types.empty() ||
+              std::binary_search(range.event_types.begin(), range.event_types.end(), view.event_type));
+    };
+    DocumentView view;
+    while (true) {
+      query.limit = limit;
+      Result<aws::ItemPage> page = client_->Query(query);
+      if (!page.ok()) return WithContext(page.status(), Where("querying documents"));
+      for (const Item& item : page->items) {
+        if (!DecodeItem(item, &view)) return Status::Internal(Where("malformed item"));
+        if (!in_range(view)) continue;
+        if (!visit(view)) return Status::Ok();
+      }
+      if (!page->last_evaluated_key) return Status::Ok();
+      query.exclusive_start_key = std::move(page->last_evaluated_key);
+      if (!range.event_types.empty() && limit > 0) limit = capped(static_cast<size_t>(limit) * 2);
+    }
   }
 
   Status FindEvent(std::string_view user_id, std::string_view event_id,

@@ -1,5 +1,6 @@
 #include "storage/rocksdb_document_store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -85,25 +86,52 @@ class RocksDbDocumentStore final : public DocumentStore {
   // Durable writes (WriteBatch, sync=true) flush the buffer themselves.
   Status SyncWrites() override { return FromRocksDb(db_->FlushWAL(/*sync=*/true), "syncing the document WAL"); }
 
-  Status ScanUser(std::string_view user_id,
-                  const std::function<bool(const DocumentView&)>& visit) override {
-    std::string lower(user_id);
-    lower.push_back('\0');
-    std::string upper(user_id);
-    upper.push_back('\1');
-    rocksdb::Slice upper_bound(upper);
+  Status ReadUserRange(std::string_view user_id, const UserRangeQuery& query,
+                       const std::function<bool(const DocumentView&)>& visit) override {
+    // The user's keys are "userId\0<timestamp><eventId>", so timestamp
+    // bounds are key bounds: from inclusive is the key prefix itself; to
+    // exclusive is too, since every key with that timestamp is longer.
+    std::string prefix(user_id);
+    prefix.push_back('\0');
+    const std::string lower = prefix + query.from;
+    std::string upper = prefix + query.to;
+    if (query.to.empty()) upper.back() = '\1';  // past every key of the user
+    if (lower >= upper) return Status::Ok();
+    const std::string after =
+        query.after ? RocksDbDocumentKey(user_id, query.after->timestamp, query.after->event_id) : std::string();
+    rocksdb::Slice lower_bound(lower), upper_bound(upper);
     rocksdb::ReadOptions options;
+    options.iterate_lower_bound = &lower_bound;
     options.iterate_upper_bound = &upper_bound;
     options.prefix_same_as_start = true;  // one user: the prefix filters apply
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+    const bool forward = query.order == ReadOrder::kOldestFirst;
+    if (forward) {
+      it->Seek(!after.empty() && after > lower ? after : lower);
+    } else {
+      // The last key at or before the target; "prefix\xff" is past every
+      // timestamp (digits), and the prefix keeps the user's filter in play.
+      std::string target = query.to.empty() ? prefix + '\xff' : upper;
+      if (!after.empty() && after < target) target = after;
+      it->SeekForPrev(target);
+    }
     DocumentView view;
-    for (it->Seek(lower); it->Valid(); it->Next()) {
-      if (!DecodeDocument(it->key(), it->value(), &view)) {
+    for (; it->Valid(); forward ? it->Next() : it->Prev()) {
+      const rocksdb::Slice key = it->key();
+      // The bounds are RocksDB's to keep, but a read must never leak into
+      // another user's range, so check them here as well.
+      if (key.compare(rocksdb::Slice(lower)) < 0 || key.compare(rocksdb::Slice(upper)) >= 0) break;
+      if (!after.empty() && key == rocksdb::Slice(after)) continue;  // the cursor's own document
+      if (!DecodeDocument(key, it->value(), &view)) {
         return Status::Internal("corrupt document record for user in RocksDB");
+      }
+      if (!query.event_types.empty() &&
+          !std::binary_search(query.event_types.begin(), query.event_types.end(), view.event_type)) {
+        continue;
       }
       if (!visit(view)) return Status::Ok();
     }
-    return FromRocksDb(it->status(), "scanning documents");
+    return FromRocksDb(it->status(), "reading a user's documents");
   }
 
   Status FindEvent(std::string_view user_id, std::string_view event_id,

@@ -24,14 +24,15 @@ Event MakeEvent(const std::string& user) {
 }
 
 bool Cache(UserEventsCache& cache, const std::string& user) {
-  return cache.Insert(user, cache.BeginRead(user), std::make_shared<const std::string>("[]"));
+  return cache.Insert(user, cache.BeginRead(user), std::make_shared<const CachedAnswer>(CachedAnswer{"[]", "\"t\"", ""}));
 }
 
 // A store whose writes always fail, to check that failures invalidate too.
 class FailingStore final : public DocumentStore {
  public:
   Status WriteBatch(EventBatch) override { return Status::Unavailable("down"); }
-  Status ScanUser(std::string_view, const std::function<bool(const DocumentView&)>&) override {
+  Status ReadUserRange(std::string_view, const UserRangeQuery&,
+                       const std::function<bool(const DocumentView&)>&) override {
     return Status::Ok();
   }
   Status FindEvent(std::string_view, std::string_view, const std::function<void(const DocumentView&)>&) override {

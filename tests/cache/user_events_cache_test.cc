@@ -13,7 +13,9 @@
 namespace eventlogger {
 namespace {
 
-UserEventsCache::Body Text(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+UserEventsCache::Body Text(std::string s) {
+  return std::make_shared<const CachedAnswer>(CachedAnswer{std::move(s), "\"tag\"", ""});
+}
 
 bool Put(UserEventsCache& cache, const std::string& user, std::string body) {
   return cache.Insert(user, cache.BeginRead(user), Text(std::move(body)));
@@ -25,7 +27,7 @@ TEST(UserEventsCacheTest, MissThenHitReturnsTheSameBytes) {
   ASSERT_TRUE(Put(cache, "u1", "[1]"));
   const UserEventsCache::Body hit = cache.Find("u1");
   ASSERT_NE(hit, nullptr);
-  EXPECT_EQ(*hit, "[1]");
+  EXPECT_EQ(hit->body, "[1]");
   EXPECT_EQ(cache.Find("u2"), nullptr);  // other users are not affected
   const UserEventsCacheStats stats = cache.Stats();
   EXPECT_EQ(stats.hits, 1);
@@ -58,14 +60,14 @@ TEST(UserEventsCacheTest, AReadThatStartedBeforeAWriteCannotInsert) {
   EXPECT_EQ(cache.Find("u1"), nullptr);
   // A read that starts after the write may insert.
   EXPECT_TRUE(Put(cache, "u1", "[old,new]"));
-  EXPECT_EQ(*cache.Find("u1"), "[old,new]");
+  EXPECT_EQ(cache.Find("u1")->body, "[old,new]");
 }
 
 TEST(UserEventsCacheTest, AnInsertReplacesTheUsersEarlierEntry) {
   UserEventsCache cache({});
   ASSERT_TRUE(Put(cache, "u1", "[1]"));
   ASSERT_TRUE(Put(cache, "u1", "[1,2]"));
-  EXPECT_EQ(*cache.Find("u1"), "[1,2]");
+  EXPECT_EQ(cache.Find("u1")->body, "[1,2]");
   EXPECT_EQ(cache.Stats().entries, 1);
 }
 
@@ -149,7 +151,7 @@ TEST(UserEventsCacheTest, ConcurrentReadersAndWritersNeverServeAnOlderVersion) {
         const int floor = published.load();
         int seen;
         if (UserEventsCache::Body hit = cache.Find("u")) {
-          seen = std::stoi(*hit);
+          seen = std::stoi(hit->body);
         } else {
           const UserEventsCache::Token token = cache.BeginRead("u");
           seen = store.load();

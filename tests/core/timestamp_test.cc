@@ -151,5 +151,46 @@ TEST(TimestampTest, RejectsMalformedText) {
   EXPECT_EQ(ParseTimestamp(with_nul), std::nullopt);
 }
 
+// ParseInstant: what clients send as from/to. Expected values from timegm.
+TEST(InstantTest, AcceptsZuluOffsetsAndFractions) {
+  const int64_t base = TimegmMillis(2025, 6, 29, 14, 32, 45, 0);
+  EXPECT_EQ(ParseInstant("2025-06-29T14:32:45Z")->unix_millis, base);
+  EXPECT_EQ(ParseInstant("2025-06-29t14:32:45z")->unix_millis, base);
+  EXPECT_EQ(ParseInstant("2025-06-29T14:32:45.1Z")->unix_millis, base + 100);
+  EXPECT_EQ(ParseInstant("2025-06-29T14:32:45.12Z")->unix_millis, base + 120);
+  EXPECT_EQ(ParseInstant("2025-06-29T14:32:45.123Z")->unix_millis, base + 123);
+  EXPECT_EQ(ParseInstant("2025-06-29T16:32:45+02:00")->unix_millis, base);
+  EXPECT_EQ(ParseInstant("2025-06-29T09:02:45-05:30")->unix_millis, base);
+  EXPECT_EQ(ParseInstant("2025-06-29T14:32:45.000+00:00")->unix_millis, base);
+  // Across a day and a year boundary.
+  EXPECT_EQ(ParseInstant("2026-01-01T01:00:00+02:00")->unix_millis, TimegmMillis(2025, 12, 31, 23, 0, 0, 0));
+}
+
+TEST(InstantTest, ReportsDigitsBelowTheMillisecond) {
+  const int64_t base = TimegmMillis(2025, 6, 29, 14, 32, 45, 0);
+  const auto exact = ParseInstant("2025-06-29T14:32:45.123000000Z");
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->unix_millis, base + 123);
+  EXPECT_FALSE(exact->sub_millisecond);
+  const auto finer = ParseInstant("2025-06-29T14:32:45.123456Z");
+  ASSERT_TRUE(finer);
+  EXPECT_EQ(finer->unix_millis, base + 123);
+  EXPECT_TRUE(finer->sub_millisecond);
+}
+
+TEST(InstantTest, RefusesAnythingElse) {
+  for (const char* bad : {"", "2025-06-29", "2025-06-29T14:32:45", "2025-06-29 14:32:45Z",
+                          "2025-06-29T14:32Z", "2025-06-29T14:32:45.Z", "2025-06-29T14:32:45.1234567890Z",
+                          "2025-06-29T14:32:45+0200", "2025-06-29T14:32:45+02", "2025-06-29T14:32:45+24:00",
+                          "2025-06-29T24:00:00Z", "2025-02-30T00:00:00Z", "2025-06-29T14:60:00Z",
+                          "2025-06-29T14:32:60Z", "2025-06-29T14:32:45ZZ", "2025-06-29T14:32:45 Z",
+                          "+2025-06-29T14:32:45Z", "2025-6-29T14:32:45Z", "9999-12-31T23:59:59-01:00",
+                          "1751207565"}) {
+    EXPECT_FALSE(ParseInstant(bad).has_value()) << bad;
+  }
+  EXPECT_TRUE(ParseInstant("9999-12-31T23:59:59.999Z").has_value());
+  EXPECT_TRUE(ParseInstant("0000-01-01T00:00:00Z").has_value());
+}
+
 }  // namespace
 }  // namespace eventlogger

@@ -100,7 +100,8 @@ class FakeMetadataStore final : public MetadataStore {
 class FakeDocumentStore final : public DocumentStore {
  public:
   Status WriteBatch(EventBatch events) override { return backend.Write(events); }
-  Status ScanUser(std::string_view, const std::function<bool(const DocumentView&)>&) override {
+  Status ReadUserRange(std::string_view, const UserRangeQuery&,
+                       const std::function<bool(const DocumentView&)>&) override {
     return Status::Internal("not used by the retry worker");
   }
   Status FindEvent(std::string_view, std::string_view, const std::function<void(const DocumentView&)>&) override {

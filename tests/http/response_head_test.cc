@@ -93,5 +93,18 @@ TEST(RenderResponseHeadTest, EveryStatusTheServiceSendsMatchesBeast) {
   }
 }
 
+TEST(RenderResponseHeadTest, NotModifiedCarriesNoContentLength) {
+  // Beast writes "Content-Length: 0" for a 304; RFC 9110 §8.6 lets a 304
+  // carry one only if it is the 200's length, so ours has none.
+  Response response(HttpStatus::not_modified, 11);
+  response.set(beast_http::field::etag, "\"abc\"");
+  const ResponseFraming framing{"0123456789abcdef0002", true};
+  std::string beast = BeastWire(response, framing);
+  const std::string length_field = "Content-Length: 0\r\n";
+  ASSERT_NE(beast.find(length_field), std::string::npos) << beast;
+  beast.erase(beast.find(length_field), length_field.size());
+  EXPECT_EQ(OurWire(response, framing), beast);
+}
+
 }  // namespace
 }  // namespace eventlogger::http

@@ -80,8 +80,9 @@ class FaultyDocumentStore final : public DocumentStore {
     if (Status s = fault_.Apply(); !s.ok()) return s;
     return inner_->WriteBatch(events);
   }
-  Status ScanUser(std::string_view user, const std::function<bool(const DocumentView&)>& visit) override {
-    return inner_->ScanUser(user, visit);
+  Status ReadUserRange(std::string_view user, const UserRangeQuery& query,
+                       const std::function<bool(const DocumentView&)>& visit) override {
+    return inner_->ReadUserRange(user, query, visit);
   }
   Status FindEvent(std::string_view user, std::string_view id,
                    const std::function<void(const DocumentView&)>& visit) override {

@@ -126,6 +126,8 @@ class ServiceFixture : public ::testing::Test {
     options_.http.port = 0;
     options_.http.io_threads = 2;
     options_.http.access_log = false;
+    // A fixed secret, as a deployment has: cursors survive a restart.
+    options_.cursor_secret = "integration-test-cursor-secret";
     log::SetMinimumLevel(log::Level::kWarn);
     Configure(options_);
     StartService();

@@ -141,7 +141,8 @@ class FakeDocumentStore final : public DocumentStore {
  public:
   Status WriteBatch(EventBatch events) override { return backend.Write(events); }
   Status SyncWrites() override { return backend.Sync(); }
-  Status ScanUser(std::string_view, const std::function<bool(const DocumentView&)>&) override {
+  Status ReadUserRange(std::string_view, const UserRangeQuery&,
+                       const std::function<bool(const DocumentView&)>&) override {
     return Status::Internal("not used by EventWriter");
   }
   Status FindEvent(std::string_view, std::string_view,

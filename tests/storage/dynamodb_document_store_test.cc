@@ -37,6 +37,7 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "core/validation.h"
+#include "storage/user_range_contract.h"
 #include "support/events.h"
 
 namespace eventlogger {
@@ -337,6 +338,19 @@ TEST_F(DynamoDbDocumentStoreTest, WriteBatchFailsIfAnyChunkFails) {
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
   EXPECT_NE(status.message().find(table_), std::string::npos);
   EXPECT_EQ(batch_calls.load(), 2);  // stops at the failed chunk
+}
+
+TEST_F(DynamoDbDocumentStoreTest, ReadUserRangeKeepsTheContract) {
+  // Pages of at most 4 items: every walk crosses DynamoDB pages, and a type
+  // filter gets pages with few or no matches, which must not end the read.
+  DynamoDbDocumentOptions options = Options();
+  options.page_limit = 4;
+  auto store = OpenMigrated(options);
+  ASSERT_NE(store, nullptr);
+  testing_support::UserRangeContract contract;
+  contract.WriteTo(*store);
+  contract.CheckEdges(*store);
+  for (const size_t page : {1, 7}) contract.CheckWalks(*store, page);
 }
 
 TEST_F(DynamoDbDocumentStoreTest, FindEventMisses) {

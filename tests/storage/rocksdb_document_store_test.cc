@@ -26,6 +26,7 @@
 #include "core/event.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
+#include "storage/user_range_contract.h"
 #include "support/events.h"
 
 namespace eventlogger {
@@ -261,6 +262,16 @@ TEST(RocksDbDocumentStoreTest, ScanUserStopsWhenVisitReturnsFalse) {
   const Status status = store->ScanUser("u", [&](const DocumentView&) { return ++visited < 4; });
   EXPECT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(visited, 4);
+}
+
+TEST(RocksDbDocumentStoreTest, ReadUserRangeKeepsTheContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  testing_support::UserRangeContract contract;
+  contract.WriteTo(*store);
+  contract.CheckEdges(*store);
+  for (const size_t page : {1, 7, 100}) contract.CheckWalks(*store, page);
 }
 
 TEST(RocksDbDocumentStoreTest, FindEventByUserAndEventId) {

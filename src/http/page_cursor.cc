@@ -1,0 +1,120 @@
+#include "http/page_cursor.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+#include "core/timestamp.h"
+#include "core/uuid.h"
+
+namespace eventlogger::http {
+namespace {
+
+constexpr char kVersion = 1;
+constexpr size_t kTagBytes = 16;
+constexpr size_t kPayloadBytes = 1 + 8 + 16;  // version, millis, UUID
+constexpr size_t kCursorBytes = kPayloadBytes + kTagBytes;
+constexpr size_t kCursorChars = (kCursorBytes * 8 + 5) / 6;  // base64url, unpadded
+// Separates cursors from any other use of the same secret.
+constexpr std::string_view kDomain = "eventlogger page cursor";
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(bytes.data()),
+                                      static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(written));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
+}
+
+// Exactly `expected` bytes, from their canonical unpadded base64url text.
+std::optional<std::string> Base64UrlDecode(std::string_view text, size_t expected) {
+  std::string standard(text);
+  for (char& c : standard) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (c == '+' || c == '/' || c == '=') {
+      return std::nullopt;  // not base64url
+    }
+  }
+  while (standard.size() % 4 != 0) standard.push_back('=');
+  std::string bytes(standard.size() / 4 * 3, '\0');
+  const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                                      reinterpret_cast<const unsigned char*>(standard.data()),
+                                      static_cast<int>(standard.size()));
+  if (decoded < 0 || static_cast<size_t>(decoded) < expected) return std::nullopt;
+  bytes.resize(expected);  // EVP_DecodeBlock counts the padding as zero bytes
+  // One text per byte string: a variant with other unused bits is refused,
+  // so no two cursors open to the same key.
+  if (Base64UrlEncode(bytes) != text) return std::nullopt;
+  return bytes;
+}
+
+}  // namespace
+
+PageCursors::PageCursors(std::string secret) : secret_(std::move(secret)) {
+  if (secret_.empty()) throw std::invalid_argument("PageCursors needs a secret");
+}
+
+std::string PageCursors::Tag(std::string_view payload, std::string_view binding) const {
+  std::string message;
+  message.reserve(kDomain.size() + 1 + payload.size() + binding.size());
+  message.append(kDomain).push_back('\0');
+  message.append(payload).append(binding);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(), &length);
+  return std::string(reinterpret_cast<const char*>(digest.data()), kTagBytes);
+}
+
+std::string PageCursors::Seal(const DocumentKey& last, std::string_view binding) const {
+  const std::optional<int64_t> millis = ParseTimestamp(last.timestamp);
+  const std::optional<UuidBytes> uuid = ParseUuid(last.event_id);
+  if (!millis || !uuid || FormatUuid(*uuid) != last.event_id) return {};
+  std::string payload;
+  payload.reserve(kCursorBytes);
+  payload.push_back(kVersion);
+  for (int shift = 56; shift >= 0; shift -= 8) payload.push_back(static_cast<char>((*millis >> shift) & 0xFF));
+  payload.append(reinterpret_cast<const char*>(uuid->data()), uuid->size());
+  payload += Tag(payload, binding);
+  return Base64UrlEncode(payload);
+}
+
+std::optional<DocumentKey> PageCursors::Open(std::string_view cursor, std::string_view binding) const {
+  if (cursor.size() != kCursorChars) return std::nullopt;
+  const std::optional<std::string> bytes = Base64UrlDecode(cursor, kCursorBytes);
+  if (!bytes) return std::nullopt;
+  const std::string_view payload = std::string_view(*bytes).substr(0, kPayloadBytes);
+  const std::string expected = Tag(payload, binding);
+  if (CRYPTO_memcmp(expected.data(), bytes->data() + kPayloadBytes, kTagBytes) != 0) return std::nullopt;
+  if (payload[0] != kVersion) return std::nullopt;
+  int64_t millis = 0;
+  for (size_t i = 1; i <= 8; ++i) millis = (millis << 8) | static_cast<unsigned char>(payload[i]);
+  UuidBytes uuid{};
+  for (size_t i = 0; i < uuid.size(); ++i) uuid[i] = static_cast<uint8_t>(payload[9 + i]);
+  constexpr int64_t kMaxMillis = 253402300799999;  // FormatTimestamp's range
+  if (millis < 0 || millis > kMaxMillis) return std::nullopt;
+  return DocumentKey{FormatTimestamp(millis), FormatUuid(uuid)};
+}
+
+std::string RandomCursorSecret() {
+  std::string secret(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), static_cast<int>(secret.size())) != 1) {
+    throw std::runtime_error("OpenSSL could not produce random bytes for the cursor secret");
+  }
+  return secret;
+}
+
+}  // namespace eventlogger::http
