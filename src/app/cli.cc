@@ -40,6 +40,22 @@ Usage:
 Every option --some-option can also be set as EVENTLOGGER_SOME_OPTION.
 )";
 
+// Printed after the serve options: what the HTTP API takes.
+constexpr const char* kServeApi = R"(
+HTTP API (README.md has the details):
+  POST /events                    {"userId", "eventType", "jsonDetails"}; optional Idempotency-Key header
+  GET  /events/{userId}           the user's events, a page at a time:
+         limit=1..1000            events per page (default 100)
+         order=asc|desc           oldest (default) or newest first
+         eventType=a,b            only these types (or repeat eventType=)
+         from=INSTANT             at or after (ISO 8601 with a zone, e.g. 2025-06-29T14:32:45Z)
+         to=INSTANT               before
+         cursor=…                 the next page: copy it from the Link: <…>; rel="next" header
+       ETag on every page; If-None-Match → 304
+  GET  /events/{userId}/{eventId} one event (ETag, 304), or 404
+  GET  /healthz, GET /metrics
+)";
+
 // Splits "host:port" (IPv6 as "[::1]:8080").
 bool SplitListen(const std::string& listen, std::string* host, uint16_t* port) {
   const size_t colon = listen.rfind(':');
@@ -138,7 +154,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   }
   if (values.count("help") != 0) {
     std::ostringstream text;
-    text << options;
+    text << options << kServeApi;
     *help = text.str();
     return out;
   }

@@ -437,6 +437,33 @@ TEST(ParseServeOptionsTest, StoreWritersIsAutoUnlessNamed) {
   EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("--store-writers"));
 }
 
+TEST(ParseServeOptionsTest, CursorSecretFromFlagOrEnvironmentAndAtLeastSixteenBytes) {
+  std::string help;
+  Result<ServiceOptions> none = ParseServeOptions({}, &help);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->cursor_secret, "");
+  Result<ServiceOptions> flag = ParseServeOptions({"--cursor-secret", "0123456789abcdef"}, &help);
+  ASSERT_TRUE(flag.ok()) << flag.status().ToString();
+  EXPECT_EQ(flag->cursor_secret, "0123456789abcdef");
+  Result<ServiceOptions> short_secret = ParseServeOptions({"--cursor-secret", "0123456789abcde"}, &help);
+  ASSERT_FALSE(short_secret.ok());
+  EXPECT_THAT(short_secret.status().message(), ::testing::HasSubstr("--cursor-secret"));
+  ::setenv("EVENTLOGGER_CURSOR_SECRET", "from-the-environment-secret", 1);
+  Result<ServiceOptions> env = ParseServeOptions({}, &help);
+  ::unsetenv("EVENTLOGGER_CURSOR_SECRET");
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->cursor_secret, "from-the-environment-secret");
+}
+
+TEST(ParseServeOptionsTest, HelpDocumentsTheFlagsAndTheReadParameters) {
+  std::string help;
+  ASSERT_TRUE(ParseServeOptions({"--help"}, &help).ok());
+  for (const char* text : {"--cursor-secret", "--read-cache-bytes", "limit=1..1000", "order=asc|desc",
+                           "eventType=a,b", "from=INSTANT", "to=INSTANT", "cursor=", "rel=\"next\"", "304"}) {
+    EXPECT_THAT(help, ::testing::HasSubstr(text));
+  }
+}
+
 class CliReconcileTest : public CliTest {
  protected:
   struct Posted {
