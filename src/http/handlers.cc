@@ -351,6 +351,18 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
 asio::awaitable<Response> GetUserEvent(const Request& request, const Route& route,
                                        const HandlerContext& context) {
   if (std::string problem = CheckUserId(route.user_id); !problem.empty()) co_return InvalidUserId(problem);
+  // The one event takes no parameters; one sent anyway is a mistake worth
+  // naming (a filter meant for the list), not something to ignore.
+  const std::string_view query = QueryOf(std::string_view(request.target().data(), request.target().size()));
+  if (!query.empty()) {
+    ValidationError error{"This resource takes no query parameters.", {}};
+    const std::optional<std::vector<QueryParameter>> parameters = ParseQueryString(query);
+    if (!parameters) error.errors.push_back({"query", "has a malformed %-escape"});
+    for (const QueryParameter& p : parameters.value_or(std::vector<QueryParameter>{})) {
+      error.errors.push_back({p.name.substr(0, 64), "is not a parameter of this resource (it takes none)"});
+    }
+    if (!error.errors.empty()) co_return MakeValidationProblem(error);
+  }
   if (!ParseUuid(route.event_id)) {
     co_return MakeValidationProblem(
         {"The eventId in the path is not valid.",

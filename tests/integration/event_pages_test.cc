@@ -283,6 +283,9 @@ TEST_F(EventPagesTest, BadParametersAreNamedInTheProblem) {
   // The single-event route: a malformed eventId is 400, an unknown one 404.
   EXPECT_THAT(ProblemFields(client.Get("/events/pages-bad/not-a-uuid")), ElementsAreArray({"eventId"}));
   EXPECT_EQ(client.Get("/events/pages-bad/01890a5d-ac96-774b-bcce-b302099a8057").status, 404);
+  // It takes no parameters at all.
+  EXPECT_THAT(ProblemFields(client.Get("/events/pages-bad/01890a5d-ac96-774b-bcce-b302099a8057?limit=5")),
+              ElementsAreArray({"limit"}));
 }
 
 TEST_F(EventPagesTest, ForgedOrMismatchedCursorsAreRefused) {
