@@ -213,6 +213,7 @@ def main():
             sys.exit(f"bench/pages.py: {tool} is missing (scripts/install-deps.sh --bench)")
 
     tmp = tempfile.mkdtemp(prefix="eventlogger-pages-")
+    os.chmod(tmp, 0o755)  # nginx's workers (another user when run as root) must reach its files
     service = nginx = None
     try:
         port = free_port()

@@ -2,7 +2,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <array>
@@ -63,19 +64,33 @@ std::optional<std::string> Base64UrlDecode(std::string_view text, size_t expecte
 
 }  // namespace
 
-PageCursors::PageCursors(std::string secret) : secret_(std::move(secret)) {
-  if (secret_.empty()) throw std::invalid_argument("PageCursors needs a secret");
+void PageCursors::FreeMac::operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
+
+PageCursors::PageCursors(std::string secret) {
+  if (secret.empty()) throw std::invalid_argument("PageCursors needs a secret");
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+  if (hmac == nullptr) throw std::runtime_error("OpenSSL has no HMAC");
+  keyed_.reset(EVP_MAC_CTX_new(hmac));
+  EVP_MAC_free(hmac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (!keyed_ || EVP_MAC_init(keyed_.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
+                              params) != 1) {
+    throw std::runtime_error("OpenSSL could not key HMAC-SHA-256");
+  }
 }
 
 std::string PageCursors::Tag(std::string_view payload, std::string_view binding) const {
-  std::string message;
-  message.reserve(kDomain.size() + 1 + payload.size() + binding.size());
-  message.append(kDomain).push_back('\0');
-  message.append(payload).append(binding);
+  const std::unique_ptr<EVP_MAC_CTX, FreeMac> mac(EVP_MAC_CTX_dup(keyed_.get()));
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(), &length);
+  size_t length = 0;
+  const auto update = [&mac](std::string_view part) {
+    return EVP_MAC_update(mac.get(), reinterpret_cast<const unsigned char*>(part.data()), part.size()) == 1;
+  };
+  const bool ok = mac && update(kDomain) && update(std::string_view("\0", 1)) && update(payload) &&
+                  update(binding) && EVP_MAC_final(mac.get(), digest.data(), &length, digest.size()) == 1;
+  if (!ok || length < kTagBytes) throw std::runtime_error("OpenSSL failed computing HMAC-SHA-256");
   return std::string(reinterpret_cast<const char*>(digest.data()), kTagBytes);
 }
 

@@ -4,10 +4,19 @@
 
 namespace eventlogger {
 
-void AppendEventJson(std::string& out, const DocumentView& document) {
-  out += "{\"userId\":";
-  AppendJsonString(out, document.user_id);
-  out += ",\"eventId\":";
+namespace {
+
+// `{"userId":"…","eventId":` for one user: every event of a page starts
+// with it, so the userId is escaped once per page, not once per event.
+std::string EventPrefix(std::string_view user_id) {
+  std::string prefix = "{\"userId\":";
+  AppendJsonString(prefix, user_id);
+  prefix += ",\"eventId\":";
+  return prefix;
+}
+
+void AppendEventJsonAfterPrefix(std::string& out, std::string_view prefix, const DocumentView& document) {
+  out += prefix;
   AppendJsonString(out, document.event_id);
   out += ",\"eventType\":";
   AppendJsonString(out, document.event_type);
@@ -18,18 +27,32 @@ void AppendEventJson(std::string& out, const DocumentView& document) {
   out += '}';
 }
 
+}  // namespace
+
+void AppendEventJson(std::string& out, const DocumentView& document) {
+  AppendEventJsonAfterPrefix(out, EventPrefix(document.user_id), document);
+}
+
 Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRangeQuery range,
                                               size_t limit) const {
   EventPage page;
   page.json = "[";
   range.expected = limit + 1;
+  const std::string prefix = EventPrefix(user_id);
   const Status status = documents_.ReadUserRange(user_id, range, [&](const DocumentView& document) {
     if (page.count == limit) {
       page.more = true;
       return false;
     }
     if (page.count > 0) page.json += ',';
-    AppendEventJson(page.json, document);
+    const size_t before = page.json.size();
+    AppendEventJsonAfterPrefix(page.json, prefix, document);
+    if (page.count == 0) {
+      // Room for the whole page at once, sized by its first event: growing
+      // by doubling copied the page over and over (a tenth of an uncached
+      // page's instructions went to those copies).
+      page.json.reserve(before + (page.json.size() - before + 1) * limit * 5 / 4 + 2);
+    }
     ++page.count;
     if (page.count == limit) {
       // The views die with this call; keep the key while it is alive.

@@ -125,6 +125,25 @@ TEST(AppendJsonStringTest, AllControlCharactersTogetherRoundTrip) {
   EXPECT_TRUE(DecodesTo(json, value));
 }
 
+TEST(AppendJsonStringTest, EveryEscapeIsFoundAtEveryPositionOfAWord) {
+  // The scan reads eight bytes at a time: a byte to escape must be found in
+  // any lane of any word, and its neighbours (0x1f/0x20, '!'/'#', '['/']')
+  // must not be taken for one.
+  for (const char special : {'"', '\\', '\x00', '\x1f', '\n'}) {
+    for (size_t at = 0; at < 21; ++at) {
+      std::string value(21, 'a');
+      value[at] = special;
+      const std::string quoted = Quote(value);
+      EXPECT_TRUE(DecodesTo(quoted, value)) << at;
+      EXPECT_GT(quoted.size(), value.size() + 2) << "not escaped at " << at;
+    }
+  }
+  const std::string neighbours = " !#[]~\x7f aaaaaaaaaaaaaaaaa";
+  EXPECT_EQ(Quote(neighbours), "\"" + neighbours + "\"");
+  const std::string utf8 = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x82\xac\xe2\x82\xac\xf0\x9f\x98\x80";
+  EXPECT_EQ(Quote(utf8), "\"" + utf8 + "\"");
+}
+
 TEST(AppendJsonStringTest, NonAsciiUtf8IsCopiedThroughUnescaped) {
   // Copying is what the contract says; escaping would only cost bytes.
   const std::string value = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF \x7f";

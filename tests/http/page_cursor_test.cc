@@ -3,8 +3,13 @@
 #include "http/page_cursor.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace eventlogger::http {
 namespace {
@@ -28,6 +33,54 @@ TEST(PageCursorsTest, OpensToTheKeyItSealed) {
   EXPECT_EQ(cursors.Seal(kKey, kBinding), cursor);
   // Another instance with the same secret opens it too.
   EXPECT_EQ(PageCursors("a secret of sixteen+ bytes").Open(cursor, kBinding), kKey);
+}
+
+TEST(PageCursorsTest, TagIsHmacSha256OverDomainPayloadAndBinding) {
+  // The layout, checked with OpenSSL's one-shot HMAC() as the reference:
+  // version 1, big-endian milliseconds, the UUID's bytes, then the first 16
+  // bytes of HMAC-SHA-256(secret, "eventlogger page cursor\0" payload binding).
+  const std::string secret = "a secret of sixteen+ bytes";
+  const std::string cursor = PageCursors(secret).Seal(kKey, kBinding);
+  std::string standard = cursor;
+  for (char& c : standard) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (standard.size() % 4 != 0) standard.push_back('=');
+  std::string bytes(standard.size() / 4 * 3, '\0');
+  ASSERT_GT(EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                            reinterpret_cast<const unsigned char*>(standard.data()), static_cast<int>(standard.size())),
+            0);
+  bytes.resize(41);
+  EXPECT_EQ(bytes[0], 1);
+  int64_t millis = 0;
+  for (int i = 1; i <= 8; ++i) millis = (millis << 8) | static_cast<unsigned char>(bytes[i]);
+  EXPECT_EQ(millis, 1751207565123);  // 2025-06-29T14:32:45.123Z
+  EXPECT_EQ(static_cast<unsigned char>(bytes[9]), 0x01);
+  EXPECT_EQ(static_cast<unsigned char>(bytes[10]), 0x97);
+  const std::string message = "eventlogger page cursor"s + '\0' + bytes.substr(0, 25) + kBinding;
+  unsigned char digest[32];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+  ASSERT_EQ(length, 32u);
+  EXPECT_EQ(bytes.substr(25), std::string(reinterpret_cast<const char*>(digest), 16));
+}
+
+TEST(PageCursorsTest, OpensFromManyThreadsAtOnce) {
+  const PageCursors cursors("a secret of sixteen+ bytes");
+  const std::string cursor = cursors.Seal(kKey, kBinding);
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (cursors.Open(cursor, kBinding) == kKey && cursors.Seal(kKey, kBinding) == cursor) ++opened;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(opened.load(), 2000);
 }
 
 TEST(PageCursorsTest, RefusesAnotherBindingOrSecret) {
