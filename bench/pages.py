@@ -126,17 +126,28 @@ def walk(port, first):
     return targets, bodies, events, time.perf_counter() - started
 
 
-def wrk(port, targets_file, duration, connections, threads):
+def cpu_seconds(pid):
+    """User + system CPU the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port, targets_file, duration, connections, threads, pid=None):
+    cpu0 = cpu_seconds(pid) if pid else 0
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
          "-s", os.path.join(ROOT, "bench", "wrk", "targets.lua"), f"http://127.0.0.1:{port}"],
         env={**os.environ, "BENCH_TARGETS": targets_file}, capture_output=True, text=True,
         timeout=duration + 60).stdout
+    cpu = cpu_seconds(pid) - cpu0 if pid else None
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)] if p99 else None
-    return {"rate": rate, "p99Ms": p99_ms, "non2xx": int(bad.group(1)) if bad else 0}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rate": rate, "p99Ms": p99_ms, "non2xx": int(bad.group(1)) if bad else 0,
+            "cpuUsPerRequest": cpu / requests * 1e6 if cpu is not None and requests else None}
 
 
 def start_nginx(tmp, body):
@@ -204,6 +215,8 @@ def main():
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="3 s runs, one run each")
+    p.add_argument("--scenarios", help="comma-separated subset of: " + ", ".join(n for n, *_ in SCENARIOS))
+    p.add_argument("--serve-args", default="", help="extra flags for eventlogger serve")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "pages-latest.json"))
     args = p.parse_args()
     if args.quick:
@@ -220,7 +233,7 @@ def main():
         log = open(os.path.join(tmp, "service.log"), "w")
         service = subprocess.Popen(
             [args.binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(tmp, "data"),
-             "--access-log", "false", "--cursor-secret", SECRET], stdout=log, stderr=log)
+             "--access-log", "false", "--cursor-secret", SECRET] + args.serve_args.split(), stdout=log, stderr=log)
         if not wait_http(port, "/healthz"):
             sys.exit("eventlogger did not start; see " + log.name)
         started = time.perf_counter()
@@ -242,7 +255,10 @@ def main():
               f"({min(walks) / full_walk['pages'] * 1e6:.0f} us a page, one client)", flush=True)
 
         rows = []
+        wanted = set(args.scenarios.split(",")) if args.scenarios else None
         for name, user, which, what in SCENARIOS:
+            if wanted is not None and name not in wanted:
+                continue
             targets, bodies = pages[user]
             chosen = targets[:1] if which == "first" else targets[1:]
             body = bodies[0] if which == "first" else bodies[len(bodies) // 2]
@@ -252,7 +268,7 @@ def main():
             hits0 = metric(port, "eventlogger_read_cache_hits_total")
             service_runs, nginx_runs = [], []
             for _ in range(args.runs):
-                service_runs.append(wrk(port, targets_file, args.duration, args.connections, args.threads))
+                service_runs.append(wrk(port, targets_file, args.duration, args.connections, args.threads, service.pid))
                 nginx, nginx_port = start_nginx(tmp, body)
                 nginx_runs.append(wrk(nginx_port, targets_file, args.duration, args.connections, args.threads))
                 stop(nginx)
@@ -264,11 +280,12 @@ def main():
             row = {"scenario": name, "what": what, "bodyBytes": len(body), "targets": len(chosen),
                    "rate": best, "nginxRate": ceiling, "ratio": best / ceiling,
                    "p99Ms": max(r["p99Ms"] or 0 for r in service_runs),
+                   "cpuUsPerRequest": min(r["cpuUsPerRequest"] for r in service_runs),
                    "cacheHitShare": min(1.0, hits / served) if served else 0,
                    "non2xx": sum(r["non2xx"] for r in service_runs), "runs": service_runs, "nginxRuns": nginx_runs}
             rows.append(row)
             print(f"{name:20} {best:>9,.0f} req/s  nginx {ceiling:>9,.0f}  ratio {row['ratio']:.3f}  "
-                  f"p99 {row['p99Ms']:.2f} ms  body {len(body):,} B  cache hits {row['cacheHitShare']:.0%}", flush=True)
+                  f"p99 {row['p99Ms']:.2f} ms  CPU {row['cpuUsPerRequest']:.0f} us/req  body {len(body):,} B  cache hits {row['cacheHitShare']:.0%}", flush=True)
         result = {"binary": args.binary, "duration": args.duration, "runs": args.runs,
                   "connections": args.connections, "threads": args.threads, "histories": HISTORIES,
                   "fullWalk": full_walk, "rows": rows, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

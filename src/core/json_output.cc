@@ -27,13 +27,8 @@ bool WordNeedsEscape(uint64_t word) {
   return (control | ((quote - kOnes) & ~quote & kHigh) | ((backslash - kOnes) & ~backslash & kHigh)) != 0;
 }
 
-}  // namespace
-
-void AppendJsonString(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  // Nearly every string has nothing to escape (ids, timestamps, types):
-  // find the first byte that needs it, eight bytes at a time and then by
-  // table, and copy a clean string whole.
+// The index of the first byte to escape, or value.size().
+size_t FirstToEscape(std::string_view value) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
   size_t first = 0;
   for (uint64_t word; first + 8 <= value.size(); first += 8) {
@@ -41,6 +36,20 @@ void AppendJsonString(std::string& out, std::string_view value) {
     if (WordNeedsEscape(word)) break;
   }
   while (first < value.size() && !kNeedsEscape[bytes[first]]) ++first;
+  return first;
+}
+
+}  // namespace
+
+bool JsonStringNeedsEscape(std::string_view value) { return FirstToEscape(value) != value.size(); }
+
+void AppendJsonString(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  // Nearly every string has nothing to escape (ids, timestamps, types):
+  // find the first byte that needs it, eight bytes at a time and then by
+  // table, and copy a clean string whole.
+  const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
+  const size_t first = FirstToEscape(value);
   out.push_back('"');
   if (first == value.size()) {
     out.append(value);

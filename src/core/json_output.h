@@ -14,4 +14,8 @@ namespace eventlogger {
 // characters escaped.
 void AppendJsonString(std::string& out, std::string_view value);
 
+// Whether AppendJsonString would escape anything in `value` (a '"', '\\'
+// or control character): false means the literal is '"' + value + '"'.
+bool JsonStringNeedsEscape(std::string_view value);
+
 }  // namespace eventlogger

@@ -272,12 +272,21 @@ Response RepresentationResponse(const Request& request, const CachedAnswer& answ
   return response;
 }
 
+// The same for an answer the cache holds: its body is sent from the cache's
+// copy (RequestInfo::shared_body), not copied into the response.
+Response SharedRepresentationResponse(const Request& request, const UserEventsCache::Body& answer,
+                                      RequestInfo& info) {
+  Response response = RepresentationResponse(request, *answer, std::string());
+  if (response.result() == HttpStatus::ok) info.shared_body = std::shared_ptr<const std::string>(answer, &answer->body);
+  return response;
+}
+
 Response InvalidUserId(const std::string& problem) {
   return MakeValidationProblem({"The userId in the path is not valid.", {{"userId", problem}}});
 }
 
 asio::awaitable<Response> GetUserEvents(const Request& request, const Route& route,
-                                        const HandlerContext& context) {
+                                        const HandlerContext& context, RequestInfo& info) {
   if (std::string problem = CheckUserId(route.user_id); !problem.empty()) co_return InvalidUserId(problem);
   EventListQuery list;
   const std::string_view query = QueryOf(std::string_view(request.target().data(), request.target().size()));
@@ -293,7 +302,7 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
   // A hit is answered right here on the io thread: no store, no thread hop.
   if (cacheable) {
     if (const UserEventsCache::Body cached = cache.Find(route.user_id)) {
-      co_return RepresentationResponse(request, *cached, cached->body);
+      co_return SharedRepresentationResponse(request, cached, info);
     }
   }
   UserRangeQuery range = list.Range();
@@ -344,8 +353,9 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
     log::Error("reading events failed", {{"error", done.status().ToString()}});
     co_return MakeStatusProblem(done.status());
   }
+  if (done->cached) co_return SharedRepresentationResponse(request, done->answer, info);
   CachedAnswer& answer = *done->answer;
-  co_return RepresentationResponse(request, answer, done->cached ? answer.body : std::move(answer.body));
+  co_return RepresentationResponse(request, answer, std::move(answer.body));
 }
 
 asio::awaitable<Response> GetUserEvent(const Request& request, const Route& route,
@@ -418,7 +428,7 @@ asio::awaitable<Response> HandleRequest(const Request& request, const HandlerCon
       co_return co_await PostEvent(request, context);
     case RouteKind::kUserEvents:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
-      co_return co_await GetUserEvents(request, route, context);
+      co_return co_await GetUserEvents(request, route, context, info);
     case RouteKind::kUserEvent:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       co_return co_await GetUserEvent(request, route, context);

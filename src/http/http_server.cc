@@ -134,9 +134,11 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Sweep(Worker& worker);
   asio::awaitable<void> Serve(std::unique_ptr<Connection> connection, Worker& worker);
+  // `shared_body`, when set, is sent instead of response.body().
   asio::awaitable<bool> Respond(Connection& connection, Response response, const Request* request,
                                 std::chrono::steady_clock::time_point started,
-                                std::string_view route, bool keep_alive);
+                                std::string_view route, bool keep_alive,
+                                std::shared_ptr<const std::string> shared_body = nullptr);
   Response BodyTooLarge() const {
     return MakeProblem(HttpStatus::payload_too_large,
                        "The request body exceeds " + std::to_string(options.max_body_bytes) + " bytes.");
@@ -203,7 +205,8 @@ asio::awaitable<void> HttpServer::Impl::Sweep(Worker& worker) {
 asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response response,
                                                 const Request* request,
                                                 std::chrono::steady_clock::time_point started,
-                                                std::string_view route, bool keep_alive) {
+                                                std::string_view route, bool keep_alive,
+                                                std::shared_ptr<const std::string> shared_body) {
   std::string request_id;
   if (request != nullptr) {
     const auto sent = (*request)["X-Request-Id"];
@@ -215,9 +218,10 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
   const unsigned status = response.result_int();
 
   boost::system::error_code ec;
-  RenderResponseHead(response, ResponseFraming{request_id, keep_alive}, connection.response_head);
-  const std::array<asio::const_buffer, 2> message{asio::buffer(connection.response_head),
-                                                  asio::buffer(response.body())};
+  RenderResponseHead(response, ResponseFraming{request_id, keep_alive, shared_body.get()},
+                     connection.response_head);
+  const std::array<asio::const_buffer, 2> message{
+      asio::buffer(connection.response_head), asio::buffer(shared_body ? *shared_body : response.body())};
   connection.StartIo(options.read_timeout);
   co_await asio::async_write(connection.socket, message, asio::redirect_error(asio::use_awaitable, ec));
   connection.EndIo();
@@ -320,9 +324,10 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connec
       } catch (const std::exception& e) {
         log::Error("handler failed", {{"route", info.route}, {"error", e.what()}});
         response = MakeProblem(HttpStatus::internal_server_error, "An internal error occurred.");
+        info.shared_body.reset();
       }
       if (!co_await Respond(*connection, std::move(response), &request, started, info.route,
-                            request.keep_alive())) {
+                            request.keep_alive(), std::move(info.shared_body))) {
         break;
       }
     }

@@ -6,6 +6,8 @@
 #include <utility>  // Boost 1.74 asio/awaitable.hpp uses std::exchange without it
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <string>
 #include <string_view>
 
 namespace eventlogger::http {
@@ -19,6 +21,10 @@ using Verb = beast_http::verb;
 // Facts a handler reports back to the transport for logging.
 struct RequestInfo {
   std::string_view route = "unmatched";  // the route template, never the raw path
+  // When set, the response's body: bytes shared with a cache, sent as they
+  // are instead of copied into the response (whose own body is then empty).
+  // A cached 30 KB page was copied once per hit before.
+  std::shared_ptr<const std::string> shared_body;
 };
 
 }  // namespace eventlogger::http

@@ -48,7 +48,7 @@ void RenderResponseHead(const Response& response, const ResponseFraming& framing
   // Beast's. A 304 has no body, so nothing else needs it.
   if (response.result() != HttpStatus::not_modified) {
     out += "Content-Length: ";
-    AppendNumber(response.body().size(), out);
+    AppendNumber(framing.body != nullptr ? framing.body->size() : response.body().size(), out);
     out += "\r\n";
   }
   out += "\r\n";

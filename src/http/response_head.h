@@ -19,13 +19,16 @@ namespace eventlogger::http {
 struct ResponseFraming {
   std::string_view request_id;  // sent as X-Request-Id
   bool keep_alive = true;
+  // The body that will follow the head, when it is not the response's own
+  // (RequestInfo::shared_body); nullptr: response.body().
+  const std::string* body = nullptr;
 };
 
 // Replaces `out` with the response's head: the status line, the response's
 // own fields in order, then X-Request-Id, Connection (as Beast's
 // keep_alive() sets it for the response's version: "close" on HTTP/1.1,
 // "keep-alive" on HTTP/1.0, or nothing) and Content-Length (the body's
-// size; none on a 304), and the blank line that ends it. The bytes are
+// size, framing.body's if set; none on a 304), and the blank line that ends it. The bytes are
 // those Beast writes for the response after set("X-Request-Id"),
 // keep_alive() and prepare_payload(), but for the 304's Content-Length.
 // REQUIRES: the response has none of those three fields.

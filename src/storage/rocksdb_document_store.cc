@@ -103,7 +103,10 @@ class RocksDbDocumentStore final : public DocumentStore {
     rocksdb::ReadOptions options;
     options.iterate_lower_bound = &lower_bound;
     options.iterate_upper_bound = &upper_bound;
-    options.prefix_same_as_start = true;  // one user: the prefix filters apply
+    // Both bounds are explicit and lie inside the user's prefix, so the seek
+    // is a prefix seek (the files' prefix filters apply) without
+    // prefix_same_as_start, which would extract and compare the prefix of
+    // every key the iterator steps over.
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
     const bool forward = query.order == ReadOrder::kOldestFirst;
     if (forward) {

@@ -93,6 +93,24 @@ TEST(RenderResponseHeadTest, EveryStatusTheServiceSendsMatchesBeast) {
   }
 }
 
+TEST(RenderResponseHeadTest, ASharedBodyIsFramedAsIfItWereTheResponses) {
+  // The head for an empty response plus a shared body must be the head
+  // Beast writes for the response holding that body.
+  const std::string shared = R"([{"userId":"u","eventId":"e"}])";
+  Response with_body(HttpStatus::ok, 11);
+  with_body.set(beast_http::field::content_type, "application/json");
+  with_body.set(beast_http::field::etag, "\"abc\"");
+  Response without_body = with_body;
+  with_body.body() = shared;
+  for (const bool keep_alive : {true, false}) {
+    ResponseFraming framing{"0123456789abcdef0003", keep_alive, &shared};
+    std::string head;
+    RenderResponseHead(without_body, framing, head);
+    framing.body = nullptr;
+    EXPECT_EQ(head + shared, BeastWire(with_body, framing));
+  }
+}
+
 TEST(RenderResponseHeadTest, NotModifiedCarriesNoContentLength) {
   // Beast writes "Content-Length: 0" for a 304; RFC 9110 §8.6 lets a 304
   // carry one only if it is the 200's length, so ours has none.
