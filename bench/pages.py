@@ -127,27 +127,29 @@ def walk(port, first):
 
 
 def cpu_seconds(pid):
-    """User + system CPU the process has used so far."""
+    """(user, system) CPU seconds the process has used so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def wrk(port, targets_file, duration, connections, threads, pid=None):
-    cpu0 = cpu_seconds(pid) if pid else 0
+    cpu0 = cpu_seconds(pid) if pid else (0, 0)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "--latency",
          "-s", os.path.join(ROOT, "bench", "wrk", "targets.lua"), f"http://127.0.0.1:{port}"],
         env={**os.environ, "BENCH_TARGETS": targets_file}, capture_output=True, text=True,
         timeout=duration + 60).stdout
-    cpu = cpu_seconds(pid) - cpu0 if pid else None
+    cpu1 = cpu_seconds(pid) if pid else (0, 0)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)] if p99 else None
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rate": rate, "p99Ms": p99_ms, "non2xx": int(bad.group(1)) if bad else 0,
-            "cpuUsPerRequest": cpu / requests * 1e6 if cpu is not None and requests else None}
+            "cpuUsPerRequest": (cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1]) / requests * 1e6 if pid and requests else None,
+            "systemCpuUsPerRequest": (cpu1[1] - cpu0[1]) / requests * 1e6 if pid and requests else None}
 
 
 def start_nginx(tmp, body):
@@ -281,11 +283,12 @@ def main():
                    "rate": best, "nginxRate": ceiling, "ratio": best / ceiling,
                    "p99Ms": max(r["p99Ms"] or 0 for r in service_runs),
                    "cpuUsPerRequest": min(r["cpuUsPerRequest"] for r in service_runs),
+                   "systemCpuUsPerRequest": min(r["systemCpuUsPerRequest"] for r in service_runs),
                    "cacheHitShare": min(1.0, hits / served) if served else 0,
                    "non2xx": sum(r["non2xx"] for r in service_runs), "runs": service_runs, "nginxRuns": nginx_runs}
             rows.append(row)
             print(f"{name:20} {best:>9,.0f} req/s  nginx {ceiling:>9,.0f}  ratio {row['ratio']:.3f}  "
-                  f"p99 {row['p99Ms']:.2f} ms  CPU {row['cpuUsPerRequest']:.0f} us/req  body {len(body):,} B  cache hits {row['cacheHitShare']:.0%}", flush=True)
+                  f"p99 {row['p99Ms']:.2f} ms  CPU {row['cpuUsPerRequest']:.0f} us/req ({row['systemCpuUsPerRequest']:.0f} system)  body {len(body):,} B  cache hits {row['cacheHitShare']:.0%}", flush=True)
         result = {"binary": args.binary, "duration": args.duration, "runs": args.runs,
                   "connections": args.connections, "threads": args.threads, "histories": HISTORIES,
                   "fullWalk": full_walk, "rows": rows, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
