@@ -53,7 +53,7 @@ HTTP API (README.md has the details):
          cursor=…                 the next page: copy it from the Link: <…>; rel="next" header
        ETag on every page; If-None-Match → 304
   GET  /events/{userId}/{eventId} one event (ETag, 304), or 404
-  GET  /healthz, GET /metrics
+  GET  /healthz (alive), GET /readyz (stores reachable, schema current), GET /metrics
 )";
 
 // Splits "host:port" (IPv6 as "[::1]:8080").

@@ -1,5 +1,6 @@
 #include "app/service.h"
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 
@@ -32,6 +33,7 @@ struct Service::Parts {
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
+  std::atomic<bool> stopping{false};  // Stop() has begun: /readyz says so
 };
 
 namespace {
@@ -78,6 +80,21 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.read_cache_entries = cache.entries;
   snapshot.read_cache_bytes = cache.bytes;
   return RenderPrometheus(snapshot);
+}
+
+std::vector<FieldError> Service::CheckReadiness(const Parts& parts) {
+  std::vector<FieldError> failing;
+  if (parts.stopping.load()) failing.push_back({"service", "shutting down"});
+  // Reachable, and on the schema this build expects (a store migrated by
+  // an older or newer build fails CheckSchema).
+  const auto check = [&failing](std::string_view name, auto& store) {
+    Status status = store.Ping();
+    if (status.ok()) status = store.CheckSchema();
+    if (!status.ok()) failing.push_back({std::string(name), status.ToString()});
+  };
+  check("metadataStore", *parts.metadata);
+  check("documentStore", *parts.documents);
+  return failing;
 }
 
 Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
@@ -187,7 +204,7 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
       *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->ids, *parts->idempotency,
       *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
-      options.handlers});
+      [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();
   parts->server = std::make_unique<http::HttpServer>(
       options.http, [context](const http::Request& request, http::RequestInfo& info) {
@@ -215,6 +232,7 @@ boost::asio::ip::tcp::endpoint Service::endpoint() const { return parts_->server
 void Service::Stop() {
   if (parts_ == nullptr || parts_->stopped) return;
   parts_->stopped = true;
+  parts_->stopping.store(true);
   parts_->server->Shutdown();      // no new requests; in-flight ones answered
   parts_->writer->Stop();          // every admitted event through the pipeline
   parts_->retry_worker->Stop();    // request failures recorded in the outbox

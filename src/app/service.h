@@ -72,6 +72,7 @@ class Service {
   struct Parts;
   explicit Service(std::unique_ptr<Parts> parts);
   static Result<std::string> RenderMetrics(const Parts& parts);
+  static std::vector<FieldError> CheckReadiness(const Parts& parts);
   std::unique_ptr<Parts> parts_;
 };
 

@@ -435,6 +435,18 @@ asio::awaitable<Response> HandleRequest(const Request& request, const HandlerCon
     case RouteKind::kHealth:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       co_return JsonResponse(HttpStatus::ok, "{\"status\":\"ok\"}");
+    case RouteKind::kReady: {
+      if (method != Verb::get) co_return MethodNotAllowed("GET");
+      auto check = context.check_readiness;
+      const std::vector<FieldError> failing = co_await RunBlocking(context.blocking_pool, std::move(check));
+      if (failing.empty()) co_return JsonResponse(HttpStatus::ok, "{\"status\":\"ready\"}");
+      std::string detail = "Not ready:";
+      for (const FieldError& part : failing) detail += " " + part.field + ";";
+      detail.back() = '.';
+      Response response = MakeProblem(HttpStatus::service_unavailable, detail, kProblemNotReady, "Not ready", failing);
+      response.set(beast_http::field::retry_after, "1");
+      co_return response;
+    }
     case RouteKind::kMetrics: {
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       auto render = context.render_metrics;

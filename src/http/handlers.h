@@ -10,8 +10,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
+#include <vector>
 
 #include "cache/user_events_cache.h"
+#include "core/event_request.h"  // FieldError
 #include "core/uuid.h"
 #include "durability/idempotency.h"
 #include "http/http_types.h"
@@ -40,6 +42,10 @@ struct HandlerContext {
   size_t max_document_bytes;
   // Renders GET /metrics; may block (runs on the blocking pool).
   std::function<Result<std::string>()> render_metrics;
+  // What keeps the service from being ready (GET /readyz): one entry per
+  // failing part, e.g. {"documentStore", "Unavailable: …"}; empty when
+  // ready. May block (runs on the blocking pool).
+  std::function<std::vector<FieldError>()> check_readiness;
   HandlerOptions options;
 };
 

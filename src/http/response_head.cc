@@ -38,6 +38,9 @@ void RenderResponseHead(const Response& response, const ResponseFraming& framing
     const auto value = field.value();
     AppendField(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()), out);
   }
+  // Every answer is JSON (or Prometheus text): a browser must never sniff
+  // one into something it would run.
+  out += "X-Content-Type-Options: nosniff\r\n";
   AppendField("X-Request-Id", framing.request_id, out);
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes it unless told.
   if (version >= 11 && !framing.keep_alive) AppendField("Connection", "close", out);

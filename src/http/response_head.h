@@ -25,11 +25,12 @@ struct ResponseFraming {
 };
 
 // Replaces `out` with the response's head: the status line, the response's
-// own fields in order, then X-Request-Id, Connection (as Beast's
+// own fields in order, then X-Content-Type-Options: nosniff, X-Request-Id, Connection (as Beast's
 // keep_alive() sets it for the response's version: "close" on HTTP/1.1,
 // "keep-alive" on HTTP/1.0, or nothing) and Content-Length (the body's
 // size, framing.body's if set; none on a 304), and the blank line that ends it. The bytes are
-// those Beast writes for the response after set("X-Request-Id"),
+// those Beast writes for the response after set("X-Content-Type-Options"),
+// set("X-Request-Id"),
 // keep_alive() and prepare_payload(), but for the 304's Content-Length.
 // REQUIRES: the response has none of those three fields.
 void RenderResponseHead(const Response& response, const ResponseFraming& framing, std::string& out);

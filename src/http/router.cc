@@ -39,6 +39,11 @@ Route MatchRoute(std::string_view target) {
     route.name = "/healthz";
     return route;
   }
+  if (path == "/readyz") {
+    route.kind = RouteKind::kReady;
+    route.name = "/readyz";
+    return route;
+  }
   if (path == "/metrics") {
     route.kind = RouteKind::kMetrics;
     route.name = "/metrics";

@@ -13,6 +13,7 @@ enum class RouteKind {
   kUserEvents,   // /events/{userId}
   kUserEvent,    // /events/{userId}/{eventId}
   kHealth,       // /healthz
+  kReady,        // /readyz
   kMetrics,      // /metrics
 };
 

@@ -21,6 +21,7 @@ namespace {
 // The whole message as Beast writes it, after the calls the server used to
 // make before handing a response to Beast's serializer.
 std::string BeastWire(Response response, const ResponseFraming& framing) {
+  response.set("X-Content-Type-Options", "nosniff");
   response.set("X-Request-Id", std::string(framing.request_id));
   response.keep_alive(framing.keep_alive);
   response.prepare_payload();
@@ -44,7 +45,7 @@ TEST(RenderResponseHeadTest, CreatedWithJsonBodyMatchesBeast) {
   EXPECT_EQ(OurWire(response, framing), BeastWire(response, framing));
   EXPECT_EQ(OurWire(response, framing),
             "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nLocation: /events/u%2F1/0190aa\r\n"
-            "X-Request-Id: abc123\r\nContent-Length: 41\r\n\r\n" + response.body());
+            "X-Content-Type-Options: nosniff\r\nX-Request-Id: abc123\r\nContent-Length: 41\r\n\r\n" + response.body());
 }
 
 TEST(RenderResponseHeadTest, ConnectionCloseAndProblemMatchBeast) {
@@ -61,7 +62,7 @@ TEST(RenderResponseHeadTest, EmptyBodyAndCustomReasonMatchBeast) {
   response.reason("Fine");
   const ResponseFraming framing{"r2", true};
   EXPECT_EQ(OurWire(response, framing), BeastWire(response, framing));
-  EXPECT_EQ(OurWire(response, framing), "HTTP/1.1 200 Fine\r\nX-Request-Id: r2\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(OurWire(response, framing), "HTTP/1.1 200 Fine\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: r2\r\nContent-Length: 0\r\n\r\n");
 }
 
 TEST(RenderResponseHeadTest, RepeatedFieldsKeepTheirOrder) {

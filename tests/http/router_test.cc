@@ -49,6 +49,8 @@ TEST(MatchRouteTest, EmptyUserIdStillRoutesToUserEvents) {
 
 TEST(MatchRouteTest, Health) {
   EXPECT_EQ(MatchRoute("/healthz").kind, RouteKind::kHealth);
+  EXPECT_EQ(MatchRoute("/readyz").kind, RouteKind::kReady);
+  EXPECT_EQ(MatchRoute("/readyz").name, "/readyz");
   EXPECT_EQ(MatchRoute("/healthz").name, "/healthz");
   EXPECT_EQ(MatchRoute("/healthz?verbose=1").kind, RouteKind::kHealth);
 }

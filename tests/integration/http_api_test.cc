@@ -343,6 +343,32 @@ TEST_F(HttpApiTest, UnknownRoutesAndWrongMethods) {
   EXPECT_EQ(client.Get("/healthz").status, 200);
 }
 
+TEST_F(HttpApiTest, ReadyzIsOkWhenEveryStoreAnswers) {
+  TestClient client(port_);
+  const TestResponse ready = client.Get("/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(ready.body, R"({"status":"ready"})");
+  EXPECT_EQ(client.Send("POST", "/readyz", "{}", {{"Content-Type", "application/json"}}).status, 405);
+}
+
+TEST_F(HttpApiTest, EveryResponseForbidsContentSniffing) {
+  TestClient client(port_);
+  const TestResponse created = client.PostEvent(EventBody("sniff", "t", "{}"));
+  const TestResponse list = client.Get("/events/sniff");
+  std::vector<TestResponse> responses = {
+      created, list, client.Get(created.Header("location")), client.Get("/events/sniff?limit=0"),
+      client.Get("/nowhere"), client.Send("DELETE", "/events/sniff"), client.Get("/healthz"), client.Get("/readyz"),
+      client.Get("/metrics"), client.Send("GET", "/events/sniff", "", {{"If-None-Match", list.Header("etag")}}),
+      client.Send("POST", "/events", "not json", {{"Content-Type", "application/json"}})};
+  std::set<int> statuses;
+  for (const TestResponse& response : responses) {
+    EXPECT_EQ(response.Header("x-content-type-options"), "nosniff") << response.status;
+    EXPECT_EQ(response.Header("server"), "") << "no version banner";
+    statuses.insert(response.status);
+  }
+  EXPECT_EQ(statuses, (std::set<int>{200, 201, 304, 400, 404, 405}));
+}
+
 TEST_F(HttpApiTest, InvalidUserIdInPathIs400) {
   TestClient client(port_);
   EXPECT_EQ(ErrorFields(ExpectProblem(client.Get("/events/"), 400)), std::set<std::string>{"userId"});

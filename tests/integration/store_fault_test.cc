@@ -105,6 +105,36 @@ TEST_P(StoreFaultTest, DocumentStoreFailureIsQueuedAndRetriedUntilBothStoresAgre
   EXPECT_EQ(rows[0].event_id, event_id);
 }
 
+TEST_P(StoreFaultTest, ReadyzNamesTheStoreThatIsDownAndRecovers) {
+  Start();
+  const auto parts = [](const TestResponse& response) {
+    std::string fields;
+    rapidjson::Document problem;
+    problem.Parse(response.body.c_str(), response.body.size());
+    if (problem.IsObject() && problem.HasMember("errors")) {
+      for (const auto& e : problem["errors"].GetArray()) fields += std::string(e["field"].GetString()) + " ";
+    }
+    return fields;
+  };
+  TestResponse ready = HttpRequest(port_, "GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(ready.body, R"({"status":"ready"})");
+  document_fault_.Set(Fault::Mode::kFail);
+  TestResponse down = HttpRequest(port_, "GET", "/readyz");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.Header("content-type"), "application/problem+json");
+  EXPECT_EQ(parts(down), "documentStore ");
+  EXPECT_THAT(down.body, ::testing::HasSubstr("/problems/not-ready"));
+  metadata_fault_.Set(Fault::Mode::kFail);
+  EXPECT_EQ(parts(HttpRequest(port_, "GET", "/readyz")), "metadataStore documentStore ");
+  document_fault_.Set(Fault::Mode::kPass);
+  EXPECT_EQ(parts(HttpRequest(port_, "GET", "/readyz")), "metadataStore ");
+  metadata_fault_.Set(Fault::Mode::kPass);
+  EXPECT_EQ(HttpRequest(port_, "GET", "/readyz").status, 200);
+  // /healthz only says the process answers: it stays 200 throughout.
+  EXPECT_EQ(HttpRequest(port_, "GET", "/healthz").status, 200);
+}
+
 TEST_P(StoreFaultTest, MetadataStoreFailureIsQueuedAndRetried) {
   Start();
   metadata_fault_.Set(Fault::Mode::kFail);
