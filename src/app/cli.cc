@@ -117,6 +117,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   std::string log_level = "info";
   std::string store_writers = "auto";
   std::string cursor_secret;
+  double rate_limit = 0;
+  double rate_burst = 0;
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -134,6 +136,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("read-cache-bytes", po::value(&read_cache_bytes)->default_value(read_cache_bytes), "memory for cached first pages of GET /events/{userId} (the default query), in bytes; 0 turns the cache off")
       ("read-cache-max-age-ms", po::value(&read_cache_max_age_ms)->default_value(read_cache_max_age_ms), "oldest cached answer served, in ms; 0: until a write invalidates it. A document store other instances also write (DynamoDB) is cached only when this is set")
       ("cursor-secret", po::value(&cursor_secret), "secret (at least 16 bytes) sealing the cursors of GET /events/{userId} pages (HMAC-SHA-256); every instance behind one load balancer needs the same. Unset: a random one per process, so cursors die with it (a warning says so). Prefer the environment variable to the command line, where other users can see it")
+      ("rate-limit", po::value(&rate_limit)->default_value(rate_limit), "requests per second per client address (token bucket); 0 turns the limit off. Over it: 429 with Retry-After. /healthz, /readyz and /metrics are never limited")
+      ("rate-burst", po::value(&rate_burst)->default_value(rate_burst), "requests a client may send at once before the rate applies; 0: the rate (at least 1)")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
       ("shutdown-grace-ms", po::value(&shutdown_grace_ms)->default_value(shutdown_grace_ms), "time in-flight requests get at shutdown, in ms")
@@ -181,6 +185,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(shutdown_grace_ms >= 0, "--shutdown-grace-ms must not be negative"),
            require(log_level == "debug" || log_level == "info" || log_level == "warn" || log_level == "error",
                    "--log-level must be debug, info, warn or error"),
+           require(rate_limit >= 0 && rate_limit <= 1e9, "--rate-limit must be 0 to 1000000000 requests per second"),
+           require(rate_burst >= 0 && rate_burst <= 1e9, "--rate-burst must be 0 to 1000000000"),
            require(cursor_secret.empty() || cursor_secret.size() >= 16,
                    "--cursor-secret must be at least 16 bytes (e.g. openssl rand -hex 32)"),
            require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
@@ -203,6 +209,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.read_cache.max_bytes = static_cast<size_t>(read_cache_bytes);
   out.read_cache.max_age = std::chrono::milliseconds(read_cache_max_age_ms);
   out.cursor_secret = cursor_secret;
+  out.rate_limit.rate = rate_limit;
+  out.rate_limit.burst = rate_burst;
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
                        : log_level == "warn" ? log::Level::kWarn
                        : log_level == "error" ? log::Level::kError

@@ -30,6 +30,7 @@ struct Service::Parts {
   std::unique_ptr<Uuid7Generator> ids;
   std::unique_ptr<boost::asio::thread_pool> blocking_pool;
   std::unique_ptr<http::PageCursors> cursors;
+  std::unique_ptr<http::RateLimiter> rate_limiter;
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
@@ -79,6 +80,7 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.read_cache_evictions_total = cache.evictions;
   snapshot.read_cache_entries = cache.entries;
   snapshot.read_cache_bytes = cache.bytes;
+  snapshot.rate_limited_total = parts.rate_limiter->refused();
   return RenderPrometheus(snapshot);
 }
 
@@ -200,8 +202,10 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   }
   parts->cursors = std::make_unique<http::PageCursors>(
       options.cursor_secret.empty() ? http::RandomCursorSecret() : options.cursor_secret);
+  parts->rate_limiter = std::make_unique<http::RateLimiter>(options.rate_limit);
   parts->handler_context.reset(new http::HandlerContext{
-      *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->ids, *parts->idempotency,
+      *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->rate_limiter, *parts->ids,
+      *parts->idempotency,
       *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
       [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers});

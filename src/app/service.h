@@ -42,6 +42,8 @@ struct ServiceOptions {
   // balancer must share it; empty: a random secret for this process, whose
   // cursors stop working when it restarts (a warning says so at start).
   std::string cursor_secret;
+  // Requests per second per client address (0: no limit), and the burst.
+  http::RateLimitOptions rate_limit;
   int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
   // The request path's intent log; an empty directory means DATA_DIR/intent-log.
   IntentLogOptions intent_log;

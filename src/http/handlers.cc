@@ -414,10 +414,46 @@ std::string WriteResultJson(std::string_view event_id, bool sql_success, bool do
   return body;
 }
 
+namespace {
+
+void SetRateLimitFields(Response& response, const RateDecision& decision) {
+  response.set("RateLimit-Limit", std::to_string(decision.limit));
+  response.set("RateLimit-Remaining", std::to_string(decision.remaining));
+  response.set("RateLimit-Reset", std::to_string(decision.reset_seconds));
+}
+
+asio::awaitable<Response> Dispatch(const Request& request, const Route& route, const HandlerContext& context,
+                                   RequestInfo& info);
+
+}  // namespace
+
 asio::awaitable<Response> HandleRequest(const Request& request, const HandlerContext& context,
                                         RequestInfo& info) {
   const Route route = MatchRoute(std::string_view(request.target().data(), request.target().size()));
   info.route = route.name;
+  // Probes and scrapes are never limited: a limit must not make a healthy
+  // instance look down.
+  const bool limited = context.rate_limiter.enabled() && route.kind != RouteKind::kHealth &&
+                       route.kind != RouteKind::kReady && route.kind != RouteKind::kMetrics;
+  if (!limited) co_return co_await Dispatch(request, route, context, info);
+  const RateDecision decision = context.rate_limiter.Take(info.client_address, RateLimiter::Clock::now());
+  if (!decision.allowed) {
+    Response response = MakeProblem(HttpStatus::too_many_requests,
+                                    "Too many requests from this client; retry after Retry-After seconds.",
+                                    kProblemRateLimited, "Rate limited");
+    response.set(beast_http::field::retry_after, std::to_string(decision.retry_after_seconds));
+    SetRateLimitFields(response, decision);
+    co_return response;
+  }
+  Response response = co_await Dispatch(request, route, context, info);
+  SetRateLimitFields(response, decision);
+  co_return response;
+}
+
+namespace {
+
+asio::awaitable<Response> Dispatch(const Request& request, const Route& route, const HandlerContext& context,
+                                   RequestInfo& info) {
   if (route.bad_encoding) {
     co_return MakeProblem(HttpStatus::bad_request, "The request path has a malformed %-escape.");
   }
@@ -462,5 +498,7 @@ asio::awaitable<Response> HandleRequest(const Request& request, const HandlerCon
   }
   co_return MakeProblem(HttpStatus::not_found, "No resource lives at this path.");
 }
+
+}  // namespace
 
 }  // namespace eventlogger::http

@@ -18,6 +18,7 @@
 #include "durability/idempotency.h"
 #include "http/http_types.h"
 #include "http/page_cursor.h"
+#include "http/rate_limiter.h"
 #include "pipeline/event_reader.h"
 #include "pipeline/event_writer.h"
 
@@ -35,6 +36,7 @@ struct HandlerContext {
   EventReader& reader;
   UserEventsCache& read_cache;  // GET /events/{userId} first pages; may be disabled
   const PageCursors& cursors;   // seals and opens the pages' cursors
+  RateLimiter& rate_limiter;    // per client; may be disabled
   Uuid7Generator& ids;
   IdempotencyIndex& idempotency;
   boost::asio::thread_pool& blocking_pool;  // where store reads run

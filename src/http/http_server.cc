@@ -105,6 +105,7 @@ struct Connection {
   bool waiting_for_request = true;  // idle between requests (or reading a header)
   bool close_after_response = false;
   std::string response_head;  // reused: one allocation per connection, not per response
+  std::string peer_address;   // the client's IP address, as text (rate limits key on it)
   std::list<Connection*>::iterator registry_position;
 };
 
@@ -182,6 +183,8 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto connection = std::make_unique<Connection>(std::move(socket));
+    const tcp::endpoint peer = connection->socket.remote_endpoint(ec);
+    if (!ec) connection->peer_address = peer.address().to_string();
     ConnectionOpened();
     asio::co_spawn(worker.context, Serve(std::move(connection), worker), asio::detached);
   }
@@ -318,6 +321,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connec
 
       const Request& request = parser.get();
       RequestInfo info;
+      info.client_address = connection->peer_address;
       Response response;
       try {
         response = co_await handler(request, info);

@@ -18,8 +18,11 @@ using Response = beast_http::response<beast_http::string_body>;
 using HttpStatus = beast_http::status;
 using Verb = beast_http::verb;
 
-// Facts a handler reports back to the transport for logging.
+// What the transport knows of a request beyond its message (the client's
+// address), and what the handler reports back to it (for logging, and a
+// body it shares rather than copies).
 struct RequestInfo {
+  std::string_view client_address;  // the peer's IP address; empty if unknown
   std::string_view route = "unmatched";  // the route template, never the raw path
   // When set, the response's body: bytes shared with a cache, sent as they
   // are instead of copied into the response (whose own body is then empty).

@@ -56,6 +56,8 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
          "Events the retry worker brought into both stores since start.", static_cast<double>(s.retry_recovered_total));
   Metric(out, "eventlogger_retry_dead_lettered_total", "counter", "Events moved to the dead letters since start.",
          static_cast<double>(s.retry_dead_lettered_total));
+  Metric(out, "eventlogger_rate_limited_total", "counter", "Requests refused with 429 by the rate limit.",
+         static_cast<double>(s.rate_limited_total));
   Metric(out, "eventlogger_read_cache_hits_total", "counter", "GET /events/{userId} answers served from the read cache.",
          static_cast<double>(s.read_cache_hits_total));
   Metric(out, "eventlogger_read_cache_misses_total", "counter", "GET /events/{userId} answers read from the document store.",

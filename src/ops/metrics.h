@@ -31,6 +31,7 @@ struct MetricsSnapshot {
   int64_t read_cache_evictions_total = 0;
   int64_t read_cache_entries = 0;
   int64_t read_cache_bytes = 0;
+  int64_t rate_limited_total = 0;
 };
 
 std::string RenderPrometheus(const MetricsSnapshot& snapshot);

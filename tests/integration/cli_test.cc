@@ -455,6 +455,21 @@ TEST(ParseServeOptionsTest, CursorSecretFromFlagOrEnvironmentAndAtLeastSixteenBy
   EXPECT_EQ(env->cursor_secret, "from-the-environment-secret");
 }
 
+TEST(ParseServeOptionsTest, RateLimitFlags) {
+  std::string help;
+  Result<ServiceOptions> off = ParseServeOptions({}, &help);
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->rate_limit.rate, 0);
+  Result<ServiceOptions> on = ParseServeOptions({"--rate-limit", "50.5", "--rate-burst", "100"}, &help);
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_EQ(on->rate_limit.rate, 50.5);
+  EXPECT_EQ(on->rate_limit.burst, 100);
+  for (const char* bad : {"-1", "nan", "inf", "ten"}) {
+    EXPECT_FALSE(ParseServeOptions({"--rate-limit", bad}, &help).ok()) << bad;
+  }
+  EXPECT_FALSE(ParseServeOptions({"--rate-burst", "-5"}, &help).ok());
+}
+
 TEST(ParseServeOptionsTest, HelpDocumentsTheFlagsAndTheReadParameters) {
   std::string help;
   ASSERT_TRUE(ParseServeOptions({"--help"}, &help).ok());
