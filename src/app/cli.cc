@@ -107,6 +107,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   int64_t store_timeout_ms = out.handlers.store_timeout.count();
   int64_t idle_timeout_ms = out.http.idle_timeout.count();
   int64_t read_timeout_ms = out.http.read_timeout.count();
+  int64_t header_timeout_ms = out.http.header_timeout.count();
+  int64_t max_connections = out.http.max_connections;
   int64_t shutdown_grace_ms = out.http.shutdown_grace.count();
   int64_t max_in_flight = static_cast<int64_t>(out.writer.max_in_flight);
   int64_t max_batch_size = static_cast<int64_t>(out.writer.max_batch_size);
@@ -140,6 +142,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("rate-burst", po::value(&rate_burst)->default_value(rate_burst), "requests a client may send at once before the rate applies; 0: the rate (at least 1)")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
+      ("header-timeout-ms", po::value(&header_timeout_ms)->default_value(header_timeout_ms), "time allowed to receive a request's head once its first byte arrived, in ms (a client trickling a header is disconnected)")
+      ("max-connections", po::value(&max_connections)->default_value(max_connections), "open connections at most; beyond it new ones wait in the kernel's backlog until one closes (0: no limit)")
       ("shutdown-grace-ms", po::value(&shutdown_grace_ms)->default_value(shutdown_grace_ms), "time in-flight requests get at shutdown, in ms")
       ("access-log", po::value(&access_log)->default_value(access_log), "log one JSON line per request (true/false)")
       ("log-level", po::value(&log_level)->default_value(log_level), "debug, info, warn or error");
@@ -182,6 +186,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(read_cache_max_age_ms >= 0, "--read-cache-max-age-ms must not be negative"),
            require(idle_timeout_ms >= 1, "--idle-timeout-ms must be positive"),
            require(read_timeout_ms >= 1, "--read-timeout-ms must be positive"),
+           require(header_timeout_ms >= 1, "--header-timeout-ms must be positive"),
+           require(max_connections >= 0 && max_connections <= 1'000'000, "--max-connections must be 0 to 1000000"),
            require(shutdown_grace_ms >= 0, "--shutdown-grace-ms must not be negative"),
            require(log_level == "debug" || log_level == "info" || log_level == "warn" || log_level == "error",
                    "--log-level must be debug, info, warn or error"),
@@ -198,6 +204,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.http.io_threads = static_cast<int>(io_threads);
   out.http.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   out.http.read_timeout = std::chrono::milliseconds(read_timeout_ms);
+  out.http.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  out.http.max_connections = static_cast<int>(max_connections);
   out.http.shutdown_grace = std::chrono::milliseconds(shutdown_grace_ms);
   out.http.access_log = access_log;
   out.handlers.store_timeout = std::chrono::milliseconds(store_timeout_ms);

@@ -1,5 +1,6 @@
 #include "http/http_server.h"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -103,10 +104,46 @@ struct Connection {
   tcp::socket socket;
   Clock::time_point deadline = kNoDeadline;
   bool waiting_for_request = true;  // idle between requests (or reading a header)
+  bool head_started = false;        // a byte of the next request's head has arrived
   bool close_after_response = false;
   std::string response_head;  // reused: one allocation per connection, not per response
   std::string peer_address;   // the client's IP address, as text (rate limits key on it)
   std::list<Connection*>::iterator registry_position;
+};
+
+// The connection's socket as Beast reads a request head from it, noting
+// when the head's first bytes arrive: from then on the head must be
+// complete within the header timeout, so a client that trickles a header
+// (slowloris) is cut off long before the idle timeout. Only the completion
+// of each read is observed: no extra system call, no timer.
+class HeadReadStream {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  HeadReadStream(Connection& connection, Clock::duration header_timeout)
+      : connection_(connection), header_timeout_(header_timeout) {}
+  executor_type get_executor() { return connection_.socket.get_executor(); }
+
+  template <typename Buffers, typename Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
+        [this](auto handler, const Buffers& buffers) {
+          auto executor = asio::get_associated_executor(handler, connection_.socket.get_executor());
+          connection_.socket.async_read_some(
+              buffers, asio::bind_executor(executor, [this, handler = std::move(handler)](
+                                                         boost::system::error_code ec, size_t bytes) mutable {
+                if (bytes > 0 && !connection_.head_started) {
+                  connection_.head_started = true;
+                  connection_.deadline = std::min(connection_.deadline, Clock::now() + header_timeout_);
+                }
+                std::move(handler)(ec, bytes);
+              }));
+        },
+        token, buffers);
+  }
+
+ private:
+  Connection& connection_;
+  const Clock::duration header_timeout_;
 };
 
 struct Worker {
@@ -122,7 +159,7 @@ namespace {
 // How often a worker looks for overdue I/O: a tenth of the shortest timeout,
 // so a timeout fires at most 10% late (and never more than a second).
 Clock::duration SweepInterval(const HttpServerOptions& options) {
-  const auto shortest = std::min(options.idle_timeout, options.read_timeout);
+  const auto shortest = std::min({options.idle_timeout, options.read_timeout, options.header_timeout});
   return std::clamp<Clock::duration>(shortest / 10, std::chrono::milliseconds(1), std::chrono::seconds(1));
 }
 
@@ -171,6 +208,14 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     Worker& worker = *workers[next_worker];
     next_worker = (next_worker + 1) % workers.size();
     boost::system::error_code ec;
+    // At the connection limit, stop accepting (new clients wait in the
+    // kernel's backlog) until one closes. Polled: it only happens under
+    // overload, and a poll costs nothing the rest of the time.
+    while (options.max_connections > 0 && open_connections.load() >= options.max_connections) {
+      if (shutting_down.load()) co_return;
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     tcp::socket socket = co_await acceptor->async_accept(
         worker.context, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -258,8 +303,13 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connec
 
       connection->waiting_for_request = true;
       if (shutting_down.load()) break;
-      connection->StartIo(buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
-      co_await beast_http::async_read_header(connection->socket, buffer, parser,
+      // Bytes of the next request already buffered (pipelining) start its
+      // header clock now; otherwise the connection is idle until they come.
+      connection->head_started = buffer.size() > 0;
+      connection->StartIo(connection->head_started ? std::min<Clock::duration>(options.read_timeout, options.header_timeout)
+                                                   : Clock::duration(options.idle_timeout));
+      HeadReadStream head_stream(*connection, options.header_timeout);
+      co_await beast_http::async_read_header(head_stream, buffer, parser,
                                              asio::redirect_error(asio::use_awaitable, ec));
       connection->EndIo();
       connection->waiting_for_request = false;

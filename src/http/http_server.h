@@ -44,6 +44,8 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16 * 1024;             // larger headers get 431
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds read_timeout{30'000};  // to receive a request once it has begun, or send a response
+  std::chrono::milliseconds header_timeout{10'000};// to receive a request's head once its first byte came
+  int max_connections = 16384;                     // open connections; accept waits beyond it (0: no limit)
   std::chrono::milliseconds shutdown_grace{10'000};// in-flight requests get this long at shutdown
   bool access_log = true;                          // one JSON line per request on stdout
 };

@@ -110,6 +110,8 @@ struct ServerOptions {
   milliseconds idle_timeout{300};
   milliseconds read_timeout{300};
   milliseconds handler_delay{0};  // how long /slow takes
+  milliseconds header_timeout{10000};
+  int max_connections = 0;
 };
 
 // A server that answers /slow after `handler_delay`, /large with
@@ -122,6 +124,8 @@ class TimeLimitTest : public ::testing::Test {
     options.io_threads = 1;
     options.idle_timeout = server.idle_timeout;
     options.read_timeout = server.read_timeout;
+    options.header_timeout = server.header_timeout;
+    options.max_connections = server.max_connections;
     options.shutdown_grace = milliseconds(500);
     options.access_log = false;
     const milliseconds delay = server.handler_delay;
@@ -190,6 +194,60 @@ TEST_F(TimeLimitTest, ABodyTrickledInIsCutOffAtTheReadTimeout) {
   EXPECT_GE(lasted, milliseconds(250));
   EXPECT_LT(lasted, milliseconds(3000));
   EXPECT_EQ(client.received().find("HTTP/1.1 200"), std::string::npos) << "the cut-off request was answered";
+}
+
+TEST_F(TimeLimitTest, AHeaderTrickledInIsCutOffAtTheHeaderTimeout) {
+  // Slowloris: a byte of header every 50 ms keeps the connection busy far
+  // inside the idle and read timeouts; the header timeout ends it.
+  StartServer({.idle_timeout = milliseconds(30000), .read_timeout = milliseconds(30000),
+               .header_timeout = milliseconds(300)});
+  RawClient client(port_);
+  client.Send("GET / HTTP/1.1\r\n");
+  const Clock::time_point started = Clock::now();
+  bool closed = false;
+  for (int i = 0; i < 100 && !closed; ++i) {
+    try {
+      client.Send("X");
+    } catch (const std::exception&) {
+      closed = true;
+      break;
+    }
+    closed = client.WaitForClose(milliseconds(50));
+  }
+  ASSERT_TRUE(closed) << "a 5 s header trickle outlived a 300 ms header timeout";
+  const auto lasted = Clock::now() - started;
+  EXPECT_GE(lasted, milliseconds(250));
+  EXPECT_LT(lasted, milliseconds(3000));
+  EXPECT_EQ(client.received().find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(TimeLimitTest, TheHeaderTimeoutStartsWithTheRequestNotWithTheIdleWait) {
+  StartServer({.idle_timeout = milliseconds(5000), .read_timeout = milliseconds(5000),
+               .header_timeout = milliseconds(200)});
+  RawClient client(port_);
+  client.Send(kGet);
+  ASSERT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+  // Idle for longer than the header timeout: still open, and usable.
+  EXPECT_FALSE(client.WaitForClose(milliseconds(600)));
+  client.Send(kGet);
+  EXPECT_EQ(client.ReadResponse(std::chrono::seconds(5)), 200);
+}
+
+TEST_F(TimeLimitTest, AcceptWaitsAtTheConnectionLimit) {
+  StartServer({.idle_timeout = milliseconds(30000), .read_timeout = milliseconds(30000), .max_connections = 2});
+  auto first = std::make_unique<RawClient>(port_);
+  RawClient second(port_);
+  first->Send(kGet);
+  ASSERT_EQ(first->ReadResponse(std::chrono::seconds(5)), 200);
+  second.Send(kGet);
+  ASSERT_EQ(second.ReadResponse(std::chrono::seconds(5)), 200);
+  // The third connects (the kernel's backlog takes it) but is not served...
+  RawClient third(port_);
+  third.Send(kGet);
+  EXPECT_EQ(third.ReadResponse(milliseconds(400)), std::nullopt) << "served beyond --max-connections";
+  // ...until another connection closes.
+  first.reset();
+  EXPECT_EQ(third.ReadResponse(std::chrono::seconds(5)), 200);
 }
 
 TEST_F(TimeLimitTest, AHeaderThatNeverEndsIsCutOff) {
