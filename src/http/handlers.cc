@@ -422,20 +422,12 @@ void SetRateLimitFields(Response& response, const RateDecision& decision) {
   response.set("RateLimit-Reset", std::to_string(decision.reset_seconds));
 }
 
-asio::awaitable<Response> Dispatch(const Request& request, const Route& route, const HandlerContext& context,
+asio::awaitable<Response> Dispatch(const Request& request, Route route, const HandlerContext& context,
                                    RequestInfo& info);
 
-}  // namespace
-
-asio::awaitable<Response> HandleRequest(const Request& request, const HandlerContext& context,
-                                        RequestInfo& info) {
-  const Route route = MatchRoute(std::string_view(request.target().data(), request.target().size()));
-  info.route = route.name;
-  // Probes and scrapes are never limited: a limit must not make a healthy
-  // instance look down.
-  const bool limited = context.rate_limiter.enabled() && route.kind != RouteKind::kHealth &&
-                       route.kind != RouteKind::kReady && route.kind != RouteKind::kMetrics;
-  if (!limited) co_return co_await Dispatch(request, route, context, info);
+// Dispatch under the rate limit: refused, or answered with the limit's fields.
+asio::awaitable<Response> LimitedDispatch(const Request& request, Route route, const HandlerContext& context,
+                                          RequestInfo& info) {
   const RateDecision decision = context.rate_limiter.Take(info.client_address, RateLimiter::Clock::now());
   if (!decision.allowed) {
     Response response = MakeProblem(HttpStatus::too_many_requests,
@@ -445,14 +437,30 @@ asio::awaitable<Response> HandleRequest(const Request& request, const HandlerCon
     SetRateLimitFields(response, decision);
     co_return response;
   }
-  Response response = co_await Dispatch(request, route, context, info);
+  Response response = co_await Dispatch(request, std::move(route), context, info);
   SetRateLimitFields(response, decision);
   co_return response;
 }
 
+}  // namespace
+
+// Not a coroutine itself: without a rate limit the request goes straight to
+// Dispatch's coroutine, with no coroutine frame of its own in between.
+asio::awaitable<Response> HandleRequest(const Request& request, const HandlerContext& context,
+                                        RequestInfo& info) {
+  Route route = MatchRoute(std::string_view(request.target().data(), request.target().size()));
+  info.route = route.name;
+  // Probes and scrapes are never limited: a limit must not make a healthy
+  // instance look down.
+  const bool limited = context.rate_limiter.enabled() && route.kind != RouteKind::kHealth &&
+                       route.kind != RouteKind::kReady && route.kind != RouteKind::kMetrics;
+  if (!limited) return Dispatch(request, std::move(route), context, info);
+  return LimitedDispatch(request, std::move(route), context, info);
+}
+
 namespace {
 
-asio::awaitable<Response> Dispatch(const Request& request, const Route& route, const HandlerContext& context,
+asio::awaitable<Response> Dispatch(const Request& request, Route route, const HandlerContext& context,
                                    RequestInfo& info) {
   if (route.bad_encoding) {
     co_return MakeProblem(HttpStatus::bad_request, "The request path has a malformed %-escape.");
