@@ -127,27 +127,7 @@ class DynamoDbDocumentStore final : public DocumentStore {
     if (!range.from.empty() && !range.to.empty() && range.from >= range.to) {
       return Status::Ok();  // empty range; DynamoDB refuses BETWEEN with lo > hi
     }
-    // SortKey = "<timestamp>#<eventId>" with a fixed-width timestamp, so
-    // timestamp >= from  <=>  SortKey >= from, and timestamp < to  <=>
-    // SortKey < to; BETWEEN is inclusive, but no sort key equals `to`
-    // itself (each is longer), so BETWEEN :from AND :to keeps to exclusive.
-    aws::QueryRequest query;
-    query.table_name = options_.table;
-    query.key_condition_expression = "#u = :u";
-    query.parameters.names["#u"] = std::string(kDynamoDbUserIdAttribute);
-    query.parameters.values[":u"] = AttributeValue::S(std::string(user_id));
-    if (!range.from.empty() || !range.to.empty()) {
-      query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
-    }
-    if (!range.from.empty() && !range.to.empty()) {
-      query.key_condition_expression += " AND #k BETWEEN :from AND :to";
-    } else if (!range.from.empty()) {
-      query.key_condition_expression += " AND #k >= :from";
-    } else if (!range.to.empty()) {
-      query.key_condition_expression += " AND #k < :to";
-    }
-    if (!range.from.empty()) query.parameters.values[":from"] = AttributeValue::S(range.from);
-    if (!range.to.empty()) query.parameters.values[":to"] = AttributeValue::S(range.to);
+    aws::QueryRequest query = UserQuery(user_id, range.from, range.to);
     if (!range.event_types.empty()) {
       // A filter, not a key condition: DynamoDB reads (and charges for) the
       // other types too, and Limit counts them, so a page may come back
@@ -239,26 +219,7 @@ class DynamoDbDocumentStore final : public DocumentStore {
              (filter.until.empty() || view.timestamp < filter.until);
     };
     if (!filter.user_id.empty()) {
-      // SortKey = "<timestamp>#<eventId>" with a fixed-width timestamp, so
-      // timestamp >= since  <=>  SortKey >= since, and
-      // timestamp <  until  <=>  SortKey <  until.
-      aws::QueryRequest query;
-      query.table_name = options_.table;
-      query.parameters.names["#u"] = std::string(kDynamoDbUserIdAttribute);
-      query.parameters.values[":u"] = AttributeValue::S(filter.user_id);
-      query.key_condition_expression = "#u = :u";
-      if (!filter.since.empty() || !filter.until.empty()) {
-        query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
-      }
-      if (!filter.since.empty() && !filter.until.empty()) {
-        query.key_condition_expression += " AND #k BETWEEN :since AND :until";
-      } else if (!filter.since.empty()) {
-        query.key_condition_expression += " AND #k >= :since";
-      } else if (!filter.until.empty()) {
-        query.key_condition_expression += " AND #k < :until";
-      }
-      if (!filter.since.empty()) query.parameters.values[":since"] = AttributeValue::S(filter.since);
-      if (!filter.until.empty()) query.parameters.values[":until"] = AttributeValue::S(filter.until);
+      aws::QueryRequest query = UserQuery(filter.user_id, filter.since, filter.until);
       query.limit = options_.page_limit;
       query.consistent_read = options_.consistent_reads;
       return RunQuery(std::move(query), in_range, visit);
@@ -390,6 +351,30 @@ class DynamoDbDocumentStore final : public DocumentStore {
         Where("key schema is [" + actual +
               "], expected [UserId (HASH, S), SortKey (RANGE, S)]; a table's keys cannot be changed: "
               "point the store at a new table name and run `eventlogger migrate`"));
+  }
+
+  // A Query of one user's partition, its sort key bounded by timestamps:
+  // SortKey = "<timestamp>#<eventId>" with a fixed-width timestamp, so
+  // timestamp >= from <=> SortKey >= from and timestamp < to <=> SortKey <
+  // to; BETWEEN is inclusive, but no sort key equals `to` itself (each is
+  // longer), so BETWEEN :from AND :to keeps `to` exclusive. Empty: unbounded.
+  aws::QueryRequest UserQuery(std::string_view user_id, const std::string& from, const std::string& to) const {
+    aws::QueryRequest query;
+    query.table_name = options_.table;
+    query.key_condition_expression = "#u = :u";
+    query.parameters.names["#u"] = std::string(kDynamoDbUserIdAttribute);
+    query.parameters.values[":u"] = AttributeValue::S(std::string(user_id));
+    if (!from.empty() || !to.empty()) query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
+    if (!from.empty() && !to.empty()) {
+      query.key_condition_expression += " AND #k BETWEEN :from AND :to";
+    } else if (!from.empty()) {
+      query.key_condition_expression += " AND #k >= :from";
+    } else if (!to.empty()) {
+      query.key_condition_expression += " AND #k < :to";
+    }
+    if (!from.empty()) query.parameters.values[":from"] = AttributeValue::S(from);
+    if (!to.empty()) query.parameters.values[":to"] = AttributeValue::S(to);
+    return query;
   }
 
   // Runs a Query page by page; `keep` (optional) filters decoded documents.
