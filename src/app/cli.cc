@@ -10,6 +10,8 @@
 #include <filesystem>
 
 #include "app/service.h"
+#include "auth/api_key.h"
+#include "auth/scopes.h"
 #include "core/clock.h"
 #include "core/json_output.h"
 #include "core/log.h"
@@ -34,6 +36,8 @@ Usage:
                                    inspect and operate the retry outbox (also while serve runs)
   eventlogger reconcile [--user U] [--since T] [--until T] [--repair]
                                    compare the stores by eventId and report (or repair) gaps
+  eventlogger keys create --name N --scopes S | list | revoke KEY_ID
+                                   manage API keys (kept, hashed, in the metadata store)
   eventlogger COMMAND --help       the command's options
   eventlogger --version            print the version
 
@@ -54,6 +58,12 @@ HTTP API (README.md has the details):
        ETag on every page; If-None-Match → 304
   GET  /events/{userId}/{eventId} one event (ETag, 304), or 404
   GET  /healthz (alive), GET /readyz (stores reachable, schema current), GET /metrics
+
+Authentication: Authorization: Bearer <API key or end-user JWT>. Required once any API key exists
+(eventlogger keys create) or a --jwt-* key is set; /healthz, /readyz and /metrics never need it.
+Missing or bad credentials: 401 with WWW-Authenticate; a scope or user they do not cover: 403.
+Scopes: events:write (POST), events:read (GET), admin (both). An end-user token reaches only the
+events of the user its "sub" names: reads always, writes when its "scope" claim has events:write.
 )";
 
 // Splits "host:port" (IPv6 as "[::1]:8080").
@@ -121,6 +131,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   std::string cursor_secret;
   double rate_limit = 0;
   double rate_burst = 0;
+  int64_t api_key_refresh_ms = out.api_keys.refresh_interval.count();
+  int64_t jwt_leeway_s = out.jwt.leeway.count();
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -138,8 +150,16 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("read-cache-bytes", po::value(&read_cache_bytes)->default_value(read_cache_bytes), "memory for cached first pages of GET /events/{userId} (the default query), in bytes; 0 turns the cache off")
       ("read-cache-max-age-ms", po::value(&read_cache_max_age_ms)->default_value(read_cache_max_age_ms), "oldest cached answer served, in ms; 0: until a write invalidates it. A document store other instances also write (DynamoDB) is cached only when this is set")
       ("cursor-secret", po::value(&cursor_secret), "secret (at least 16 bytes) sealing the cursors of GET /events/{userId} pages (HMAC-SHA-256); every instance behind one load balancer needs the same. Unset: a random one per process, so cursors die with it (a warning says so). Prefer the environment variable to the command line, where other users can see it")
-      ("rate-limit", po::value(&rate_limit)->default_value(rate_limit), "requests per second per client address (token bucket); 0 turns the limit off. Over it: 429 with Retry-After. /healthz, /readyz and /metrics are never limited")
+      ("rate-limit", po::value(&rate_limit)->default_value(rate_limit), "requests per second per API key, per end user (JWT sub) or, without credentials, per client address (token bucket); 0 turns the limit off. Over it: 429 with Retry-After. /healthz, /readyz and /metrics are never limited")
       ("rate-burst", po::value(&rate_burst)->default_value(rate_burst), "requests a client may send at once before the rate applies; 0: the rate (at least 1)")
+      ("insecure", po::bool_switch(&out.insecure), "allow listening on a non-loopback address with no API key and no JWT configured (anyone who reaches it can read and write every user's events; a warning says so)")
+      ("api-key-refresh-ms", po::value(&api_key_refresh_ms)->default_value(api_key_refresh_ms), "re-read the API keys from the metadata store this often, in ms: a key created or revoked anywhere takes effect here within it")
+      ("jwt-hs256-secret", po::value(&out.jwt.hs256_secret), "accept end-user JWTs signed with HS256 and this secret (at least 32 bytes); prefer the environment variable")
+      ("jwt-public-key", po::value(&out.jwt.public_key_file), "accept end-user JWTs signed by this PEM public key: RSA (RS256) or P-256 (ES256)")
+      ("jwt-jwks", po::value(&out.jwt.jwks_file), "accept end-user JWTs signed by a key of this JWK Set file (RSA and P-256 keys; chosen by kid)")
+      ("jwt-issuer", po::value(&out.jwt.issuer), "JWTs must have this iss")
+      ("jwt-audience", po::value(&out.jwt.audience), "JWTs must have this aud (or list it)")
+      ("jwt-leeway-s", po::value(&jwt_leeway_s)->default_value(jwt_leeway_s), "clock skew allowed on a JWT's exp and nbf, in seconds")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
       ("header-timeout-ms", po::value(&header_timeout_ms)->default_value(header_timeout_ms), "time allowed to receive a request's head once its first byte arrived, in ms (a client trickling a header is disconnected)")
@@ -195,6 +215,10 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(rate_burst >= 0 && rate_burst <= 1e9, "--rate-burst must be 0 to 1000000000"),
            require(cursor_secret.empty() || cursor_secret.size() >= 16,
                    "--cursor-secret must be at least 16 bytes (e.g. openssl rand -hex 32)"),
+           require(api_key_refresh_ms >= 10 && api_key_refresh_ms <= 60'000, "--api-key-refresh-ms must be 10 to 60000"),
+           require(jwt_leeway_s >= 0 && jwt_leeway_s <= 600, "--jwt-leeway-s must be 0 to 600"),
+           require(!(values.count("jwt-issuer") || values.count("jwt-audience")) || out.jwt.configured(),
+                   "--jwt-issuer and --jwt-audience need a JWT key (--jwt-hs256-secret, --jwt-public-key or --jwt-jwks)"),
            require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
                    "--store-writers must be auto, per-store or intent-writer"),
        }) {
@@ -219,6 +243,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.cursor_secret = cursor_secret;
   out.rate_limit.rate = rate_limit;
   out.rate_limit.burst = rate_burst;
+  out.api_keys.refresh_interval = std::chrono::milliseconds(api_key_refresh_ms);
+  out.jwt.leeway = std::chrono::seconds(jwt_leeway_s);
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
                        : log_level == "warn" ? log::Level::kWarn
                        : log_level == "error" ? log::Level::kError
@@ -519,6 +545,111 @@ int ReconcileCommand(const std::vector<std::string>& args) {
   return consistent || (reconcile.repair && report->metadata_only.empty()) ? 0 : 3;
 }
 
+// `keys`: create, list and revoke API keys in the metadata store. Works
+// beside a running service: it re-reads the keys within --api-key-refresh-ms.
+int Keys(const std::vector<std::string>& args) {
+  StoreOptions stores;
+  std::string action;
+  std::string key_id;
+  std::string name;
+  std::string scopes_text;
+  po::options_description options("eventlogger keys options");
+  options.add_options()
+      ("help", "show this help")
+      ("action", po::value(&action), "create | list | revoke")
+      ("key-id", po::value(&key_id), "revoke: the key's id (from create or list)")
+      ("name", po::value(&name), "create: what the key is for (1-100 bytes), e.g. checkout-service")
+      ("scopes", po::value(&scopes_text), "create: events:write, events:read and/or admin, comma-separated");
+  AddStoreOptions(options, stores);
+  po::positional_options_description positional;
+  positional.add("action", 1).add("key-id", 1);
+  po::variables_map values;
+  if (!ParseCommand("keys", options, &positional, args, values)) return 2;
+  if (values.count("help") != 0 || action.empty()) {
+    std::cout << "Usage: eventlogger keys create --name N --scopes S | list | revoke KEY_ID\n" << options;
+    return action.empty() && values.count("help") == 0 ? 2 : 0;
+  }
+  const auto usage = [](const std::string& message) {
+    std::cerr << "eventlogger keys: " << message << "\n";
+    return 2;
+  };
+  if (action != "create" && action != "list" && action != "revoke") return usage("unknown action '" + action + "'");
+  std::optional<auth::Scopes> scopes;
+  if (action == "create") {
+    if (std::string problem = auth::CheckApiKeyName(name); !problem.empty()) return usage("--name " + problem);
+    std::string unknown;
+    scopes = auth::ParseScopes(scopes_text, &unknown);
+    if (!scopes) {
+      return usage(unknown.empty() ? "--scopes needs at least one of events:write, events:read, admin"
+                                   : "unknown scope '" + unknown + "' (events:write, events:read, admin)");
+    }
+  }
+  if (action == "revoke" && key_id.empty()) return usage("revoke needs the KEY_ID");
+  const StoreUrls urls = ResolveStoreUrls(stores.urls, stores.data_dir);
+  if (urls.metadata.starts_with("sqlite://")) {
+    std::error_code ignored;
+    std::filesystem::create_directories(stores.data_dir, ignored);
+  }
+  Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
+  const auto fail = [&urls](const Status& status) {
+    std::cerr << "eventlogger keys: metadata store " << RedactUrl(urls.metadata) << ": " << status.ToString() << "\n";
+    return 1;
+  };
+  if (!metadata.ok()) return fail(metadata.status());
+  if (Status s = (*metadata)->CheckSchema(); !s.ok()) return fail(s);
+  const std::string now = FormatTimestamp(SystemClock::Instance().NowUnixMillis());
+  if (action == "create") {
+    Result<auth::NewApiKey> key = auth::MakeApiKey(name, *scopes, now);
+    if (!key.ok()) return fail(key.status());
+    if (Status s = (*metadata)->InsertApiKey(key->row); !s.ok()) return fail(s);
+    std::string line = "{\"id\":";
+    AppendJsonString(line, key->row.id);
+    line += ",\"name\":";
+    AppendJsonString(line, key->row.name);
+    line += ",\"scopes\":";
+    AppendJsonString(line, key->row.scopes);
+    line += ",\"createdAt\":";
+    AppendJsonString(line, key->row.created_at);
+    line += ",\"key\":";
+    AppendJsonString(line, key->key);
+    std::cout << line << "}\n";
+    std::cerr << "eventlogger keys: this is the only time the key is shown; store it now.\n";
+    return 0;
+  }
+  if (action == "list") {
+    Result<std::vector<ApiKeyRow>> rows = (*metadata)->ListApiKeys();
+    if (!rows.ok()) return fail(rows.status());
+    for (const ApiKeyRow& row : *rows) {
+      std::string line = "{\"id\":";
+      AppendJsonString(line, row.id);
+      line += ",\"name\":";
+      AppendJsonString(line, row.name);
+      line += ",\"scopes\":";
+      AppendJsonString(line, row.scopes);
+      line += ",\"createdAt\":";
+      AppendJsonString(line, row.created_at);
+      line += ",\"lastUsedAt\":";
+      if (row.last_used_at.empty()) line += "null"; else AppendJsonString(line, row.last_used_at);
+      line += ",\"revokedAt\":";
+      if (row.revoked_at.empty()) line += "null"; else AppendJsonString(line, row.revoked_at);
+      std::cout << line << "}\n";
+    }
+    return 0;
+  }
+  if (Status s = (*metadata)->RevokeApiKey(key_id, now); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) {
+      std::cerr << "eventlogger keys revoke: no key has id '" << key_id << "'\n";
+      return 1;
+    }
+    return fail(s);
+  }
+  std::cout << "{\"revoked\":";
+  std::string id;
+  AppendJsonString(id, key_id);
+  std::cout << id << "}\n";
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -537,6 +668,7 @@ int RunCli(int argc, char** argv) {
   if (command == "migrate") return Migrate(args);
   if (command == "retry") return Retry(args);
   if (command == "reconcile") return ReconcileCommand(args);
+  if (command == "keys") return Keys(args);
   std::cerr << "eventlogger: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -31,6 +31,9 @@ struct Service::Parts {
   std::unique_ptr<boost::asio::thread_pool> blocking_pool;
   std::unique_ptr<http::PageCursors> cursors;
   std::unique_ptr<http::RateLimiter> rate_limiter;
+  std::unique_ptr<auth::ApiKeyRegistry> api_keys;
+  std::unique_ptr<auth::JwtVerifier> jwt;
+  std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
@@ -49,6 +52,47 @@ int BreakerGauge(const CircuitBreaker& breaker) {
 }
 
 }  // namespace
+
+namespace {
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code error;
+  const boost::asio::ip::address address = boost::asio::ip::make_address(host, error);
+  return !error && address.is_loopback();
+}
+
+}  // namespace
+
+Status Service::StartAuthentication(const ServiceOptions& options, Parts& parts) {
+  parts.api_keys =
+      std::make_unique<auth::ApiKeyRegistry>(*parts.metadata, SystemClock::Instance(), options.api_keys);
+  if (Status s = parts.api_keys->Refresh(); !s.ok()) {
+    // Fail closed: until the list is read, nobody knows whether keys exist.
+    log::Warn("cannot read the API keys yet; every request needs a credential until they are read",
+              {{"error", s.ToString()}});
+  }
+  parts.api_keys->Start();
+  if (options.jwt.configured()) {
+    Result<std::unique_ptr<auth::JwtVerifier>> jwt = auth::JwtVerifier::Create(options.jwt);
+    if (!jwt.ok()) return jwt.status();
+    parts.jwt = std::move(*jwt);
+  }
+  parts.authenticator = std::make_unique<auth::Authenticator>(parts.api_keys.get(), parts.jwt.get());
+  if (!parts.authenticator->enforced() && !IsLoopbackHost(options.http.host)) {
+    if (!options.insecure) {
+      return Status::FailedPrecondition(
+          "refusing to listen on " + options.http.host +
+          " with no API key and no JWT configured: anyone who reaches it could read and write every "
+          "user's events. Create a key (eventlogger keys create), configure --jwt-*, listen on 127.0.0.1, "
+          "or pass --insecure to serve it open anyway");
+    }
+    log::Warn("INSECURE: serving a non-loopback address with no API key and no JWT configured; anyone who "
+              "reaches it can read and write every user's events",
+              {{"address", options.http.host}});
+  }
+  return Status::Ok();
+}
 
 Result<std::string> Service::RenderMetrics(const Parts& parts) {
   Result<OutboxStats> stats = parts.outbox->Stats();
@@ -81,6 +125,7 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.read_cache_entries = cache.entries;
   snapshot.read_cache_bytes = cache.bytes;
   snapshot.rate_limited_total = parts.rate_limiter->refused();
+  snapshot.auth_failures_total = parts.authenticator->failures();
   return RenderPrometheus(snapshot);
 }
 
@@ -203,8 +248,10 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   parts->cursors = std::make_unique<http::PageCursors>(
       options.cursor_secret.empty() ? http::RandomCursorSecret() : options.cursor_secret);
   parts->rate_limiter = std::make_unique<http::RateLimiter>(options.rate_limit);
+  if (Status s = StartAuthentication(options, *parts); !s.ok()) return s;
   parts->handler_context.reset(new http::HandlerContext{
-      *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->rate_limiter, *parts->ids,
+      *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->rate_limiter,
+      *parts->authenticator, *parts->ids,
       *parts->idempotency,
       *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
@@ -248,6 +295,7 @@ void Service::Stop() {
   parts_->server.reset();          // io contexts go only after the writers are quiet
   parts_->writer.reset();
   parts_->retry_worker.reset();
+  if (parts_->api_keys) parts_->api_keys->Stop();  // records the last key uses
   parts_->intent_log.reset();
   parts_->outbox.reset();
   parts_->documents.reset();       // closes RocksDB cleanly

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "auth/api_key_registry.h"
+#include "auth/jwt_verifier.h"
 #include "cache/user_events_cache.h"
 #include "core/status.h"
 #include "durability/circuit_breaker.h"
@@ -42,8 +44,17 @@ struct ServiceOptions {
   // balancer must share it; empty: a random secret for this process, whose
   // cursors stop working when it restarts (a warning says so at start).
   std::string cursor_secret;
-  // Requests per second per client address (0: no limit), and the burst.
+  // Requests per second per API key, token subject or (anonymous) client
+  // address (0: no limit), and the burst.
   http::RateLimitOptions rate_limit;
+  // API keys live in the metadata store (`eventlogger keys`); this says how
+  // quickly a new or revoked one takes effect here.
+  auth::ApiKeyRegistryOptions api_keys;
+  // End-user bearer tokens; none accepted unless a key is configured.
+  auth::JwtOptions jwt;
+  // With no API key and no JWT configured, only a loopback address may be
+  // served, unless this is set.
+  bool insecure = false;
   int outbox_busy_timeout_ms = 10000;  // wait this long for another process's lock on the outbox
   // The request path's intent log; an empty directory means DATA_DIR/intent-log.
   IntentLogOptions intent_log;
@@ -73,6 +84,7 @@ class Service {
  private:
   struct Parts;
   explicit Service(std::unique_ptr<Parts> parts);
+  static Status StartAuthentication(const ServiceOptions& options, Parts& parts);
   static Result<std::string> RenderMetrics(const Parts& parts);
   static std::vector<FieldError> CheckReadiness(const Parts& parts);
   std::unique_ptr<Parts> parts_;

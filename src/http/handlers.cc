@@ -119,7 +119,27 @@ asio::awaitable<void> AwaitTicket(const std::shared_ptr<WriteTicket>& ticket,
   }
 }
 
-asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext& context) {
+Response Forbidden(std::string_view detail, std::string_view scope) {
+  Response response = MakeProblem(HttpStatus::forbidden, detail, kProblemForbidden, "Forbidden");
+  std::string challenge = "Bearer error=\"insufficient_scope\"";
+  if (!scope.empty()) challenge += ", scope=\"" + std::string(scope) + "\"";
+  response.set(beast_http::field::www_authenticate, challenge);
+  return response;
+}
+
+// The scope check every events route makes first.
+std::optional<Response> RequireScope(const auth::Principal& principal, auth::Scope scope) {
+  if (principal.scopes.Allow(scope)) return std::nullopt;
+  return Forbidden("These credentials lack the " + std::string(auth::ScopeName(scope)) + " scope.",
+                   auth::ScopeName(scope));
+}
+
+Response NotYourUser() {
+  return Forbidden("This token may reach only the events of the user it names (its sub).", "");
+}
+
+asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext& context,
+                                    const auth::Principal& principal) {
   const auto content_type = request[beast_http::field::content_type];
   if (!IsJsonContentType(std::string_view(content_type.data(), content_type.size()))) {
     co_return MakeProblem(HttpStatus::unsupported_media_type,
@@ -136,6 +156,7 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   }
   EventRequestParse parse = ParseEventRequest(request.body());
   if (!parse.request) co_return MakeValidationProblem(parse.error);
+  if (!principal.MayActFor(parse.request->user_id)) co_return NotYourUser();
 
   const size_t document_bytes = parse.request->user_id.size() + parse.request->event_type.size() +
                                 parse.request->details_json.size();
@@ -423,45 +444,98 @@ void SetRateLimitFields(Response& response, const RateDecision& decision) {
 }
 
 asio::awaitable<Response> Dispatch(const Request& request, Route route, const HandlerContext& context,
-                                   RequestInfo& info);
+                                   RequestInfo& info, auth::Principal principal);
 
-// Dispatch under the rate limit: refused, or answered with the limit's fields.
-asio::awaitable<Response> LimitedDispatch(const Request& request, Route route, const HandlerContext& context,
-                                          RequestInfo& info) {
-  const RateDecision decision = context.rate_limiter.Take(info.client_address, RateLimiter::Clock::now());
-  if (!decision.allowed) {
-    Response response = MakeProblem(HttpStatus::too_many_requests,
-                                    "Too many requests from this client; retry after Retry-After seconds.",
-                                    kProblemRateLimited, "Rate limited");
-    response.set(beast_http::field::retry_after, std::to_string(decision.retry_after_seconds));
-    SetRateLimitFields(response, decision);
-    co_return response;
+// Answers no credential, or a bad one: 401 with the Bearer challenge
+// (RFC 6750 §3; error="invalid_token" only when a token was sent).
+Response Unauthenticated(const auth::AuthFailure& failure) {
+  Response response = MakeProblem(HttpStatus::unauthorized, failure.description, kProblemUnauthenticated,
+                                  "Unauthenticated");
+  std::string challenge = "Bearer realm=\"eventlogger\"";
+  if (failure.reason != "missing") challenge += ", error=\"invalid_token\"";
+  response.set(beast_http::field::www_authenticate, challenge);
+  return response;
+}
+
+// Dispatch behind authentication and/or the rate limit: refused, or
+// answered with the limit's fields.
+asio::awaitable<Response> GuardedDispatch(const Request& request, Route route, const HandlerContext& context,
+                                          RequestInfo& info, bool authenticate, bool limited) {
+  auth::Principal principal = auth::Principal::Anonymous();
+  if (authenticate) {
+    const auto field = request.find(beast_http::field::authorization);
+    const std::string_view authorization =
+        field == request.end() ? std::string_view() : std::string_view(field->value().data(), field->value().size());
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    auth::AuthOutcome outcome = context.authenticator.Authenticate(authorization, now.count());
+    if (!outcome.ok) {
+      co_return Unauthenticated(outcome.failure);
+    }
+    principal = std::move(outcome.principal);
   }
-  Response response = co_await Dispatch(request, std::move(route), context, info);
-  SetRateLimitFields(response, decision);
+  std::optional<RateDecision> decision;
+  if (limited) {
+    // One bucket per key or end user; an anonymous client's is its address.
+    std::string bucket;
+    switch (principal.kind) {
+      case auth::Principal::Kind::kApiKey:
+        bucket = "key:" + principal.id;
+        break;
+      case auth::Principal::Kind::kEndUser:
+        bucket = "user:" + principal.id;
+        break;
+      case auth::Principal::Kind::kAnonymous:
+        bucket = info.client_address;
+        break;
+    }
+    decision = context.rate_limiter.Take(bucket, RateLimiter::Clock::now());
+    if (!decision->allowed) {
+      Response response = MakeProblem(HttpStatus::too_many_requests,
+                                      "Too many requests from this client; retry after Retry-After seconds.",
+                                      kProblemRateLimited, "Rate limited");
+      response.set(beast_http::field::retry_after, std::to_string(decision->retry_after_seconds));
+      SetRateLimitFields(response, *decision);
+      co_return response;
+    }
+  }
+  Response response = co_await Dispatch(request, std::move(route), context, info, std::move(principal));
+  if (decision) SetRateLimitFields(response, *decision);
+  // Answers to authenticated requests are the caller's alone; one without a
+  // validator must not sit in any cache (RFC 9111 §5.2.2.5).
+  if (authenticate && response.find(beast_http::field::etag) == response.end()) {
+    response.set(beast_http::field::cache_control, "no-store");
+  }
   co_return response;
+}
+
+bool IsPublic(RouteKind kind) {
+  return kind == RouteKind::kHealth || kind == RouteKind::kReady || kind == RouteKind::kMetrics;
 }
 
 }  // namespace
 
-// Not a coroutine itself: without a rate limit the request goes straight to
-// Dispatch's coroutine, with no coroutine frame of its own in between.
+// Not a coroutine itself: with nothing to check, the request goes straight
+// to Dispatch's coroutine, with no coroutine frame of its own in between.
 asio::awaitable<Response> HandleRequest(const Request& request, const HandlerContext& context,
                                         RequestInfo& info) {
   Route route = MatchRoute(std::string_view(request.target().data(), request.target().size()));
   info.route = route.name;
-  // Probes and scrapes are never limited: a limit must not make a healthy
-  // instance look down.
-  const bool limited = context.rate_limiter.enabled() && route.kind != RouteKind::kHealth &&
-                       route.kind != RouteKind::kReady && route.kind != RouteKind::kMetrics;
-  if (!limited) return Dispatch(request, std::move(route), context, info);
-  return LimitedDispatch(request, std::move(route), context, info);
+  // Probes and scrapes need no credentials and are never limited: a limit
+  // must not make a healthy instance look down.
+  const bool open = IsPublic(route.kind);
+  const bool authenticate = !open && context.authenticator.enforced();
+  const bool limited = !open && context.rate_limiter.enabled();
+  if (!authenticate && !limited) {
+    return Dispatch(request, std::move(route), context, info, auth::Principal::Anonymous());
+  }
+  return GuardedDispatch(request, std::move(route), context, info, authenticate, limited);
 }
 
 namespace {
 
 asio::awaitable<Response> Dispatch(const Request& request, Route route, const HandlerContext& context,
-                                   RequestInfo& info) {
+                                   RequestInfo& info, auth::Principal principal) {
   if (route.bad_encoding) {
     co_return MakeProblem(HttpStatus::bad_request, "The request path has a malformed %-escape.");
   }
@@ -469,12 +543,17 @@ asio::awaitable<Response> Dispatch(const Request& request, Route route, const Ha
   switch (route.kind) {
     case RouteKind::kEvents:
       if (method != Verb::post) co_return MethodNotAllowed("POST");
-      co_return co_await PostEvent(request, context);
+      if (auto refused = RequireScope(principal, auth::Scope::kEventsWrite)) co_return std::move(*refused);
+      co_return co_await PostEvent(request, context, principal);
     case RouteKind::kUserEvents:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
+      if (auto refused = RequireScope(principal, auth::Scope::kEventsRead)) co_return std::move(*refused);
+      if (!principal.MayActFor(route.user_id)) co_return NotYourUser();
       co_return co_await GetUserEvents(request, route, context, info);
     case RouteKind::kUserEvent:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
+      if (auto refused = RequireScope(principal, auth::Scope::kEventsRead)) co_return std::move(*refused);
+      if (!principal.MayActFor(route.user_id)) co_return NotYourUser();
       co_return co_await GetUserEvent(request, route, context);
     case RouteKind::kHealth:
       if (method != Verb::get) co_return MethodNotAllowed("GET");

@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "auth/authenticator.h"
 #include "cache/user_events_cache.h"
 #include "core/event_request.h"  // FieldError
 #include "core/uuid.h"
@@ -36,7 +37,8 @@ struct HandlerContext {
   EventReader& reader;
   UserEventsCache& read_cache;  // GET /events/{userId} first pages; may be disabled
   const PageCursors& cursors;   // seals and opens the pages' cursors
-  RateLimiter& rate_limiter;    // per client; may be disabled
+  RateLimiter& rate_limiter;    // per API key, token subject or client address; may be disabled
+  const auth::Authenticator& authenticator;  // may enforce nothing (the loopback default)
   Uuid7Generator& ids;
   IdempotencyIndex& idempotency;
   boost::asio::thread_pool& blocking_pool;  // where store reads run

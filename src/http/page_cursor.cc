@@ -9,6 +9,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/base64url.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
 
@@ -22,45 +23,6 @@ constexpr size_t kCursorBytes = kPayloadBytes + kTagBytes;
 constexpr size_t kCursorChars = (kCursorBytes * 8 + 5) / 6;  // base64url, unpadded
 // Separates cursors from any other use of the same secret.
 constexpr std::string_view kDomain = "eventlogger page cursor";
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(written));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
-// Exactly `expected` bytes, from their canonical unpadded base64url text.
-std::optional<std::string> Base64UrlDecode(std::string_view text, size_t expected) {
-  std::string standard(text);
-  for (char& c : standard) {
-    if (c == '-') {
-      c = '+';
-    } else if (c == '_') {
-      c = '/';
-    } else if (c == '+' || c == '/' || c == '=') {
-      return std::nullopt;  // not base64url
-    }
-  }
-  while (standard.size() % 4 != 0) standard.push_back('=');
-  std::string bytes(standard.size() / 4 * 3, '\0');
-  const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
-                                      reinterpret_cast<const unsigned char*>(standard.data()),
-                                      static_cast<int>(standard.size()));
-  if (decoded < 0 || static_cast<size_t>(decoded) < expected) return std::nullopt;
-  bytes.resize(expected);  // EVP_DecodeBlock counts the padding as zero bytes
-  // One text per byte string: a variant with other unused bits is refused,
-  // so no two cursors open to the same key.
-  if (Base64UrlEncode(bytes) != text) return std::nullopt;
-  return bytes;
-}
 
 }  // namespace
 
@@ -109,8 +71,8 @@ std::string PageCursors::Seal(const DocumentKey& last, std::string_view binding)
 
 std::optional<DocumentKey> PageCursors::Open(std::string_view cursor, std::string_view binding) const {
   if (cursor.size() != kCursorChars) return std::nullopt;
-  const std::optional<std::string> bytes = Base64UrlDecode(cursor, kCursorBytes);
-  if (!bytes) return std::nullopt;
+  const std::optional<std::string> bytes = Base64UrlDecode(cursor);
+  if (!bytes || bytes->size() != kCursorBytes) return std::nullopt;
   const std::string_view payload = std::string_view(*bytes).substr(0, kPayloadBytes);
   const std::string expected = Tag(payload, binding);
   if (CRYPTO_memcmp(expected.data(), bytes->data() + kPayloadBytes, kTagBytes) != 0) return std::nullopt;

@@ -18,6 +18,8 @@ inline constexpr std::string_view kProblemOverloaded = "/problems/overloaded";
 inline constexpr std::string_view kProblemNotStored = "/problems/not-stored";
 inline constexpr std::string_view kProblemNotReady = "/problems/not-ready";
 inline constexpr std::string_view kProblemRateLimited = "/problems/rate-limited";
+inline constexpr std::string_view kProblemUnauthenticated = "/problems/unauthenticated";
+inline constexpr std::string_view kProblemForbidden = "/problems/forbidden";
 inline constexpr std::string_view kProblemIdempotencyInFlight = "/problems/idempotency-key-in-use";
 inline constexpr std::string_view kProblemIdempotencyMismatch = "/problems/idempotency-key-mismatch";
 

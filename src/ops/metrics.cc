@@ -58,6 +58,15 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
          static_cast<double>(s.retry_dead_lettered_total));
   Metric(out, "eventlogger_rate_limited_total", "counter", "Requests refused with 429 by the rate limit.",
          static_cast<double>(s.rate_limited_total));
+  {
+    out += "# HELP eventlogger_auth_failures_total Requests refused with 401, by reason.\n"
+           "# TYPE eventlogger_auth_failures_total counter\n";
+    for (const auto& [reason, count] : s.auth_failures_total) {
+      char buffer[64];
+      std::snprintf(buffer, sizeof buffer, " %lld\n", static_cast<long long>(count));
+      out.append("eventlogger_auth_failures_total{reason=\"").append(reason).append("\"}").append(buffer);
+    }
+  }
   Metric(out, "eventlogger_read_cache_hits_total", "counter", "GET /events/{userId} answers served from the read cache.",
          static_cast<double>(s.read_cache_hits_total));
   Metric(out, "eventlogger_read_cache_misses_total", "counter", "GET /events/{userId} answers read from the document store.",

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace eventlogger {
 
@@ -32,6 +34,8 @@ struct MetricsSnapshot {
   int64_t read_cache_entries = 0;
   int64_t read_cache_bytes = 0;
   int64_t rate_limited_total = 0;
+  // Refused credentials by reason ("missing", "unknown_key", …).
+  std::vector<std::pair<std::string_view, int64_t>> auth_failures_total;
 };
 
 std::string RenderPrometheus(const MetricsSnapshot& snapshot);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
@@ -33,6 +34,19 @@ struct ScanFilter {
   std::string user_id;  // only this user's events
   std::string since;    // timestamp >= since (ISO 8601, as stored)
   std::string until;    // timestamp < until
+};
+
+// An API key as stored (auth/api_key.h makes and checks them). Timestamps
+// are UTC ISO 8601 with milliseconds, as events have; an empty one is NULL.
+struct ApiKeyRow {
+  std::string id;             // 16 lowercase hex digits, public
+  std::string name;           // what the operator called it
+  std::string scopes;         // space-separated, e.g. "events:write events:read"
+  std::string secret_digest;  // hex SHA-256; the secret itself is never stored
+  std::string created_at;
+  std::string last_used_at;   // empty: never used (or not recorded yet)
+  std::string revoked_at;     // empty: live
+  bool operator==(const ApiKeyRow&) const = default;
 };
 
 class MetadataStore {
@@ -72,6 +86,21 @@ class MetadataStore {
   // The event recorded under (user, Idempotency-Key), NotFound if none.
   virtual Result<EventMetadata> FindByIdempotencyKey(std::string_view user_id,
                                                      std::string_view key) = 0;
+
+  // API keys. Few rows (one per client application), so they are listed
+  // whole; every instance sharing the store re-reads the list often, which
+  // is how a revocation reaches them all.
+  //
+  // Stores a new key; AlreadyExists when its id is taken.
+  virtual Status InsertApiKey(const ApiKeyRow& row) = 0;
+  // Every key, revoked ones too, oldest first.
+  virtual Result<std::vector<ApiKeyRow>> ListApiKeys() = 0;
+  // Marks the key revoked at `revoked_at` (a second revocation keeps the
+  // first time); NotFound when no key has that id.
+  virtual Status RevokeApiKey(std::string_view id, std::string_view revoked_at) = 0;
+  // Moves last_used_at forward to `used_at` (never back); a missing id is
+  // not an error.
+  virtual Status RecordApiKeyUse(std::string_view id, std::string_view used_at) = 0;
 
   // Creates or upgrades the schema. Idempotent, and safe to run from several
   // processes at once.

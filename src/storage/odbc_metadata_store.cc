@@ -572,6 +572,57 @@ class OdbcMetadataStore final : public MetadataStore {
     return *found;
   }
 
+  // Not retried after a cut connection (see the PostgreSQL store).
+  Status InsertApiKey(const ApiKeyRow& row) override {
+    const SqlStatement insert = context_.dialect.InsertApiKey(row);
+    return Run([&](OdbcConnection* conn, bool* delivered) {
+      *delivered = true;
+      return Execute(conn, insert, context_, "storing an API key");
+    });
+  }
+
+  Result<std::vector<ApiKeyRow>> ListApiKeys() override {
+    const SqlStatement query = context_.dialect.ListApiKeys();
+    std::vector<ApiKeyRow> rows;
+    const Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+      rows.clear();
+      return Execute(
+          conn, query, context_, "listing API keys",
+          [&rows](const std::vector<std::optional<std::string>>& c) {
+            const auto text = [&c](size_t i) { return i < c.size() ? c[i].value_or("") : std::string(); };
+            rows.push_back(ApiKeyRow{text(0), text(1), text(2), text(3), text(4), text(5), text(6)});
+            return true;
+          },
+          delivered);
+    });
+    if (!status.ok()) return status;
+    return rows;
+  }
+
+  Status RevokeApiKey(std::string_view id, std::string_view revoked_at) override {
+    const SqlStatement update = context_.dialect.RevokeApiKey(id, revoked_at);
+    bool found = false;
+    const Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+      return Execute(
+          conn, update, context_, "revoking an API key",
+          [&found](const auto&) {
+            found = true;
+            return true;
+          },
+          delivered);
+    });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no API key has id " + std::string(id));
+    return Status::Ok();
+  }
+
+  Status RecordApiKeyUse(std::string_view id, std::string_view used_at) override {
+    const SqlStatement update = context_.dialect.RecordApiKeyUse(id, used_at);
+    return Run([&](OdbcConnection* conn, bool*) {
+      return Execute(conn, update, context_, "recording an API key's use");
+    });
+  }
+
   Status Migrate() override {
     return Run([&](OdbcConnection* conn, bool*) {
       Status status = MigrateInTransaction(conn);

@@ -348,6 +348,53 @@ class PostgresMetadataStore final : public MetadataStore {
     return *found;
   }
 
+  // Not retried after a cut session: a key stored just before the cut
+  // would come back as AlreadyExists. Its id is random, so the caller can
+  // make a fresh key instead.
+  Status InsertApiKey(const ApiKeyRow& row) override {
+    const SqlStatement insert = context_.dialect.InsertApiKey(row);
+    return Run([&](PGconn* conn, bool* delivered) {
+      *delivered = true;
+      return Execute(conn, insert, context_, "storing an API key");
+    });
+  }
+
+  Result<std::vector<ApiKeyRow>> ListApiKeys() override {
+    const SqlStatement query = context_.dialect.ListApiKeys();
+    PgResult result;
+    const Status status = Run([&](PGconn* conn, bool*) {
+      return Execute(conn, query, context_, "listing API keys", &result);
+    });
+    if (!status.ok()) return status;
+    std::vector<ApiKeyRow> rows;
+    const PGresult* raw = result.get();
+    for (int r = 0; r < PQntuples(raw); ++r) {
+      rows.push_back(ApiKeyRow{std::string(Value(raw, r, 0)), std::string(Value(raw, r, 1)),
+                               std::string(Value(raw, r, 2)), std::string(Value(raw, r, 3)),
+                               std::string(Value(raw, r, 4)), std::string(Value(raw, r, 5)),
+                               std::string(Value(raw, r, 6))});
+    }
+    return rows;
+  }
+
+  Status RevokeApiKey(std::string_view id, std::string_view revoked_at) override {
+    const SqlStatement update = context_.dialect.RevokeApiKey(id, revoked_at);
+    PgResult result;
+    const Status status = Run([&](PGconn* conn, bool*) {
+      return Execute(conn, update, context_, "revoking an API key", &result);
+    });
+    if (!status.ok()) return status;
+    if (PQntuples(result.get()) == 0) return Status::NotFound("no API key has id " + std::string(id));
+    return Status::Ok();
+  }
+
+  Status RecordApiKeyUse(std::string_view id, std::string_view used_at) override {
+    const SqlStatement update = context_.dialect.RecordApiKeyUse(id, used_at);
+    return Run([&](PGconn* conn, bool*) {
+      return Execute(conn, update, context_, "recording an API key's use");
+    });
+  }
+
   Status Migrate() override {
     return Run([&](PGconn* conn, bool*) {
       Status status = MigrateInTransaction(conn);

@@ -71,6 +71,12 @@ std::optional<std::string_view> NullIfEmpty(const std::string& text) {
 constexpr std::string_view kPostgresTimestampText =
     "to_char(\"timestamp\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
+// The same for any timestamptz column; '' for NULL.
+std::string PostgresTimeText(std::string_view column) {
+  return "COALESCE(to_char(" + std::string(column) +
+         " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '')";
+}
+
 std::string PostgresQuote(std::string_view identifier) {
   return "\"" + std::string(identifier) + "\"";
 }
@@ -82,6 +88,12 @@ std::string PostgresQuote(std::string_view identifier) {
 // zero fraction; the space becomes the 'T'.
 constexpr std::string_view kSqlServerTimestampText =
     "CONCAT(REPLACE(CONVERT(char(23), [timestamp], 121), ' ', 'T'), 'Z')";
+
+// The same for any datetime2(3) column; N'' for NULL ('+' yields NULL on
+// NULL, unlike CONCAT).
+std::string SqlServerTimeText(std::string_view column) {
+  return "COALESCE(REPLACE(CONVERT(char(23), " + std::string(column) + ", 121), ' ', 'T') + 'Z', N'')";
+}
 
 // The batch as one JSON array for OPENJSON: SQL Server has no array
 // parameters, and one nvarchar(max) parameter keeps the batch to one round
@@ -229,6 +241,9 @@ Status SqlStateToStatus(std::string_view sqlstate, std::string message) {
     return Status::Unavailable(std::move(message));
   }
   if (StartsWith(sqlstate, "22")) return Status::InvalidArgument(std::move(message));
+  // 23505: PostgreSQL's unique violation; 23000: SQL Server's (and ODBC's
+  // generic integrity violation). The schema's only constraints are keys.
+  if (sqlstate == "23505" || sqlstate == "23000") return Status::AlreadyExists(std::move(message));
   if (sqlstate == "42P01" || sqlstate == "42S02" || sqlstate == "3F000") {
     message += "; is the schema migrated? run `eventlogger migrate`";
     return Status::FailedPrecondition(std::move(message));
@@ -412,6 +427,47 @@ SqlStatement SqlDialect::FindByIdempotencyKey(std::string_view user_id,
               {std::string(user_id), std::string(key)});
 }
 
+std::string SqlDialect::TimestampParameter(std::string_view placeholder) const {
+  if (kind_ == SqlDialectKind::kPostgres) return "CAST(" + std::string(placeholder) + " AS timestamptz)";
+  return "CONVERT(datetime2(3), " + std::string(placeholder) + ", 127)";
+}
+
+SqlStatement SqlDialect::InsertApiKey(const ApiKeyRow& row) const {
+  return Make("INSERT INTO " + Table("api_keys") +
+                  " (key_id, name, scopes, secret_digest, created_at) VALUES ($1, $2, $3, $4, " +
+                  TimestampParameter("$5") + ")",
+              {row.id, row.name, row.scopes, row.secret_digest, row.created_at});
+}
+
+SqlStatement SqlDialect::ListApiKeys() const {
+  const bool pg = kind_ == SqlDialectKind::kPostgres;
+  const auto time = [pg](std::string_view column) {
+    return pg ? PostgresTimeText(column) : SqlServerTimeText(column);
+  };
+  return Make("SELECT key_id, name, scopes, secret_digest, " + time("created_at") + ", " +
+                  time("last_used_at") + ", " + time("revoked_at") + " FROM " + Table("api_keys") +
+                  " ORDER BY created_at, key_id",
+              {});
+}
+
+SqlStatement SqlDialect::RevokeApiKey(std::string_view id, std::string_view revoked_at) const {
+  // Returns the key's id when it exists, so a missing key is told apart
+  // from one already revoked.
+  const std::string set =
+      "UPDATE " + Table("api_keys") + " SET revoked_at = COALESCE(revoked_at, " + TimestampParameter("$1") + ")";
+  if (kind_ == SqlDialectKind::kPostgres) {
+    return Make(set + " WHERE key_id = $2 RETURNING key_id", {std::string(revoked_at), std::string(id)});
+  }
+  return Make(set + " OUTPUT inserted.key_id WHERE key_id = $2", {std::string(revoked_at), std::string(id)});
+}
+
+SqlStatement SqlDialect::RecordApiKeyUse(std::string_view id, std::string_view used_at) const {
+  return Make("UPDATE " + Table("api_keys") + " SET last_used_at = " + TimestampParameter("$1") +
+                  " WHERE key_id = $2 AND (last_used_at IS NULL OR last_used_at < " + TimestampParameter("$3") +
+                  ")",
+              {std::string(used_at), std::string(id), std::string(used_at)});
+}
+
 SqlStatement SqlDialect::Ping() const { return Make("SELECT 1", {}); }
 
 SqlStatement SqlDialect::SchemaVersion() const {
@@ -518,6 +574,35 @@ std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
                "CREATE UNIQUE NONCLUSTERED INDEX events_by_idempotency_key ON " +
                    events + " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
                {events}));
+    }
+  }
+  if (from_version < 2) {
+    const std::string keys = Table("api_keys");
+    if (kind_ == SqlDialectKind::kPostgres) {
+      statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + keys +
+                                    " ("
+                                    "key_id text PRIMARY KEY, "
+                                    "name text NOT NULL, "
+                                    "scopes text NOT NULL, "
+                                    "secret_digest text NOT NULL, "
+                                    "created_at timestamptz(3) NOT NULL, "
+                                    "last_used_at timestamptz(3) NULL, "
+                                    "revoked_at timestamptz(3) NULL)",
+                                {}));
+    } else {
+      const std::string collation(kSqlServerBinaryCollation);
+      statements.push_back(Make("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " + keys +
+                                    " ("
+                                    "key_id varchar(16) COLLATE " +
+                                    collation +
+                                    " NOT NULL CONSTRAINT PK_api_keys PRIMARY KEY, "
+                                    "name nvarchar(100) NOT NULL, "
+                                    "scopes nvarchar(200) NOT NULL, "
+                                    "secret_digest char(64) NOT NULL, "
+                                    "created_at datetime2(3) NOT NULL, "
+                                    "last_used_at datetime2(3) NULL, "
+                                    "revoked_at datetime2(3) NULL)",
+                                {keys}));
     }
   }
   const std::string versions = Table("eventlogger_schema");

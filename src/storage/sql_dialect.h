@@ -33,7 +33,7 @@ enum class SqlDialectKind { kPostgres, kSqlServer };
 enum class SqlParameterStyle { kDollarNumbered, kQuestionMark };
 
 // The schema version this build writes and expects in eventlogger_schema.
-inline constexpr int kSqlSchemaVersion = 1;
+inline constexpr int kSqlSchemaVersion = 2;  // 1: events; 2: api_keys
 
 // A statement and the values of its parameters, in order (nullopt is NULL).
 struct SqlStatement {
@@ -57,6 +57,7 @@ bool IsValidSqlIdentifier(std::string_view name);
 //   57014 (statement timeout), HYT00, HYT01, HY008 → DeadlineExceeded
 //   08xxx, 40001, 40P01, 53xxx, 55P03, 57P0x         → Unavailable
 //   22xxx (bad input such as a malformed timestamp)  → InvalidArgument
+//   23505, 23000 (a key already taken)               → AlreadyExists
 //   42P01, 42S02, 3F000 (table or schema missing)    → FailedPrecondition
 //   anything else                                    → Internal
 Status SqlStateToStatus(std::string_view sqlstate, std::string message);
@@ -102,6 +103,14 @@ class SqlDialect {
   SqlStatement Scan(const ScanFilter& filter) const;
   SqlStatement FindByIdempotencyKey(std::string_view user_id, std::string_view key) const;
 
+  // API keys (MetadataStore says what each does). ListApiKeys returns seven
+  // text columns in ApiKeyRow order ('' for NULL); RevokeApiKey returns the
+  // key's id when the key exists, no row otherwise.
+  SqlStatement InsertApiKey(const ApiKeyRow& row) const;
+  SqlStatement ListApiKeys() const;
+  SqlStatement RevokeApiKey(std::string_view id, std::string_view revoked_at) const;
+  SqlStatement RecordApiKeyUse(std::string_view id, std::string_view used_at) const;
+
   SqlStatement Ping() const;
   // One row, one column: the schema version, NULL when there is none. Fails
   // with an undefined-table SQLSTATE before the first migration.
@@ -123,6 +132,8 @@ class SqlDialect {
   // dialect's style.
   SqlStatement Make(std::string text, std::vector<std::optional<std::string>> parameters) const;
   std::string SelectColumns() const;
+  // A text parameter read as a timestamp (ISO 8601 with 'Z').
+  std::string TimestampParameter(std::string_view placeholder) const;
 
   SqlDialectKind kind_;
   SqlParameterStyle style_;

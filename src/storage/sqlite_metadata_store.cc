@@ -38,7 +38,16 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key
   ON events (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id        TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  scopes        TEXT NOT NULL,
+  secret_digest TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  last_used_at  TEXT,
+  revoked_at    TEXT
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
 )sql";
 
 // Optional (SqliteMetadataOptions::user_index): the order of ScanUser.
@@ -208,6 +217,61 @@ class SqliteMetadataStore final : public MetadataStore {
     return *found;
   }
 
+  Status InsertApiKey(const ApiKeyRow& row) override {
+    return WriteOne(
+        "INSERT INTO api_keys (key_id, name, scopes, secret_digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        {row.id, row.name, row.scopes, row.secret_digest, row.created_at}, "storing an API key",
+        [&](int rc, int changes) -> Status {
+          if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("an API key with id " + row.id + " exists");
+          (void)changes;
+          return Status::Ok();
+        });
+  }
+
+  Result<std::vector<ApiKeyRow>> ListApiKeys() override {
+    Result<Connection> db = ReaderConnection();
+    if (!db.ok()) return db.status();
+    Result<Statement> query = Prepare(db->get(),
+                                      "SELECT key_id, name, scopes, secret_digest, created_at, "
+                                      "COALESCE(last_used_at, ''), COALESCE(revoked_at, '') "
+                                      "FROM api_keys ORDER BY created_at, key_id");
+    if (!query.ok()) return query.status();
+    std::vector<ApiKeyRow> rows;
+    Status status;
+    for (;;) {
+      const int rc = sqlite3_step(query->get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        status = sqlite::Error(db->get(), rc, "listing API keys");
+        break;
+      }
+      sqlite3_stmt* st = query->get();
+      rows.push_back(ApiKeyRow{std::string(ColumnText(st, 0)), std::string(ColumnText(st, 1)),
+                               std::string(ColumnText(st, 2)), std::string(ColumnText(st, 3)),
+                               std::string(ColumnText(st, 4)), std::string(ColumnText(st, 5)),
+                               std::string(ColumnText(st, 6))});
+    }
+    query = Statement();
+    ReturnReaderConnection(std::move(*db));
+    if (!status.ok()) return status;
+    return rows;
+  }
+
+  Status RevokeApiKey(std::string_view id, std::string_view revoked_at) override {
+    return WriteOne("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE key_id = ?1",
+                    {id, revoked_at}, "revoking an API key", [&](int, int changes) -> Status {
+                      if (changes == 0) return Status::NotFound("no API key has id " + std::string(id));
+                      return Status::Ok();
+                    });
+  }
+
+  Status RecordApiKeyUse(std::string_view id, std::string_view used_at) override {
+    return WriteOne(
+        "UPDATE api_keys SET last_used_at = ?2 WHERE key_id = ?1 AND "
+        "(last_used_at IS NULL OR last_used_at < ?2)",
+        {id, used_at}, "recording an API key's use", [](int, int) { return Status::Ok(); });
+  }
+
   // The embedded store creates its schema when it opens.
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }
@@ -219,6 +283,26 @@ class SqliteMetadataStore final : public MetadataStore {
   std::string_view Kind() const override { return "sqlite"; }
 
  private:
+  // One durable statement on the writer's connection, outside any batch.
+  // `outcome` turns the step's result code (SQLITE_DONE, or a constraint
+  // failure) and the rows changed into a Status; other failures are errors.
+  Status WriteOne(const char* sql, const std::vector<std::string_view>& parameters, std::string_view what,
+                  const std::function<Status(int rc, int changes)>& outcome) {
+    std::lock_guard lock(writer_mutex_);
+    sqlite3* db = writer_.get();
+    if (!synchronous_full_) {
+      if (Status s = Exec(db, "PRAGMA synchronous=FULL"); !s.ok()) return s;
+      synchronous_full_ = true;
+    }
+    Result<Statement> statement = Prepare(db, sql);
+    if (!statement.ok()) return statement.status();
+    sqlite3_stmt* st = statement->get();
+    for (size_t i = 0; i < parameters.size(); ++i) BindText(st, static_cast<int>(i + 1), parameters[i]);
+    const int rc = sqlite3_step(st) & 0xFF;  // the primary code, with or without extended codes
+    if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) return sqlite::Error(db, rc, what);
+    return outcome(rc, sqlite3_changes(db));
+  }
+
   Status Query(const std::string& sql, const std::vector<std::string_view>& parameters,
                const std::function<bool(const EventMetadata&)>& visit) {
     Result<Connection> db = ReaderConnection();

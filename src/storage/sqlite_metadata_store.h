@@ -28,7 +28,7 @@ struct SqliteMetadataOptions {
 };
 
 // The schema version this build writes and expects (PRAGMA user_version).
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;  // 2: api_keys
 
 Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetadataOptions& options);
 

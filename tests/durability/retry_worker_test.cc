@@ -20,6 +20,7 @@
 #include "core/uuid.h"
 #include "integration/service_fixture.h"  // TempDir
 #include "support/events.h"
+#include "support/keyless_metadata_store.h"
 
 namespace eventlogger {
 namespace {
@@ -77,7 +78,7 @@ class FakeBackend {
   std::map<std::string, Event> events_;
 };
 
-class FakeMetadataStore final : public MetadataStore {
+class FakeMetadataStore final : public testing_support::KeylessMetadataStore {
  public:
   Status WriteBatch(EventBatch events) override { return backend.Write(events); }
   Status ScanUser(std::string_view, const std::function<bool(const EventMetadata&)>&) override {

@@ -63,6 +63,13 @@ class FaultyMetadataStore final : public MetadataStore {
   Result<EventMetadata> FindByIdempotencyKey(std::string_view user, std::string_view key) override {
     return inner_->FindByIdempotencyKey(user, key);
   }
+  // Keys pass through untouched: a fault here is about event writes.
+  Status InsertApiKey(const ApiKeyRow& row) override { return inner_->InsertApiKey(row); }
+  Result<std::vector<ApiKeyRow>> ListApiKeys() override { return inner_->ListApiKeys(); }
+  Status RevokeApiKey(std::string_view id, std::string_view at) override { return inner_->RevokeApiKey(id, at); }
+  Status RecordApiKeyUse(std::string_view id, std::string_view at) override {
+    return inner_->RecordApiKeyUse(id, at);
+  }
   Status Migrate() override { return inner_->Migrate(); }
   Status CheckSchema() override { return inner_->CheckSchema(); }
   Status Ping() override { return fault_.Apply(); }

@@ -11,6 +11,7 @@
 // nothing is retried behind the test's back; RetryWorker::RunOnce records
 // the request-path failures when a test wants to see them in the outbox.
 #include "pipeline/event_writer.h"
+#include "support/keyless_metadata_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -116,7 +117,7 @@ class FakeBackend {
   std::vector<std::string> ids_;
 };
 
-class FakeMetadataStore final : public MetadataStore {
+class FakeMetadataStore final : public testing_support::KeylessMetadataStore {
  public:
   Status WriteBatch(EventBatch events) override { return backend.Write(events); }
   Status SyncWrites() override { return backend.Sync(); }

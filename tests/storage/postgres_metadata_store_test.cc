@@ -30,6 +30,7 @@
 
 #include "core/event.h"
 #include "storage/odbc_metadata_store.h"
+#include "storage/api_key_contract.h"
 #include "storage/sql_dialect.h"
 
 namespace eventlogger {
@@ -315,7 +316,7 @@ TEST_P(SqlStoreTest, MigrateCreatesTheSchemaAndIsIdempotent) {
   EXPECT_TRUE(store->CheckSchema().ok());
   EXPECT_EQ(
       admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")),
-      "1");
+      std::to_string(kSqlSchemaVersion));
   EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events")), "1");  // data kept
   // The documented schema: column types, and both indexes.
   EXPECT_EQ(
@@ -361,7 +362,7 @@ TEST_P(SqlStoreTest, ConcurrentMigrationsAllSucceedOnce) {
   for (const Status& result : results) EXPECT_TRUE(result.ok()) << result.ToString();
   EXPECT_EQ(
       admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")),
-      "1");
+      std::to_string(kSqlSchemaVersion));
   for (auto& store : stores) EXPECT_TRUE(store->CheckSchema().ok());
 }
 
@@ -393,6 +394,29 @@ TEST_P(SqlStoreTest, CheckSchemaAsksForMigrateWhenBehindAndMigrateCatchesUp) {
   EXPECT_EQ(store->CheckSchema().code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store->Migrate().ok());
   EXPECT_TRUE(store->CheckSchema().ok());
+}
+
+TEST_P(SqlStoreTest, KeepsApiKeysByContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckApiKeyContract(*store);
+}
+
+TEST_P(SqlStoreTest, MigrateFromVersionOneAddsTheApiKeyTableAndKeepsEvents) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Write(*store, {MakeEvent(Id(1), "u", "2025-01-01T00:00:00.000Z")}).ok());
+  // What a version-1 database looks like.
+  admin_->Exec("DROP TABLE " + Table("api_keys"));
+  admin_->Exec("UPDATE " + Table("eventlogger_schema") + " SET version = 1");
+  EXPECT_EQ(store->CheckSchema().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store->Migrate().ok());
+  EXPECT_TRUE(store->CheckSchema().ok());
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events")), "1");
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("api_keys")), "0");
+  Result<std::vector<ApiKeyRow>> keys = store->ListApiKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_TRUE(keys->empty());
 }
 
 TEST_P(SqlStoreTest, MigrateWaitsForAnotherMigratorOnlyUpToTheLockTimeout) {

@@ -256,7 +256,7 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
   EXPECT_EQ(Postgres().MigrateBegin(std::chrono::milliseconds(5000)).size(), 3u);
 
   const auto upgrade = Postgres("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 5u);
+  ASSERT_EQ(upgrade.size(), 6u);
   EXPECT_EQ(
       upgrade[0].text,
       "CREATE TABLE IF NOT EXISTS \"el\".events (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
@@ -270,11 +270,60 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
       upgrade[2].text,
       "CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key ON \"el\".events (user_id, "
       "idempotency_key) WHERE idempotency_key IS NOT NULL");
-  EXPECT_EQ(upgrade[3].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[4].text,
+  EXPECT_EQ(upgrade[3].text,
+            "CREATE TABLE IF NOT EXISTS \"el\".api_keys (key_id text PRIMARY KEY, name text NOT NULL, "
+            "scopes text NOT NULL, secret_digest text NOT NULL, created_at timestamptz(3) NOT NULL, "
+            "last_used_at timestamptz(3) NULL, revoked_at timestamptz(3) NULL)");
+  EXPECT_EQ(upgrade[4].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[5].text,
             "INSERT INTO \"el\".eventlogger_schema (version) VALUES (CAST($1 AS integer))");
-  EXPECT_EQ(upgrade[4].parameters,
+  EXPECT_EQ(upgrade[5].parameters,
             (std::vector<std::optional<std::string>>{std::to_string(kSqlSchemaVersion)}));
+}
+
+TEST(SqlDialectTest, PostgresApiKeyStatementsExactText) {
+  const SqlDialect dialect = Postgres("el");
+  ApiKeyRow row{"00000000000000a1", "n", "admin", std::string(64, 'd'), "2026-01-01T00:00:00.000Z", "", ""};
+  const SqlStatement insert = dialect.InsertApiKey(row);
+  EXPECT_EQ(insert.text,
+            "INSERT INTO \"el\".api_keys (key_id, name, scopes, secret_digest, created_at) VALUES ($1, $2, $3, "
+            "$4, CAST($5 AS timestamptz))");
+  EXPECT_EQ(insert.parameters, (std::vector<std::optional<std::string>>{
+                                   row.id, row.name, row.scopes, row.secret_digest, row.created_at}));
+  EXPECT_THAT(dialect.ListApiKeys().text,
+              AllOf(HasSubstr("SELECT key_id, name, scopes, secret_digest, COALESCE(to_char(created_at AT TIME "
+                              "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), "),
+                    HasSubstr(" FROM \"el\".api_keys ORDER BY created_at, key_id")));
+  const SqlStatement revoke = dialect.RevokeApiKey("00000000000000a1", "2026-02-02T00:00:00.000Z");
+  EXPECT_EQ(revoke.text,
+            "UPDATE \"el\".api_keys SET revoked_at = COALESCE(revoked_at, CAST($1 AS timestamptz)) WHERE key_id "
+            "= $2 RETURNING key_id");
+  EXPECT_EQ(revoke.parameters,
+            (std::vector<std::optional<std::string>>{"2026-02-02T00:00:00.000Z", "00000000000000a1"}));
+  EXPECT_EQ(sql_internal::CountPlaceholders(dialect.RecordApiKeyUse("k", "t").text,
+                                            SqlParameterStyle::kDollarNumbered),
+            3);
+}
+
+TEST(SqlDialectTest, SqlServerApiKeyStatementsExactText) {
+  const SqlDialect dialect = SqlServer("el");
+  const SqlStatement revoke = dialect.RevokeApiKey("00000000000000a1", "2026-02-02T00:00:00.000Z");
+  EXPECT_EQ(revoke.text,
+            "UPDATE [el].[api_keys] SET revoked_at = COALESCE(revoked_at, CONVERT(datetime2(3), ?, 127)) OUTPUT "
+            "inserted.key_id WHERE key_id = ?");
+  EXPECT_THAT(dialect.ListApiKeys().text,
+              HasSubstr("COALESCE(REPLACE(CONVERT(char(23), revoked_at, 121), ' ', 'T') + 'Z', N'') FROM "
+                        "[el].[api_keys]"));
+  const SqlStatement use = dialect.RecordApiKeyUse("00000000000000a1", "2026-02-02T00:00:00.000Z");
+  EXPECT_EQ(use.text,
+            "UPDATE [el].[api_keys] SET last_used_at = CONVERT(datetime2(3), ?, 127) WHERE key_id = ? AND "
+            "(last_used_at IS NULL OR last_used_at < CONVERT(datetime2(3), ?, 127))");
+  EXPECT_EQ(use.parameters.size(), 3u);
+}
+
+TEST(SqlDialectTest, KeyConflictsMapToAlreadyExists) {
+  EXPECT_EQ(SqlStateToStatus("23505", "dup").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(SqlStateToStatus("23000", "dup").code(), StatusCode::kAlreadyExists);
 }
 
 // ---- SQL Server (T-SQL) -----------------------------------------------------------
@@ -399,7 +448,7 @@ TEST(SqlDialectTest, SqlServerMigrationTakesAnAppLockInTheTransaction) {
 
 TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 5u);
+  ASSERT_EQ(upgrade.size(), 6u);
   EXPECT_THAT(
       upgrade[0].text,
       AllOf(StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[events] ("),
@@ -422,10 +471,17 @@ TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
             "NONCLUSTERED INDEX events_by_idempotency_key ON [el].[events] (user_id, "
             "idempotency_key) WHERE "
             "idempotency_key IS NOT NULL");
-  EXPECT_EQ(upgrade[3].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[4].text,
+  EXPECT_THAT(upgrade[3].text,
+              AllOf(HasSubstr("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[api_keys] ("),
+                    HasSubstr("key_id varchar(16) COLLATE Latin1_General_100_BIN2 NOT NULL CONSTRAINT "
+                              "PK_api_keys PRIMARY KEY"),
+                    HasSubstr("revoked_at datetime2(3) NULL)")));
+  EXPECT_EQ(upgrade[4].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[5].text,
             "INSERT INTO [el].[eventlogger_schema] (version) VALUES (CAST(? AS int))");
-  // Already at version 1: only the version row is rewritten.
+  // From version 1, only the api_keys table is added.
+  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 3u);
+  // Already current: only the version row is rewritten.
   EXPECT_TRUE(SqlServer("el").MigrateUpgrade(kSqlSchemaVersion).size() == 2u);
 }
 
@@ -445,7 +501,7 @@ TEST(SqlDialectTest, SqlStatesMapToStatusCodes) {
         Case{"55P03", StatusCode::kUnavailable}, Case{"22007", StatusCode::kInvalidArgument},
         Case{"42P01", StatusCode::kFailedPrecondition},
         Case{"42S02", StatusCode::kFailedPrecondition},
-        Case{"3F000", StatusCode::kFailedPrecondition}, Case{"23505", StatusCode::kInternal},
+        Case{"3F000", StatusCode::kFailedPrecondition}, Case{"23505", StatusCode::kAlreadyExists},
         Case{"42601", StatusCode::kInternal}, Case{"", StatusCode::kInternal}}) {
     const Status status = SqlStateToStatus(c.sqlstate, "boom");
     EXPECT_EQ(status.code(), c.code) << c.sqlstate << " → " << status.ToString();

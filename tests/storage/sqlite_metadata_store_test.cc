@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "storage/api_key_contract.h"
 
 namespace eventlogger {
 namespace {
@@ -272,7 +273,7 @@ TEST(SqliteMetadataStoreTest, FileOnDiskHasWalModeSchemaVersionAndNoUserIndexByD
   // WAL is persistent in the file header, so it shows after close too.
   EXPECT_EQ(raw.Scalar("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.Scalar("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "2");
   // No by-user index unless asked for (SqliteMetadataOptions::user_index).
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_user_time'"), "0");
   // Every row carries an insert time in the API's timestamp format.
@@ -322,6 +323,54 @@ TEST(SqliteMetadataStoreTest, UserIndexIsBuiltWhenAskedForAndDroppedWhenNot) {
   }
   RawDb raw(path);
   EXPECT_EQ(raw.Scalar("PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteMetadataStoreTest, KeepsApiKeysByContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("m.db"));
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckApiKeyContract(*store);
+}
+
+TEST(SqliteMetadataStoreTest, ApiKeysSurviveReopenAndAreSeenByAnotherProcessStore) {
+  TempDir dir;
+  auto first = OpenOrDie(dir.File("m.db"));
+  auto second = OpenOrDie(dir.File("m.db"));  // as `eventlogger keys create` beside a server
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->InsertApiKey(testing_support::ContractKey("00000000000000c3", "ci", "2026-01-01T00:00:00.000Z")).ok());
+  Result<std::vector<ApiKeyRow>> seen = first->ListApiKeys();
+  ASSERT_TRUE(seen.ok());
+  ASSERT_EQ(seen->size(), 1u);
+  ASSERT_TRUE(second->RevokeApiKey("00000000000000c3", "2026-01-02T00:00:00.000Z").ok());
+  second.reset();
+  first.reset();
+  auto reopened = OpenOrDie(dir.File("m.db"));
+  seen = reopened->ListApiKeys();
+  ASSERT_TRUE(seen.ok());
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ((*seen)[0].revoked_at, "2026-01-02T00:00:00.000Z");
+}
+
+TEST(SqliteMetadataStoreTest, UpgradesAVersionOneFileInPlace) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_TRUE(Write(*store, {MakeEvent("id-1", "u", "t", "2025-01-01T00:00:00.000Z")}).ok());
+  }
+  {
+    RawDb raw(path, SQLITE_OPEN_READWRITE);
+    raw.Exec("DROP TABLE api_keys; PRAGMA user_version = 1;");
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Result<std::vector<ApiKeyRow>> keys = store->ListApiKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_TRUE(keys->empty());
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "1");
 }
 
 TEST(SqliteMetadataStoreTest, RefusesADatabaseFromANewerSchema) {
