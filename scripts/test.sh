@@ -29,6 +29,13 @@ trap cleanup EXIT
 server_env="$(tests/support/test-servers.sh start "$servers_dir")"
 eval "$server_env"
 
+# The OpenAPI tooling (npm): Spectral lints the document, Ajv validates the
+# responses the integration tests received against it.
+(cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+echo "== lint (OpenAPI) =="
+tests/openapi/node_modules/.bin/spectral lint --fail-severity=warn --ruleset tests/openapi/.spectral.yaml \
+  src/http/openapi/openapi.json
+
 run_suite() {
   local kind="$1"
   echo "== build ($kind) =="
@@ -36,7 +43,11 @@ run_suite() {
   echo "== test ($kind) =="
   # Integration tests start real servers on loopback; run binaries one at a
   # time so two suites never compete for the two cores.
-  ctest --test-dir "build/$kind" --output-on-failure --timeout 600 -j 1
+  local responses="$servers_dir/responses-$kind.jsonl"
+  EVENTLOGGER_TEST_RESPONSE_LOG="$responses" \
+    ctest --test-dir "build/$kind" --output-on-failure --timeout 600 -j 1
+  echo "== responses against the OpenAPI document ($kind) =="
+  node tests/openapi/validate_responses.js src/http/openapi/openapi.json "$responses"
 }
 
 run_suite release

@@ -16,6 +16,7 @@
 #include "core/json_output.h"
 #include "core/log.h"
 #include "core/timestamp.h"
+#include "core/version.h"
 #include "durability/intent_log.h"
 #include "durability/outbox.h"
 #include "durability/reconciler.h"
@@ -25,7 +26,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 
 constexpr const char* kUsage = R"(eventlogger: records user events and gives them back, fast.
 

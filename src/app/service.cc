@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uuid.h"
+#include "ops/http_metrics.h"
 #include "ops/metrics.h"
 #include "pipeline/event_reader.h"
 
@@ -34,6 +35,7 @@ struct Service::Parts {
   std::unique_ptr<auth::ApiKeyRegistry> api_keys;
   std::unique_ptr<auth::JwtVerifier> jwt;
   std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<HttpMetrics> http_metrics;
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
@@ -126,7 +128,11 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.read_cache_bytes = cache.bytes;
   snapshot.rate_limited_total = parts.rate_limiter->refused();
   snapshot.auth_failures_total = parts.authenticator->failures();
-  return RenderPrometheus(snapshot);
+  snapshot.metadata_store = parts.metadata->Kind();
+  snapshot.document_store = parts.documents->Kind();
+  std::string text = RenderPrometheus(snapshot);
+  parts.http_metrics->Render(text);
+  return text;
 }
 
 std::vector<FieldError> Service::CheckReadiness(const Parts& parts) {
@@ -257,8 +263,11 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
       [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();
+  parts->http_metrics = std::make_unique<HttpMetrics>();
+  http::HttpServerOptions http_options = options.http;
+  http_options.observer = parts->http_metrics.get();
   parts->server = std::make_unique<http::HttpServer>(
-      options.http, [context](const http::Request& request, http::RequestInfo& info) {
+      http_options, [context](const http::Request& request, http::RequestInfo& info) {
         return http::HandleRequest(request, *context, info);
       });
   if (Status s = parts->server->Start(); !s.ok()) return s;

@@ -13,6 +13,7 @@
 #include "core/uuid.h"
 #include "http/entity_tag.h"
 #include "http/event_list_query.h"
+#include "http/openapi_document.h"
 #include "http/problem.h"
 #include "http/query_string.h"
 #include "http/router.h"
@@ -510,7 +511,8 @@ asio::awaitable<Response> GuardedDispatch(const Request& request, Route route, c
 }
 
 bool IsPublic(RouteKind kind) {
-  return kind == RouteKind::kHealth || kind == RouteKind::kReady || kind == RouteKind::kMetrics;
+  return kind == RouteKind::kHealth || kind == RouteKind::kReady || kind == RouteKind::kMetrics ||
+         kind == RouteKind::kOpenApi;
 }
 
 }  // namespace
@@ -580,6 +582,9 @@ asio::awaitable<Response> Dispatch(const Request& request, Route route, const Ha
       response.body() = std::move(*text);
       co_return response;
     }
+    case RouteKind::kOpenApi:
+      if (method != Verb::get) co_return MethodNotAllowed("GET");
+      co_return JsonResponse(HttpStatus::ok, std::string(OpenApiDocument()));
     case RouteKind::kNotFound:
       break;
   }

@@ -273,9 +273,10 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
   connection.StartIo(options.read_timeout);
   co_await asio::async_write(connection.socket, message, asio::redirect_error(asio::use_awaitable, ec));
   connection.EndIo();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  if (options.observer != nullptr) options.observer->Observe(route, status, elapsed);
   if (options.access_log) {
-    const double millis =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    const double millis = std::chrono::duration<double, std::milli>(elapsed).count();
     log::Info("request", {{"requestId", request_id},
                           {"method", request != nullptr ? VerbName(request->method()) : "-"},
                           {"route", route},

@@ -36,6 +36,16 @@
 
 namespace eventlogger::http {
 
+// Told of every response once it is written (metrics). Called on the io
+// threads: it must be quick and must not block.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  // `route` is the route template ("unmatched" when none matched);
+  // `elapsed` runs from the request's first byte to its response written.
+  virtual void Observe(std::string_view route, unsigned status, std::chrono::nanoseconds elapsed) = 0;
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;                            // 0 picks a free port
@@ -48,6 +58,7 @@ struct HttpServerOptions {
   int max_connections = 16384;                     // open connections; accept waits beyond it (0: no limit)
   std::chrono::milliseconds shutdown_grace{10'000};// in-flight requests get this long at shutdown
   bool access_log = true;                          // one JSON line per request on stdout
+  RequestObserver* observer = nullptr;             // told of each response; may be null
 };
 
 using RequestHandler = std::function<boost::asio::awaitable<Response>(const Request&, RequestInfo&)>;

@@ -44,6 +44,11 @@ Route MatchRoute(std::string_view target) {
     route.name = "/readyz";
     return route;
   }
+  if (path == "/openapi.json") {
+    route.kind = RouteKind::kOpenApi;
+    route.name = "/openapi.json";
+    return route;
+  }
   if (path == "/metrics") {
     route.kind = RouteKind::kMetrics;
     route.name = "/metrics";

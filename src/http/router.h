@@ -15,6 +15,7 @@ enum class RouteKind {
   kHealth,       // /healthz
   kReady,        // /readyz
   kMetrics,      // /metrics
+  kOpenApi,      // /openapi.json
 };
 
 struct Route {

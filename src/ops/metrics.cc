@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/version.h"
+
 namespace eventlogger {
 namespace {
 
@@ -27,6 +29,15 @@ void Metric(std::string& out, std::string_view name, std::string_view type, std:
 
 std::string RenderPrometheus(const MetricsSnapshot& s) {
   std::string out;
+  out.append("# HELP eventlogger_build_info The running build and the stores it uses (always 1).\n"
+             "# TYPE eventlogger_build_info gauge\n"
+             "eventlogger_build_info{version=\"")
+      .append(kVersion)
+      .append("\",metadata_store=\"")
+      .append(s.metadata_store)
+      .append("\",document_store=\"")
+      .append(s.document_store)
+      .append("\"} 1\n");
   Metric(out, "eventlogger_writes_in_flight", "gauge", "Events admitted to the write pipeline and not yet finished.",
          static_cast<double>(s.writes_in_flight));
   Metric(out, "eventlogger_intent_log_unreleased_events", "gauge",

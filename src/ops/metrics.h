@@ -13,6 +13,9 @@
 namespace eventlogger {
 
 struct MetricsSnapshot {
+  // eventlogger_build_info's labels.
+  std::string_view metadata_store;  // e.g. "sqlite"
+  std::string_view document_store;  // e.g. "rocksdb"
   int64_t writes_in_flight = 0;
   int64_t intent_log_unreleased_events = 0;
   int64_t intent_log_live_segments = 0;

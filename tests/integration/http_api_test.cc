@@ -9,7 +9,11 @@
 #include <set>
 #include <thread>
 
+#include <fstream>
+#include <sstream>
+
 #include "core/uuid.h"
+#include "core/version.h"
 #include "integration/service_fixture.h"
 #include "integration/test_client.h"
 
@@ -523,5 +527,27 @@ TEST_F(HttpApiTest, ConcurrentClientsLoseNothing) {
   EXPECT_EQ(document_ids, ids);
 }
 
+TEST_F(HttpApiTest, ServesItsOpenApiDocumentAsBuilt) {
+  const TestResponse response = HttpRequest(port_, "GET", "/openapi.json");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.Header("content-type"), "application/json");
+  std::ifstream source(std::string(EVENTLOGGER_SOURCE_DIR) + "/src/http/openapi/openapi.json");
+  std::stringstream text;
+  text << source.rdbuf();
+  EXPECT_EQ(response.body, text.str());
+  rapidjson::Document document;
+  document.Parse(response.body.data(), response.body.size());
+  ASSERT_TRUE(document.IsObject());
+  EXPECT_STREQ(document["openapi"].GetString(), "3.1.0");
+  EXPECT_EQ(std::string(document["info"]["version"].GetString()), std::string(kVersion));
+  // Every route the router knows is described.
+  for (const char* path : {"/events", "/events/{userId}", "/events/{userId}/{eventId}", "/healthz", "/readyz",
+                           "/metrics", "/openapi.json"}) {
+    EXPECT_TRUE(document["paths"].HasMember(path)) << path;
+  }
+  EXPECT_EQ(HttpRequest(port_, "POST", "/openapi.json").status, 405);
+}
+
 }  // namespace
+
 }  // namespace eventlogger::testing

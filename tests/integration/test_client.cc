@@ -9,7 +9,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
 #include <stdexcept>
+
+#include "core/json_output.h"
 
 namespace eventlogger::testing {
 
@@ -98,6 +103,31 @@ TestResponse TestClient::ReadResponse(bool skip_interim) {
   return response;
 }
 
+namespace {
+
+// With EVENTLOGGER_TEST_RESPONSE_LOG set, every response a test receives
+// through Send is appended there as one JSON line, and scripts/test.sh
+// validates them all against the OpenAPI document
+// (tests/openapi/validate_responses.js).
+void RecordResponse(const std::string& method, const std::string& target, const TestResponse& response) {
+  static const char* const path = std::getenv("EVENTLOGGER_TEST_RESPONSE_LOG");
+  if (path == nullptr || *path == '\0') return;
+  std::string line = "{\"method\":";
+  AppendJsonString(line, method);
+  line += ",\"target\":";
+  AppendJsonString(line, target);
+  line += ",\"status\":" + std::to_string(response.status) + ",\"contentType\":";
+  AppendJsonString(line, response.Header("content-type"));
+  line += ",\"body\":";
+  AppendJsonString(line, response.body);
+  line += "}\n";
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::ofstream(path, std::ios::app) << line;
+}
+
+}  // namespace
+
 TestResponse TestClient::Send(const std::string& method, const std::string& target, const std::string& body,
                               const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
@@ -106,7 +136,9 @@ TestResponse TestClient::Send(const std::string& method, const std::string& targ
   request += "\r\n";
   request += body;
   WriteRaw(request);
-  return ReadResponse();
+  TestResponse response = ReadResponse();
+  RecordResponse(method, target, response);
+  return response;
 }
 
 TestResponse TestClient::PostEvent(const std::string& json,
