@@ -44,6 +44,9 @@
 #   --no-build            use the existing binary instead of building it
 #   --binary PATH         benchmark this eventlogger binary (implies --no-build)
 #   --serve-args "ARGS"   extra flags for `eventlogger serve` (e.g. "--io-threads 1")
+#   --api-key             create an API key in the embedded data dir before serving, so every
+#                         request is authenticated, and send it with each request (also to
+#                         nginx, so the ceiling sees the same bytes): the cost of authentication
 #   --server-cpus LIST    run the servers (eventlogger, nginx, PostgreSQL and dynalite) on these
 #                         CPUs only (taskset -c syntax, e.g. 0-3); with --client-cpus, the way to
 #                         measure with the load generator on cores of its own (needs a machine
@@ -82,6 +85,8 @@ COLD_STARTS_SET=0
 BUILD=1
 BIN="$root/build/release/eventlogger"
 SERVE_ARGS=()
+API_KEY=0
+AUTH_CURL=()
 PERF=auto
 WAIT_IDLE=0
 OUT="$root/bench/results/latest.json"
@@ -110,6 +115,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0 ;;
     --binary) BIN="$(cd "$(dirname "${2:?}")" && pwd)/$(basename "$2")"; BUILD=0; shift ;;
     --serve-args) read -r -a SERVE_ARGS <<<"${2:-}"; shift ;;
+    --api-key) API_KEY=1 ;;
     --server-cpus) SERVER_CPUS="${2:?--server-cpus needs a CPU list}"; shift ;;
     --client-cpus) CLIENT_CPUS="${2:?--client-cpus needs a CPU list}"; shift ;;
     --no-perf) PERF=off ;;
@@ -610,13 +616,14 @@ preload_hot() {  # port label
   done >"$TMP/hot-bodies-$label"
   codes="$(while IFS= read -r body; do
       curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -H 'Content-Type: application/json' \
-        --data-binary "$body" "http://127.0.0.1:$port/events" &
+        "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" --data-binary "$body" "http://127.0.0.1:$port/events" &
       # a few at a time: enough to be quick, few enough not to depend on batching
       while [ "$(jobs -rp | wc -l)" -ge 8 ]; do sleep 0.01; done
     done <"$TMP/hot-bodies-$label"; wait)"
   bad="$(grep -cv '^20[12]$' <<<"$codes" || true)"
   [ "$bad" -eq 0 ] || say "pre-loading $HOT_USER ($label): $bad of $HOT_EVENTS POSTs not 201/202"
-  curl -s --max-time 30 -o "$HOT_BODY_FILE.$label" "http://127.0.0.1:$port/events/$HOT_USER" || true
+  curl -s --max-time 30 -o "$HOT_BODY_FILE.$label" "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" \
+    "http://127.0.0.1:$port/events/$HOT_USER" || true
   SIZES[hot_events_$label]="$(grep -o '"eventId":' "$HOT_BODY_FILE.$label" | wc -l)"
   SIZES[hot_bytes_$label]="$(wc -c <"$HOT_BODY_FILE.$label")"
   say "pre-loaded $HOT_USER ($label): ${SIZES[hot_events_$label]} events, GET answer ${SIZES[hot_bytes_$label]} bytes"
@@ -625,7 +632,7 @@ preload_hot() {  # port label
 # One POST to learn the answer's size (same for every 201).
 probe_post() {  # port label
   curl -s --max-time 30 -o "$POST_BODY_FILE.$label" -H 'Content-Type: application/json' \
-    --data-binary "{\"userId\":\"probe-00000\",\"eventType\":\"bet\",\"jsonDetails\":$(details_150 0)}" \
+    "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" --data-binary "{\"userId\":\"probe-00000\",\"eventType\":\"bet\",\"jsonDetails\":$(details_150 0)}" \
     "http://127.0.0.1:$1/events" || true
   SIZES[post_bytes_$label]="$(wc -c <"$POST_BODY_FILE.$label")"
 }
@@ -858,6 +865,14 @@ SOAK_CACHE_BYTES=""
 measure_dsync
 
 # 1. Embedded stores, with the nginx ceiling next to each scenario.
+if [ "$API_KEY" -eq 1 ]; then
+  mkdir -p "$TMP/data-embedded"
+  key_json="$(env "${CLEAN_ENV[@]}" "$BIN" keys create --name bench --scopes admin --data-dir "$TMP/data-embedded" 2>/dev/null)"
+  key="$(printf '%s' "$key_json" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')"
+  [ -n "$key" ] || { echo "bench: could not create an API key: $key_json" >&2; exit 1; }
+  export BENCH_AUTHORIZATION="Bearer $key"
+  AUTH_CURL=(-H "Authorization: $BENCH_AUTHORIZATION")
+fi
 if start_service embedded "$TMP/data-embedded"; then
   run_backend embedded "" 1
   if [ "$SOAK" -gt 0 ] && [ -n "${LIVE[$SVC_PID]:-}" ]; then

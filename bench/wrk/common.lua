@@ -89,7 +89,7 @@ function M.post_generator(details_bytes)
   local body_length = #open + #M.user_id(0) + #middle + details_bytes + #close
   -- wrk.format sets Content-Length from the body it is given, so format a
   -- placeholder body of the right length and keep only the head.
-  local head = wrk.format("POST", "/events", { ["Content-Type"] = "application/json" },
+  local head = wrk.format("POST", "/events", M.headers({ ["Content-Type"] = "application/json" }),
                           string.rep("x", body_length))
   head = head:sub(1, #head - body_length)
   local next_sequential = thread_index
@@ -105,8 +105,17 @@ function M.post_generator(details_bytes)
   end, body_length
 end
 
+-- `extra` plus, with BENCH_AUTHORIZATION set (run.sh --api-key), an
+-- Authorization header carrying it: the authenticated variant of a scenario.
+function M.headers(extra)
+  local headers = extra or {}
+  local authorization = os.getenv("BENCH_AUTHORIZATION")
+  if authorization and authorization ~= "" then headers["Authorization"] = authorization end
+  return headers
+end
+
 function M.get_request(user)
-  return wrk.format("GET", "/events/" .. user)
+  return wrk.format("GET", "/events/" .. user, M.headers())
 end
 
 function M.response(status, headers, body)
@@ -131,6 +140,7 @@ end
 
 -- Installs the common globals; scenario scripts then define request().
 function M.install()
+  wrk.headers = M.headers(wrk.headers)  -- scripts that send wrk's own request
   setup = M.setup
   if M.count_status then response = M.response end
   done = M.done
