@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: install dependencies, build, and run every test; then build
-# and run the whole suite again under AddressSanitizer + UBSan.
+# and run the whole suite again under AddressSanitizer + UBSan; lint the
+# OpenAPI document and check every response against it; fuzz briefly.
 #   scripts/test.sh               everything (what CI runs)
 #   scripts/test.sh --no-sanitize skip the sanitizer pass (faster local runs)
 set -euo pipefail
@@ -56,4 +57,7 @@ if [ "$sanitize" -eq 1 ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   run_suite sanitize
 fi
+# libFuzzer on the network-facing parsers, briefly (scripts/fuzz.sh runs
+# longer on demand): crashes found become tests/fuzz/regressions inputs.
+scripts/fuzz.sh "${EVENTLOGGER_FUZZ_SECONDS:-20}"
 echo "== all tests passed =="
