@@ -132,6 +132,26 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.document_store = parts.documents->Kind();
   std::string text = RenderPrometheus(snapshot);
   parts.http_metrics->Render(text);
+  // The request path's store writes, per store.
+  const std::pair<const char*, const StoreWriteStats*> stores[] = {{"metadata", &parts.writer->metadata_stats()},
+                                                                   {"documents", &parts.writer->document_stats()}};
+  text += "# HELP eventlogger_store_write_duration_seconds Time of one batch write to a store on the request path.\n"
+          "# TYPE eventlogger_store_write_duration_seconds histogram\n";
+  for (const auto& [name, store] : stores) {
+    store->latency.Render(text, "eventlogger_store_write_duration_seconds", std::string("store=\"") + name + "\"");
+  }
+  text += "# HELP eventlogger_store_write_batch_events Events per batch written to a store (group commit).\n"
+          "# TYPE eventlogger_store_write_batch_events histogram\n";
+  for (const auto& [name, store] : stores) {
+    store->batch_size.Render(text, "eventlogger_store_write_batch_events", std::string("store=\"") + name + "\"");
+  }
+  text += "# HELP eventlogger_store_write_failures_total Batch writes to a store that failed (their events went to the "
+          "outbox).\n"
+          "# TYPE eventlogger_store_write_failures_total counter\n";
+  for (const auto& [name, store] : stores) {
+    text += std::string("eventlogger_store_write_failures_total{store=\"") + name + "\"} " +
+            std::to_string(store->failures.load(std::memory_order_relaxed)) + "\n";
+  }
   return text;
 }
 

@@ -27,4 +27,16 @@ struct Event {
 // A group of events handed to a store in one write (group commit).
 using EventBatch = std::span<const Event* const>;
 
+// The eventIds of a batch for a log line: the first `named` of them and how
+// many more (a batch can hold a thousand). Never payloads.
+inline std::string EventIdList(EventBatch batch, size_t named = 20) {
+  std::string ids;
+  for (size_t i = 0; i < batch.size() && i < named; ++i) {
+    if (i > 0) ids += ',';
+    ids += batch[i]->event_id;
+  }
+  if (batch.size() > named) ids += ",… (" + std::to_string(batch.size() - named) + " more)";
+  return ids;
+}
+
 }  // namespace eventlogger

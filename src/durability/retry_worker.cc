@@ -122,6 +122,16 @@ Status RetryWorker::RetryDue() {
     if (batch.empty()) return Status::Ok();
     Status status = store.WriteBatch(EventBatch(batch));
     status.ok() ? breaker.RecordSuccess() : breaker.RecordFailure();
+    if (!status.ok()) {
+      // One line per retry, naming its events (never their payloads).
+      log::Warn("retry of a store write failed; the events stay in the outbox",
+                {{"store", store.Kind()}, {"events", static_cast<int64_t>(batch.size())},
+                 {"eventIds", EventIdList(EventBatch(batch))}, {"error", status.ToString()}});
+    } else {
+      log::Info("retry brought events into a store",
+                {{"store", store.Kind()}, {"events", static_cast<int64_t>(batch.size())},
+                 {"eventIds", EventIdList(EventBatch(batch))}});
+    }
     return status;
   };
   const Status metadata_status = write(metadata_, metadata_breaker_, metadata_batch);

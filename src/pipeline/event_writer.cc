@@ -2,17 +2,32 @@
 
 #include <pthread.h>
 
+#include <chrono>
+#include <string>
+
 #include "core/log.h"
 
 namespace eventlogger {
 namespace {
 
 // One store's batch write on the request path; every outcome also feeds its
-// breaker. The intent log covers the write until the syncer has synced it.
+// breaker and the store's stats. The intent log covers the write until the
+// syncer has synced it; a failure sends the batch to the outbox.
 template <typename Store>
-Status WriteUnsynced(Store& store, CircuitBreaker& breaker, EventBatch batch) {
+Status WriteUnsynced(Store& store, CircuitBreaker& breaker, StoreWriteStats& stats, EventBatch batch) {
+  const auto started = std::chrono::steady_clock::now();
   Status status = store.WriteBatchWithoutSync(batch);
-  status.ok() ? breaker.RecordSuccess() : breaker.RecordFailure();
+  stats.latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  stats.batch_size.Observe(static_cast<double>(batch.size()));
+  if (status.ok()) {
+    breaker.RecordSuccess();
+  } else {
+    breaker.RecordFailure();
+    stats.failures.fetch_add(1, std::memory_order_relaxed);
+    log::Warn("store write failed; the events go to the outbox for retry",
+              {{"store", store.Kind()}, {"events", static_cast<int64_t>(batch.size())},
+               {"eventIds", EventIdList(batch)}, {"error", status.ToString()}});
+  }
   return status;
 }
 
@@ -24,9 +39,9 @@ Status CircuitOpen(StoreSlot slot) {
 // kIntentWriter: writes `batch` to one store (unless its breaker is open)
 // and reports the store's slot in every ticket.
 template <typename Store>
-void WriteStore(Store& store, CircuitBreaker& breaker, StoreSlot slot, EventBatch batch,
+void WriteStore(Store& store, CircuitBreaker& breaker, StoreWriteStats& stats, StoreSlot slot, EventBatch batch,
                 std::span<const std::shared_ptr<WriteTicket>> tickets) {
-  const Status status = breaker.Allow() ? WriteUnsynced(store, breaker, batch) : CircuitOpen(slot);
+  const Status status = breaker.Allow() ? WriteUnsynced(store, breaker, stats, batch) : CircuitOpen(slot);
   for (const auto& ticket : tickets) ticket->Report(slot, status);
 }
 
@@ -43,10 +58,14 @@ EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
   if (options_.store_writers == StoreWriters::kPerStore) {
     metadata_writer_ = std::make_unique<BatchingWriter>(
         BatchingWriterOptions{"metadata", options.max_batch_size}, StoreSlot::kMetadata,
-        [this](EventBatch batch) { return WriteUnsynced(parts_.metadata, parts_.metadata_breaker, batch); });
+        [this](EventBatch batch) {
+          return WriteUnsynced(parts_.metadata, parts_.metadata_breaker, metadata_stats_, batch);
+        });
     document_writer_ = std::make_unique<BatchingWriter>(
         BatchingWriterOptions{"documents", options.max_batch_size}, StoreSlot::kDocument,
-        [this](EventBatch batch) { return WriteUnsynced(parts_.documents, parts_.document_breaker, batch); });
+        [this](EventBatch batch) {
+          return WriteUnsynced(parts_.documents, parts_.document_breaker, document_stats_, batch);
+        });
   }
   syncer_ = std::thread([this] { RunSyncer(); });
   pthread_setname_np(syncer_.native_handle(), "store-syncer");
@@ -85,8 +104,8 @@ void EventWriter::WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tic
   if (options_.store_writers == StoreWriters::kIntentWriter) {
     // Documents first: a GET reads them, and a stalled metadata store then
     // still leaves the event readable.
-    WriteStore(parts_.documents, parts_.document_breaker, StoreSlot::kDocument, batch, tickets);
-    WriteStore(parts_.metadata, parts_.metadata_breaker, StoreSlot::kMetadata, batch, tickets);
+    WriteStore(parts_.documents, parts_.document_breaker, document_stats_, StoreSlot::kDocument, batch, tickets);
+    WriteStore(parts_.metadata, parts_.metadata_breaker, metadata_stats_, StoreSlot::kMetadata, batch, tickets);
     return;
   }
   const auto hand_over = [&tickets](BatchingWriter& writer, CircuitBreaker& breaker, StoreSlot slot) {

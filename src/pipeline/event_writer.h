@@ -52,6 +52,7 @@
 #include "durability/intent_log.h"
 #include "durability/retry_worker.h"
 #include "pipeline/batching_writer.h"
+#include "pipeline/store_write_stats.h"
 #include "pipeline/write_ticket.h"
 #include "storage/document_store.h"
 #include "storage/metadata_store.h"
@@ -112,6 +113,9 @@ class EventWriter {
   void FlushReleases();
 
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // The request path's batch writes to each store (latency, batch sizes, failures).
+  const StoreWriteStats& metadata_stats() const { return metadata_stats_; }
+  const StoreWriteStats& document_stats() const { return document_stats_; }
 
  private:
   // The intent writer's batch: append, then hand over or write the stores.
@@ -129,6 +133,8 @@ class EventWriter {
   const EventWriterParts parts_;
   const EventWriterOptions options_;
   std::atomic<size_t> in_flight_{0};
+  StoreWriteStats metadata_stats_;
+  StoreWriteStats document_stats_;
 
   std::mutex release_mutex_;
   std::condition_variable release_wake_;

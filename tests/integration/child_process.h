@@ -21,7 +21,30 @@ namespace eventlogger::testing {
 // A child process with its stdout (and stderr) captured.
 class ChildProcess {
  public:
+  // `env`: NAME=value entries added to (or replacing those of) this
+  // process's environment.
   ChildProcess(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    // Everything the child needs is built before fork: the parent has other
+    // threads (a running service), and one of them may hold an allocator
+    // lock at the fork, so the child must not allocate (under ASan it hung
+    // in malloc now and then). After fork it only calls dup2, close and
+    // execve, which are async-signal-safe.
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      const std::string existing(*entry);
+      const std::string name = existing.substr(0, existing.find('='));
+      bool replaced = false;
+      for (const std::string& assignment : env) replaced = replaced || assignment.substr(0, assignment.find('=')) == name;
+      if (!replaced) environment.push_back(existing);
+    }
+    for (const std::string& assignment : env) environment.push_back(assignment);
+    std::vector<char*> envp;
+    for (std::string& entry : environment) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(EVENTLOGGER_BINARY));
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     int pipe_fds[2];
     if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
     pid_ = ::fork();
@@ -30,12 +53,7 @@ class ChildProcess {
       ::dup2(pipe_fds[1], STDERR_FILENO);
       ::close(pipe_fds[0]);
       ::close(pipe_fds[1]);
-      for (const std::string& assignment : env) ::putenv(const_cast<char*>(assignment.c_str()));
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(EVENTLOGGER_BINARY));
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(EVENTLOGGER_BINARY, argv.data());
+      ::execve(EVENTLOGGER_BINARY, argv.data(), envp.data());
       ::_exit(127);
     }
     ::close(pipe_fds[1]);

@@ -63,6 +63,15 @@ TEST_F(MetricsTest, RequestsAreCountedByRouteAndStatusWithADurationHistogram) {
   EXPECT_LE(MetricValue(text, "eventlogger_http_request_duration_seconds_bucket{route=\"/events\",le=\"0.001\"}"),
             MetricValue(text, "eventlogger_http_request_duration_seconds_bucket{route=\"/events\",le=\"10\"}"));
   EXPECT_THAT(text, HasSubstr("eventlogger_build_info{version=\"" + std::string(kVersion) + "\",metadata_store=\""));
+  // Both stores wrote the three events, in one to three batches, and none failed.
+  for (const std::string store : {"metadata", "documents"}) {
+    const std::string labels = "{store=\"" + store + "\"}";
+    EXPECT_EQ(MetricValue(text, "eventlogger_store_write_batch_events_sum" + labels), 3) << store;
+    const double batches = MetricValue(text, "eventlogger_store_write_duration_seconds_count" + labels);
+    EXPECT_GE(batches, 1) << store;
+    EXPECT_LE(batches, 3) << store;
+    EXPECT_EQ(MetricValue(text, "eventlogger_store_write_failures_total" + labels), 0) << store;
+  }
 }
 
 TEST_F(MetricsTest, TheExpositionPassesPromtool) {

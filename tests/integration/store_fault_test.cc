@@ -96,6 +96,10 @@ TEST_P(StoreFaultTest, DocumentStoreFailureIsQueuedAndRetriedUntilBothStoresAgre
   const std::string event_id = EventIdOf(response);
   // Not readable yet: reads come from the failing document store.
   EXPECT_EQ(client.Get("/events/f1").body, "[]");
+  // Counted per store in /metrics.
+  const std::string metrics = client.Get("/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, "eventlogger_store_write_failures_total{store=\"documents\"}"), 1);
+  EXPECT_EQ(MetricValue(metrics, "eventlogger_store_write_failures_total{store=\"metadata\"}"), 0);
   // The store recovers; the retry worker completes the event.
   document_fault_.Set(Fault::Mode::kPass);
   EXPECT_TRUE(Eventually([&] { return client.Get("/events/f1").body.find(event_id) != std::string::npos; }));
