@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include "core/base64url.h"
+#include "core/hex.h"
 #include "core/validation.h"
 
 namespace eventlogger::auth {
@@ -20,17 +21,6 @@ bool IsLowerHex(std::string_view text) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
-}
-
-std::string Hex(const unsigned char* bytes, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 0xF]);
-  }
-  return out;
 }
 
 bool RandomBytes(unsigned char* out, size_t size) {
@@ -63,7 +53,7 @@ std::string DigestSecret(std::string_view id, std::string_view secret) {
   unsigned int size = 0;
   if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha256(), nullptr) != 1) return {};
   OPENSSL_cleanse(input.data(), input.size());
-  return Hex(digest, size);
+  return LowerHex(digest, size);
 }
 
 bool SecretMatches(std::string_view id, std::string_view secret, std::string_view stored_digest) {
@@ -92,7 +82,7 @@ Result<NewApiKey> MakeApiKey(std::string_view name, Scopes scopes, std::string_v
     return Status::Internal("OpenSSL could not produce random bytes for an API key");
   }
   NewApiKey out;
-  out.row.id = Hex(id_bytes, sizeof id_bytes);
+  out.row.id = LowerHex(id_bytes, sizeof id_bytes);
   const std::string secret =
       Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(secret_bytes), sizeof secret_bytes));
   OPENSSL_cleanse(secret_bytes, sizeof secret_bytes);

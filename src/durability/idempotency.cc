@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include "core/hex.h"
+
 namespace eventlogger {
 
 bool IsValidIdempotencyKey(std::string_view key) {
@@ -23,14 +25,7 @@ std::string RequestHash(std::string_view user_id, std::string_view event_type,
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xF]);
-  }
-  return hex;
+  return LowerHex(digest, length);
 }
 
 bool IdempotencyIndex::TryBegin(std::string_view scope, std::string_view key) {

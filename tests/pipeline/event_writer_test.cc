@@ -12,6 +12,7 @@
 // the request-path failures when a test wants to see them in the outbox.
 #include "pipeline/event_writer.h"
 #include "support/keyless_metadata_store.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -32,25 +33,7 @@
 namespace eventlogger {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/eventlogger-writer-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing_support::TempDir;
 
 // What both fakes share: a record of writes, a gate, an injected status, and
 // an optional hook run (outside the fake's lock) for each event written.

@@ -28,31 +28,14 @@
 #include "core/uuid.h"
 #include "storage/user_range_contract.h"
 #include "support/events.h"
+#include "support/temp_dir.h"
 
 namespace eventlogger {
 namespace {
 
 using testing_support::EventFactory;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/eventlogger-rocksdb-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing_support::TempDir;
 
 
 constexpr int64_t kT0 = 1751207565123;  // 2025-06-29T14:32:45.123Z

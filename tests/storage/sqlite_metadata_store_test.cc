@@ -20,31 +20,12 @@
 
 #include "core/event.h"
 #include "storage/api_key_contract.h"
+#include "support/temp_dir.h"
 
 namespace eventlogger {
 namespace {
 
-// A directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/eventlogger-sqlite-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing_support::TempDir;
 
 Event MakeEvent(std::string event_id, std::string user_id, std::string event_type,
                 std::string timestamp) {
