@@ -47,6 +47,9 @@
 #   --api-key             create an API key in the embedded data dir before serving, so every
 #                         request is authenticated, and send it with each request (also to
 #                         nginx, so the ceiling sees the same bytes): the cost of authentication
+#   --tls                 serve HTTPS (--tls-cert/--tls-key with a P-256 certificate made for the
+#                         run), and nginx too with the same certificate: the cost of TLS on
+#                         keep-alive connections. Skips the cold starts (they speak plain HTTP)
 #   --server-cpus LIST    run the servers (eventlogger, nginx, PostgreSQL and dynalite) on these
 #                         CPUs only (taskset -c syntax, e.g. 0-3); with --client-cpus, the way to
 #                         measure with the load generator on cores of its own (needs a machine
@@ -87,6 +90,11 @@ BIN="$root/build/release/eventlogger"
 SERVE_ARGS=()
 API_KEY=0
 AUTH_CURL=()
+TLS=0
+SCHEME=http
+CURL_TLS=()
+NGX_TLS=""
+
 PERF=auto
 WAIT_IDLE=0
 OUT="$root/bench/results/latest.json"
@@ -116,6 +124,7 @@ while [ $# -gt 0 ]; do
     --binary) BIN="$(cd "$(dirname "${2:?}")" && pwd)/$(basename "$2")"; BUILD=0; shift ;;
     --serve-args) read -r -a SERVE_ARGS <<<"${2:-}"; shift ;;
     --api-key) API_KEY=1 ;;
+    --tls) TLS=1 ;;
     --server-cpus) SERVER_CPUS="${2:?--server-cpus needs a CPU list}"; shift ;;
     --client-cpus) CLIENT_CPUS="${2:?--client-cpus needs a CPU list}"; shift ;;
     --no-perf) PERF=off ;;
@@ -194,6 +203,22 @@ fi
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/eventlogger-bench.XXXXXX")"
 chmod 755 "$TMP"  # PostgreSQL runs as the postgres user and must reach its state dir
 declare -A LIVE=()          # pid -> what, for everything started and not yet stopped
+
+# Every request the script makes goes through curl (wrk aside): over TLS it
+# trusts the run's certificate and nothing else.
+curl() { command curl "${CURL_TLS[@]+"${CURL_TLS[@]}"}" "$@"; }
+if [ "$TLS" -eq 1 ]; then
+  mkdir -p "$TMP/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=eventlogger-bench \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" 2>/dev/null ||
+    { echo "bench/run.sh: openssl could not make a certificate" >&2; exit 2; }
+  chmod a+r "$TMP/tls"/*.pem  # nginx's workers read them as another user
+  SCHEME=https
+  CURL_TLS=(--cacert "$TMP/tls/cert.pem")
+  SERVE_ARGS+=(--tls-cert "$TMP/tls/cert.pem" --tls-key "$TMP/tls/key.pem")
+  NGX_TLS="ssl; ssl_certificate $TMP/tls/cert.pem; ssl_certificate_key $TMP/tls/key.pem; ssl_protocols TLSv1.2 TLSv1.3"
+  COLD_STARTS=0
+fi
 TEST_SERVERS_STATE=""
 
 stop_pid() {  # pid [seconds]: SIGTERM, then SIGKILL after the grace; returns the exit status
@@ -359,7 +384,7 @@ start_service() {  # label data-dir [flags...]: starts serve, waits for /healthz
   LIVE[$SVC_PID]="eventlogger serve ($label)"
   deadline=$((SECONDS + 60))
   while :; do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$SVC_PORT/healthz" || true)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$SCHEME://127.0.0.1:$SVC_PORT/healthz" || true)"
     [ "$code" = 200 ] && return 0
     if ! kill -0 "$SVC_PID" 2>/dev/null; then
       wait "$SVC_PID" 2>/dev/null && code=0 || code=$?
@@ -411,7 +436,7 @@ http {
   uwsgi_temp_path $dir/tmp/uwsgi;
   scgi_temp_path $dir/tmp/scgi;
   server {
-    listen 127.0.0.1:$NGX_PORT;
+    listen 127.0.0.1:$NGX_PORT $NGX_TLS;
     root $dir/www;
     add_header X-Request-Id 5f0c2a9e1b7d43aa0001 always;
     location = /events {
@@ -431,7 +456,7 @@ EOF
   NGX_PID=$!
   LIVE[$NGX_PID]="nginx"
   for ((i = 0; i < 100; i++)); do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$NGX_PORT/healthz" || true)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$SCHEME://127.0.0.1:$NGX_PORT/healthz" || true)"
     [ "$code" = 200 ] && return 0
     kill -0 "$NGX_PID" 2>/dev/null || break
     sleep 0.1
@@ -616,14 +641,14 @@ preload_hot() {  # port label
   done >"$TMP/hot-bodies-$label"
   codes="$(while IFS= read -r body; do
       curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -H 'Content-Type: application/json' \
-        "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" --data-binary "$body" "http://127.0.0.1:$port/events" &
+        "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" --data-binary "$body" "$SCHEME://127.0.0.1:$port/events" &
       # a few at a time: enough to be quick, few enough not to depend on batching
       while [ "$(jobs -rp | wc -l)" -ge 8 ]; do sleep 0.01; done
     done <"$TMP/hot-bodies-$label"; wait)"
   bad="$(grep -cv '^20[12]$' <<<"$codes" || true)"
   [ "$bad" -eq 0 ] || say "pre-loading $HOT_USER ($label): $bad of $HOT_EVENTS POSTs not 201/202"
   curl -s --max-time 30 -o "$HOT_BODY_FILE.$label" "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" \
-    "http://127.0.0.1:$port/events/$HOT_USER" || true
+    "$SCHEME://127.0.0.1:$port/events/$HOT_USER" || true
   SIZES[hot_events_$label]="$(grep -o '"eventId":' "$HOT_BODY_FILE.$label" | wc -l)"
   SIZES[hot_bytes_$label]="$(wc -c <"$HOT_BODY_FILE.$label")"
   say "pre-loaded $HOT_USER ($label): ${SIZES[hot_events_$label]} events, GET answer ${SIZES[hot_bytes_$label]} bytes"
@@ -633,7 +658,7 @@ preload_hot() {  # port label
 probe_post() {  # port label
   curl -s --max-time 30 -o "$POST_BODY_FILE.$label" -H 'Content-Type: application/json' \
     "${AUTH_CURL[@]+"${AUTH_CURL[@]}"}" --data-binary "{\"userId\":\"probe-00000\",\"eventType\":\"bet\",\"jsonDetails\":$(details_150 0)}" \
-    "http://127.0.0.1:$1/events" || true
+    "$SCHEME://127.0.0.1:$1/events" || true
   SIZES[post_bytes_$label]="$(wc -c <"$POST_BODY_FILE.$label")"
 }
 
@@ -644,7 +669,7 @@ preload_cold() {  # port label
     BENCH_DETAILS_BYTES=150 BENCH_SEQUENTIAL=1 BENCH_QUOTA=$(( (USERS + THREADS - 1) / THREADS )) \
     BENCH_DONE_MARKER="$marker" \
     timeout -k 5 $((PRELOAD_SECONDS + 60)) "${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${PRELOAD_SECONDS}s" \
-    --timeout 10s -s "$here/wrk/post.lua" "http://127.0.0.1:$port" >"$TMP/preload-$label.log" 2>&1 &
+    --timeout 10s -s "$here/wrk/post.lua" "$SCHEME://127.0.0.1:$port" >"$TMP/preload-$label.log" 2>&1 &
   pid=$!
   LIVE[$pid]="wrk (pre-load)"
   # wrk waits out its -d even when its threads are done; interrupt it once they all are.
@@ -721,7 +746,7 @@ ceiling_run() {  # scenario run-number
   local scenario="$1" run="$1|nginx#$2" args
   read -r -a args <<<"$(scenario_args "$scenario")"
   row_set "$run" status ok
-  wrk_run "$run" "$here/wrk/${args[0]}" "http://127.0.0.1:$NGX_PORT" "$(nginx_pids | paste -sd' ')" "" "" \
+  wrk_run "$run" "$here/wrk/${args[0]}" "$SCHEME://127.0.0.1:$NGX_PORT" "$(nginx_pids | paste -sd' ')" "" "" \
     "${args[@]:1}" || true
 }
 
@@ -760,7 +785,7 @@ run_backend() {  # label "store pids" strict(1: problems count as failures)
       run="$key#$i"  # a scratch row, not listed in ROWS; wrk_run marks it if something fails
       say "$scenario on $label: ${DURATION}s (run $i of $runs)"
       row_set "$run" status ok
-      if ! wrk_run "$run" "$here/wrk/${args[0]}" "http://127.0.0.1:$SVC_PORT" "$SVC_PID" "$SVC_PID" "$spids" "${args[@]:1}"; then
+      if ! wrk_run "$run" "$here/wrk/${args[0]}" "$SCHEME://127.0.0.1:$SVC_PORT" "$SVC_PID" "$SVC_PID" "$spids" "${args[@]:1}"; then
         died=1
         unset "LIVE[$SVC_PID]"
         wait "$SVC_PID" 2>/dev/null || true
@@ -883,8 +908,8 @@ if start_service embedded "$TMP/data-embedded"; then
     say "filling the read cache: GET of the post-* users for $(( QUICK == 1 ? 3 : 8 ))s"
     env BENCH_USER_PREFIX=post- BENCH_THREADS="$THREADS" BENCH_USERS="$USERS" BENCH_COUNT_STATUS=0 \
       timeout -k 5 70 "${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$(( QUICK == 1 ? 3 : 8 ))s" --timeout 10s \
-      -s "$here/wrk/get_cold.lua" "http://127.0.0.1:$SVC_PORT" >"$TMP/fill-read-cache.log" 2>&1 || true
-    SOAK_CACHE_BYTES="$(curl -s --max-time 10 "http://127.0.0.1:$SVC_PORT/metrics" |
+      -s "$here/wrk/get_cold.lua" "$SCHEME://127.0.0.1:$SVC_PORT" >"$TMP/fill-read-cache.log" 2>&1 || true
+    SOAK_CACHE_BYTES="$(curl -s --max-time 10 "$SCHEME://127.0.0.1:$SVC_PORT/metrics" |
       awk '$1 == "eventlogger_read_cache_bytes" {print $2}')"
     say "read cache at the soak's start: ${SOAK_CACHE_BYTES:-?} bytes"
     # The fill's GETs render answers of up to 1 MiB on 64 connections at once; the memory they
@@ -894,7 +919,7 @@ if start_service embedded "$TMP/data-embedded"; then
     say "soak: post-150b on embedded for ${SOAK}s, sampling RSS every 5 s"
     row_add soak-post-150b embedded ok
     RSS_SAMPLES="$TMP/soak-rss.txt" RUN_SECONDS="$SOAK" \
-      wrk_run "soak-post-150b|embedded" "$here/wrk/post.lua" "http://127.0.0.1:$SVC_PORT" "$SVC_PID" "$SVC_PID" "" \
+      wrk_run "soak-post-150b|embedded" "$here/wrk/post.lua" "$SCHEME://127.0.0.1:$SVC_PORT" "$SVC_PID" "$SVC_PID" "" \
       BENCH_USER_PREFIX=soak- BENCH_DETAILS_BYTES=150 || fail "soak: the service died"
     if [ -s "$TMP/soak-rss.txt" ]; then
       # RSS in MiB: after the first 30 s, at the end, and the least-squares slope after 30 s.
@@ -1034,9 +1059,9 @@ write_json() {
   printf '  "loadAverageAtStart": %s,\n' "$(json_string "$START_LOAD")"
   printf '  "diskDsyncWriteMs": %s,\n' "$(json_number "$DSYNC_MS")"
   printf '  "soakRss": %s,\n' "$(json_number "$SOAK_RSS")"
-  printf '  "options": {"durationSeconds": %s, "quick": %s, "connections": %s, "wrkThreads": %s, "users": %s, "serveArgs": %s, "serverCpus": %s, "clientCpus": %s},\n' \
+  printf '  "options": {"durationSeconds": %s, "quick": %s, "connections": %s, "wrkThreads": %s, "users": %s, "tls": %s, "serveArgs": %s, "serverCpus": %s, "clientCpus": %s},\n' \
     "$DURATION" "$([ "$QUICK" = 1 ] && echo true || echo false)" "$CONNECTIONS" "$THREADS" "$USERS" \
-    "$(json_string "${SERVE_ARGS[*]-}")" "$(json_string "${SERVER_CPUS:-}")" "$(json_string "${CLIENT_CPUS:-}")"
+    "$([ "$TLS" = 1 ] && echo true || echo false)" "$(json_string "${SERVE_ARGS[*]-}")" "$(json_string "${SERVER_CPUS:-}")" "$(json_string "${CLIENT_CPUS:-}")"
   printf '  "sizes": {'
   first=1
   for key in $(printf '%s\n' "${!SIZES[@]}" | sort); do

@@ -140,6 +140,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   options.add_options()
       ("help", "show this help")
       ("listen", po::value(&listen)->default_value(listen), "HOST:PORT to listen on; port 0 picks a free port")
+      ("tls-cert", po::value(&out.http.tls.certificate_chain_file), "serve HTTPS with this PEM certificate chain (the server's certificate first); needs --tls-key. For deployments without a TLS-terminating proxy")
+      ("tls-key", po::value(&out.http.tls.private_key_file), "the PEM private key of --tls-cert (unencrypted; keep it readable by this user only)")
       ("max-body-bytes", po::value(&max_body_bytes)->default_value(max_body_bytes), "largest accepted request body, in bytes")
       ("io-threads", po::value(&io_threads)->default_value(io_threads), "threads serving HTTP")
       ("blocking-threads", po::value(&blocking_threads)->default_value(blocking_threads), "threads running store reads")
@@ -219,6 +221,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(jwt_leeway_s >= 0 && jwt_leeway_s <= 600, "--jwt-leeway-s must be 0 to 600"),
            require(!(values.count("jwt-issuer") || values.count("jwt-audience")) || out.jwt.configured(),
                    "--jwt-issuer and --jwt-audience need a JWT key (--jwt-hs256-secret, --jwt-public-key or --jwt-jwks)"),
+           require(out.http.tls.certificate_chain_file.empty() == out.http.tls.private_key_file.empty(),
+                   "--tls-cert and --tls-key go together"),
            require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
                    "--store-writers must be auto, per-store or intent-writer"),
        }) {

@@ -296,6 +296,7 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
   log::Info("listening", {{"address", endpoint.address().to_string() + ":" +
                                           std::to_string(endpoint.port())},
                           {"port", static_cast<int>(endpoint.port())},
+                          {"scheme", options.http.tls.enabled() ? "https" : "http"},
                           {"metadataStore", parts->metadata->Kind()},
                           {"documentStore", parts->documents->Kind()},
                           {"storeWriters", writer_options.store_writers == StoreWriters::kIntentWriter

@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -35,6 +37,10 @@ namespace eventlogger::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+// A TLS session over the connection's socket, which the connection keeps
+// owning: the sweep and shutdown cancel the socket, whichever stream reads it.
+using TlsStream = ssl::stream<tcp::socket&>;
 
 namespace {
 
@@ -116,11 +122,12 @@ struct Connection {
 // complete within the header timeout, so a client that trickles a header
 // (slowloris) is cut off long before the idle timeout. Only the completion
 // of each read is observed: no extra system call, no timer.
+template <typename Stream>
 class HeadReadStream {
  public:
   using executor_type = tcp::socket::executor_type;
-  HeadReadStream(Connection& connection, Clock::duration header_timeout)
-      : connection_(connection), header_timeout_(header_timeout) {}
+  HeadReadStream(Stream& stream, Connection& connection, Clock::duration header_timeout)
+      : stream_(stream), connection_(connection), header_timeout_(header_timeout) {}
   executor_type get_executor() { return connection_.socket.get_executor(); }
 
   template <typename Buffers, typename Token>
@@ -128,7 +135,7 @@ class HeadReadStream {
     return asio::async_initiate<Token, void(boost::system::error_code, size_t)>(
         [this](auto handler, const Buffers& buffers) {
           auto executor = asio::get_associated_executor(handler, connection_.socket.get_executor());
-          connection_.socket.async_read_some(
+          stream_.async_read_some(
               buffers, asio::bind_executor(executor, [this, handler = std::move(handler)](
                                                          boost::system::error_code ec, size_t bytes) mutable {
                 if (bytes > 0 && !connection_.head_started) {
@@ -142,9 +149,26 @@ class HeadReadStream {
   }
 
  private:
+  Stream& stream_;
   Connection& connection_;
   const Clock::duration header_timeout_;
 };
+
+// Ends the sending side once the last response is out. Over TLS a
+// close_notify goes first (and the client's is awaited, briefly), so the
+// client can tell a finished connection from a cut one.
+asio::awaitable<void> EndSending(tcp::socket& socket, Connection&) {
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  co_return;
+}
+asio::awaitable<void> EndSending(TlsStream& stream, Connection& connection) {
+  boost::system::error_code ec;
+  connection.StartIo(std::chrono::seconds(1));
+  co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+  connection.EndIo();
+  connection.socket.shutdown(tcp::socket::shutdown_send, ec);
+}
 
 struct Worker {
   asio::io_context context{1};
@@ -172,8 +196,13 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept();
   asio::awaitable<void> Sweep(Worker& worker);
   asio::awaitable<void> Serve(std::unique_ptr<Connection> connection, Worker& worker);
+  // Reads requests from `stream` and answers them until the connection is
+  // to close. Stream: the connection's socket, or a TLS stream over it.
+  template <typename Stream>
+  asio::awaitable<void> ServeRequests(Stream& stream, Connection& connection);
   // `shared_body`, when set, is sent instead of response.body().
-  asio::awaitable<bool> Respond(Connection& connection, Response response, const Request* request,
+  template <typename Stream>
+  asio::awaitable<bool> Respond(Stream& stream, Connection& connection, Response response, const Request* request,
                                 std::chrono::steady_clock::time_point started,
                                 std::string_view route, bool keep_alive,
                                 std::shared_ptr<const std::string> shared_body = nullptr);
@@ -191,6 +220,7 @@ struct HttpServer::Impl {
 
   const HttpServerOptions options;
   const RequestHandler handler;
+  std::unique_ptr<ssl::context> tls;  // set when TLS is configured
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<tcp::acceptor> acceptor;
   tcp::endpoint endpoint;
@@ -250,7 +280,8 @@ asio::awaitable<void> HttpServer::Impl::Sweep(Worker& worker) {
   }
 }
 
-asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response response,
+template <typename Stream>
+asio::awaitable<bool> HttpServer::Impl::Respond(Stream& stream, Connection& connection, Response response,
                                                 const Request* request,
                                                 std::chrono::steady_clock::time_point started,
                                                 std::string_view route, bool keep_alive,
@@ -271,7 +302,7 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
   const std::array<asio::const_buffer, 2> message{
       asio::buffer(connection.response_head), asio::buffer(shared_body ? *shared_body : response.body())};
   connection.StartIo(options.read_timeout);
-  co_await asio::async_write(connection.socket, message, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(stream, message, asio::redirect_error(asio::use_awaitable, ec));
   connection.EndIo();
   const auto elapsed = std::chrono::steady_clock::now() - started;
   if (options.observer != nullptr) options.observer->Observe(route, status, elapsed);
@@ -285,7 +316,7 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
   }
   if (ec) co_return false;
   if (!keep_alive) {
-    connection.socket.shutdown(tcp::socket::shutdown_send, ec);
+    co_await EndSending(stream, connection);
     co_return false;
   }
   co_return true;
@@ -294,96 +325,21 @@ asio::awaitable<bool> HttpServer::Impl::Respond(Connection& connection, Response
 asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connection, Worker& worker) {
   worker.connections.push_front(connection.get());
   connection->registry_position = worker.connections.begin();
-  beast::flat_buffer buffer;
   try {
-    for (;;) {
-      beast_http::request_parser<beast_http::string_body> parser;
-      parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
+    if (tls == nullptr) {
+      co_await ServeRequests(connection->socket, *connection);
+    } else {
+      TlsStream stream(connection->socket, *tls);
+      // A client that connects and never completes the handshake is cut
+      // off like one that never completes a request head.
       boost::system::error_code ec;
-
-      connection->waiting_for_request = true;
-      if (shutting_down.load()) break;
-      // Bytes of the next request already buffered (pipelining) start its
-      // header clock now; otherwise the connection is idle until they come.
-      connection->head_started = buffer.size() > 0;
-      connection->StartIo(connection->head_started ? std::min<Clock::duration>(options.read_timeout, options.header_timeout)
-                                                   : Clock::duration(options.idle_timeout));
-      HeadReadStream head_stream(*connection, options.header_timeout);
-      co_await beast_http::async_read_header(head_stream, buffer, parser,
-                                             asio::redirect_error(asio::use_awaitable, ec));
+      connection->StartIo(options.header_timeout);
+      co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
       connection->EndIo();
-      connection->waiting_for_request = false;
-      const auto started = std::chrono::steady_clock::now();
-      if (ec == beast_http::error::body_limit) {
-        // Beast checks a declared Content-Length against the limit while
-        // parsing the header, so an oversized body is refused before it is
-        // sent (and before a client waiting on 100-continue sends it).
-        co_await Respond(*connection, BodyTooLarge(), nullptr, started, "unmatched", false);
-        break;
-      }
-      if (ec == beast_http::error::header_limit) {
-        co_await Respond(*connection,
-                         MakeProblem(HttpStatus::request_header_fields_too_large,
-                                     "The request header is larger than the server accepts."),
-                         nullptr, started, "unmatched", false);
-        break;
-      }
-      if (ec) {
-        // A parse error gets a 400; a closed, reset or timed-out socket gets nothing.
-        if (IsMalformedHttp(ec)) {
-          co_await Respond(*connection,
-                           MakeProblem(HttpStatus::bad_request, "The request is not valid HTTP/1.1."),
-                           nullptr, started, "unmatched", false);
-        }
-        break;
-      }
-
-      const auto expect = parser.get()[beast_http::field::expect];
-      if (beast::iequals(expect, "100-continue")) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        connection->StartIo(options.read_timeout);
-        co_await asio::async_write(connection->socket, asio::buffer(kContinue),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        connection->EndIo();
-        if (ec) break;
-      }
-      if (!parser.is_done()) {
-        ParseBufferedBody(parser, buffer, ec);
-        if (!ec && !parser.is_done()) {
-          connection->StartIo(options.read_timeout);
-          co_await beast_http::async_read(connection->socket, buffer, parser,
-                                          asio::redirect_error(asio::use_awaitable, ec));
-          connection->EndIo();
-        }
-        if (ec == beast_http::error::body_limit) {
-          co_await Respond(*connection, BodyTooLarge(), &parser.get(), started, "unmatched", false);
-          break;
-        }
-        if (ec) {
-          if (IsMalformedHttp(ec)) {
-            co_await Respond(*connection,
-                             MakeProblem(HttpStatus::bad_request, "The request body is not valid HTTP/1.1."),
-                             &parser.get(), started, "unmatched", false);
-          }
-          break;
-        }
-      }
-
-      const Request& request = parser.get();
-      RequestInfo info;
-      info.client_address = connection->peer_address;
-      Response response;
-      try {
-        response = co_await handler(request, info);
-      } catch (const std::exception& e) {
-        log::Error("handler failed", {{"route", info.route}, {"error", e.what()}});
-        response = MakeProblem(HttpStatus::internal_server_error, "An internal error occurred.");
-        info.shared_body.reset();
-      }
-      if (!co_await Respond(*connection, std::move(response), &request, started, info.route,
-                            request.keep_alive(), std::move(info.shared_body))) {
-        break;
+      if (!ec) {
+        co_await ServeRequests(stream, *connection);
+      } else if (ec != asio::error::operation_aborted && ec != asio::error::eof) {
+        log::Write(log::Level::kDebug, "TLS handshake failed", {{"client", connection->peer_address}, {"error", ec.message()}});
       }
     }
   } catch (const std::exception& e) {
@@ -396,6 +352,101 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::unique_ptr<Connection> connec
   ConnectionClosed();
 }
 
+template <typename Stream>
+asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& stream, Connection& connection) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    beast_http::request_parser<beast_http::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    boost::system::error_code ec;
+
+    connection.waiting_for_request = true;
+    if (shutting_down.load()) break;
+    // Bytes of the next request already buffered (pipelining) start its
+    // header clock now; otherwise the connection is idle until they come.
+    connection.head_started = buffer.size() > 0;
+    connection.StartIo(connection.head_started ? std::min<Clock::duration>(options.read_timeout, options.header_timeout)
+                                                 : Clock::duration(options.idle_timeout));
+    HeadReadStream<Stream> head_stream(stream, connection, options.header_timeout);
+    co_await beast_http::async_read_header(head_stream, buffer, parser,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+    connection.EndIo();
+    connection.waiting_for_request = false;
+    const auto started = std::chrono::steady_clock::now();
+    if (ec == beast_http::error::body_limit) {
+      // Beast checks a declared Content-Length against the limit while
+      // parsing the header, so an oversized body is refused before it is
+      // sent (and before a client waiting on 100-continue sends it).
+      co_await Respond(stream, connection, BodyTooLarge(), nullptr, started, "unmatched", false);
+      break;
+    }
+    if (ec == beast_http::error::header_limit) {
+      co_await Respond(stream, connection,
+                       MakeProblem(HttpStatus::request_header_fields_too_large,
+                                   "The request header is larger than the server accepts."),
+                       nullptr, started, "unmatched", false);
+      break;
+    }
+    if (ec) {
+      // A parse error gets a 400; a closed, reset or timed-out socket gets nothing.
+      if (IsMalformedHttp(ec)) {
+        co_await Respond(stream, connection,
+                         MakeProblem(HttpStatus::bad_request, "The request is not valid HTTP/1.1."),
+                         nullptr, started, "unmatched", false);
+      }
+      break;
+    }
+
+    const auto expect = parser.get()[beast_http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      connection.StartIo(options.read_timeout);
+      co_await asio::async_write(stream, asio::buffer(kContinue),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      connection.EndIo();
+      if (ec) break;
+    }
+    if (!parser.is_done()) {
+      ParseBufferedBody(parser, buffer, ec);
+      if (!ec && !parser.is_done()) {
+        connection.StartIo(options.read_timeout);
+        co_await beast_http::async_read(stream, buffer, parser,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+        connection.EndIo();
+      }
+      if (ec == beast_http::error::body_limit) {
+        co_await Respond(stream, connection, BodyTooLarge(), &parser.get(), started, "unmatched", false);
+        break;
+      }
+      if (ec) {
+        if (IsMalformedHttp(ec)) {
+          co_await Respond(stream, connection,
+                           MakeProblem(HttpStatus::bad_request, "The request body is not valid HTTP/1.1."),
+                           &parser.get(), started, "unmatched", false);
+        }
+        break;
+      }
+    }
+
+    const Request& request = parser.get();
+    RequestInfo info;
+    info.client_address = connection.peer_address;
+    Response response;
+    try {
+      response = co_await handler(request, info);
+    } catch (const std::exception& e) {
+      log::Error("handler failed", {{"route", info.route}, {"error", e.what()}});
+      response = MakeProblem(HttpStatus::internal_server_error, "An internal error occurred.");
+      info.shared_body.reset();
+    }
+    if (!co_await Respond(stream, connection, std::move(response), &request, started, info.route,
+                          request.keep_alive(), std::move(info.shared_body))) {
+      break;
+    }
+  }
+}
+
 HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
@@ -403,6 +454,11 @@ HttpServer::~HttpServer() { Shutdown(); }
 
 Status HttpServer::Start() {
   Impl& s = *impl_;
+  if (s.options.tls.enabled()) {
+    Result<std::unique_ptr<ssl::context>> tls = MakeTlsContext(s.options.tls);
+    if (!tls.ok()) return tls.status();
+    s.tls = std::move(*tls);
+  }
   const int threads = std::max(1, s.options.io_threads);
   for (int i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>());
   boost::system::error_code ec;

@@ -16,6 +16,10 @@
 // enforces them with one sweep every tenth of the shorter timeout (at most
 // a second), which cancels the overdue I/O, so a limit fires up to 10% late.
 //
+// TLS (optional): the handshake must complete within the header timeout;
+// then the same request loop runs over the TLS stream. The plain path is a
+// separate instantiation of that loop, so it pays nothing for TLS.
+//
 // Shutdown: stop accepting, close idle connections, let in-flight requests
 // finish (up to a grace period), then stop the threads.
 //
@@ -33,6 +37,7 @@
 
 #include "core/status.h"
 #include "http/http_types.h"
+#include "http/tls_context.h"
 
 namespace eventlogger::http {
 
@@ -59,6 +64,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds shutdown_grace{10'000};// in-flight requests get this long at shutdown
   bool access_log = true;                          // one JSON line per request on stdout
   RequestObserver* observer = nullptr;             // told of each response; may be null
+  TlsOptions tls;                                  // TLS for deployments without a proxy; off unless a certificate is given
 };
 
 using RequestHandler = std::function<boost::asio::awaitable<Response>(const Request&, RequestInfo&)>;
@@ -70,7 +76,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();  // Shutdown()s
 
-  // Binds, listens and starts the io threads.
+  // Loads the TLS certificate and key (when configured), binds, listens and
+  // starts the io threads. InvalidArgument names a certificate or key that
+  // cannot be used.
   Status Start();
   // The bound address (useful with port 0). REQUIRES: Start() succeeded.
   boost::asio::ip::tcp::endpoint local_endpoint() const;

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -156,6 +158,61 @@ TEST(ProcessTest, PortInUseFailsWithAClearMessage) {
   EXPECT_THAT(second.Output(), HasSubstr("cannot listen"));
   first.Signal(SIGTERM);
   EXPECT_EQ(first.WaitForExit(std::chrono::seconds(20)), 0);
+}
+
+// Runs a shell command; its stdout, or nullopt when it fails.
+std::optional<std::string> Shell(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  std::string output;
+  char chunk[4096];
+  for (size_t n; (n = fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
+  const int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return output;
+}
+
+TEST(ProcessTest, ServesHttpsWithACertificateAndKey) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  TempDir dir;
+  const std::string cert = (dir.path() / "cert.pem").string();
+  const std::string key = (dir.path() / "key.pem").string();
+  ASSERT_TRUE(Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=t"
+                    " -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null"));
+  ChildProcess server({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "data").string(),
+                       "--tls-cert", cert, "--tls-key", key});
+  const auto listening = server.WaitForLine(kListening, std::chrono::seconds(20));
+  ASSERT_TRUE(listening.has_value()) << server.Output();
+  EXPECT_THAT(server.Output(), HasSubstr(R"("scheme":"https")"));
+  const std::string base = "https://127.0.0.1:" + (*listening)[1].str();
+  const std::string curl = "curl -sS --max-time 10 --cacert " + cert + " ";
+  const auto posted = Shell(curl + "-w ' %{http_code}' -H 'Content-Type: application/json' --data-binary "
+                            R"('{"userId":"tls","eventType":"t","jsonDetails":{"n":1}}' )" + base + "/events");
+  ASSERT_TRUE(posted.has_value()) << server.Output();
+  EXPECT_THAT(*posted, HasSubstr(" 201"));
+  const auto listed = Shell(curl + base + "/events/tls");
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_THAT(*listed, HasSubstr(R"("jsonPayload":{"n":1})"));
+  // Plain HTTP on the HTTPS port gets no answer.
+  EXPECT_FALSE(Shell("curl -sS --max-time 10 http://127.0.0.1:" + (*listening)[1].str() + "/healthz 2>/dev/null"));
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitForExit(std::chrono::seconds(20)), 0) << server.Output();
+}
+
+TEST(ProcessTest, AnUnusableCertificateOrKeyStopsTheStartWithAClearMessage) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  TempDir dir;
+  const std::string cert = (dir.path() / "cert.pem").string();
+  ASSERT_TRUE(Shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=t"
+                    " -keyout /dev/null -out " + cert + " 2>/dev/null"));
+  ChildProcess wrong_key({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "a").string(),
+                          "--tls-cert", cert, "--tls-key", cert});
+  EXPECT_EQ(wrong_key.WaitForExit(std::chrono::seconds(20)), 1);
+  EXPECT_THAT(wrong_key.Output(), HasSubstr("cannot use the TLS private key"));
+  ChildProcess half({"serve", "--listen", "127.0.0.1:0", "--data-dir", (dir.path() / "b").string(),
+                     "--tls-cert", cert});
+  EXPECT_EQ(half.WaitForExit(std::chrono::seconds(20)), 2);  // a usage error
+  EXPECT_THAT(half.Output(), HasSubstr("--tls-cert and --tls-key go together"));
 }
 
 }  // namespace
