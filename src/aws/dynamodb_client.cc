@@ -1,4 +1,5 @@
 #include "aws/dynamodb_client.h"
+#include "aws/dynamodb_responses.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -85,72 +86,7 @@ void WriteParameters(JsonWriter& w, const ExpressionParameters& parameters) {
   }
 }
 
-std::string ToJson(const rapidjson::Value& value) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  value.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
 
-std::string_view View(const rapidjson::Value& value) {
-  return std::string_view(value.GetString(), value.GetStringLength());
-}
-
-Result<AttributeValue> ParseValue(const rapidjson::Value& json) {
-  if (!json.IsObject() || json.MemberCount() != 1) {
-    return Status::Internal("DynamoDB returned an attribute value that is not a one-member object");
-  }
-  const auto& member = *json.MemberBegin();
-  const std::string_view type = View(member.name);
-  if (type == "S" && member.value.IsString()) return AttributeValue::S(std::string(View(member.value)));
-  if (type == "N" && member.value.IsString()) return AttributeValue::N(std::string(View(member.value)));
-  if (type == "BOOL" && member.value.IsBool()) return AttributeValue::Bool(member.value.GetBool());
-  if (type == "NULL") return AttributeValue::Null();
-  return AttributeValue{AttributeValue::Type::kOtherJson, ToJson(json)};
-}
-
-Result<Item> ParseItem(const rapidjson::Value& json) {
-  if (!json.IsObject()) return Status::Internal("DynamoDB returned an item that is not an object");
-  Item item;
-  for (const auto& member : json.GetObject()) {
-    Result<AttributeValue> value = ParseValue(member.value);
-    if (!value.ok()) return value.status();
-    item.emplace(std::string(View(member.name)), std::move(value).value());
-  }
-  return item;
-}
-
-Result<rapidjson::Document> ParseJson(std::string_view operation, const std::string& body) {
-  rapidjson::Document document;
-  document.Parse(body.data(), body.size());
-  if (document.HasParseError() || !document.IsObject()) {
-    return Status::Internal("DynamoDB " + std::string(operation) + " returned a response that is not a JSON object");
-  }
-  return document;
-}
-
-Result<ItemPage> ParsePage(std::string_view operation, const std::string& body) {
-  Result<rapidjson::Document> document = ParseJson(operation, body);
-  if (!document.ok()) return document.status();
-  ItemPage page;
-  auto items = document->FindMember("Items");
-  if (items != document->MemberEnd()) {
-    if (!items->value.IsArray()) return Status::Internal("DynamoDB " + std::string(operation) + ": Items is not an array");
-    page.items.reserve(items->value.Size());
-    for (const auto& json : items->value.GetArray()) {
-      Result<Item> item = ParseItem(json);
-      if (!item.ok()) return item.status();
-      page.items.push_back(std::move(item).value());
-    }
-  }
-  auto last = document->FindMember("LastEvaluatedKey");
-  if (last != document->MemberEnd()) {
-    Result<Item> key = ParseItem(last->value);
-    if (!key.ok()) return key.status();
-    page.last_evaluated_key = std::move(key).value();
-  }
-  return page;
-}
 
 const char* KeyTypeName(KeyType type) { return type == KeyType::kHash ? "HASH" : "RANGE"; }
 
@@ -220,26 +156,9 @@ Outcome Classify(std::string_view operation, const Result<HttpResponse>& respons
   const int http_status = response->status;
   if (http_status == 200) return {Status::Ok(), false};
 
-  // Error body: {"__type":"com.amazonaws.dynamodb.v20120810#Name","message":"..."}
-  std::string name;
-  std::string message;
-  rapidjson::Document document;
-  document.Parse(response->body.data(), response->body.size());
-  if (!document.HasParseError() && document.IsObject()) {
-    auto type = document.FindMember("__type");
-    if (type != document.MemberEnd() && type->value.IsString()) name = std::string(View(type->value));
-    for (const char* key : {"message", "Message"}) {
-      auto text = document.FindMember(key);
-      if (text != document.MemberEnd() && text->value.IsString()) {
-        message = std::string(View(text->value));
-        break;
-      }
-    }
-  }
-  if (name.empty()) {
-    if (auto header = response->Header("x-amzn-ErrorType")) name = std::string(header->substr(0, header->find(':')));
-  }
-  if (const size_t hash = name.rfind('#'); hash != std::string::npos) name.erase(0, hash + 1);
+  const ErrorResponse error = ParseErrorResponse(response->body, response->Header("x-amzn-ErrorType"));
+  const std::string& name = error.name;
+  const std::string& message = error.message;
 
   std::string text = "DynamoDB " + op + ": " + (name.empty() ? "HTTP " + std::to_string(http_status) : name);
   if (!message.empty()) text += ": " + message;
@@ -257,52 +176,10 @@ double DefaultRandom() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 
-size_t NumberSize(std::string_view number) {
-  // Significant digits: strip sign, exponent, point, leading/trailing zeros.
-  std::string digits;
-  for (char c : number) {
-    if (c == 'e' || c == 'E') break;
-    if (c >= '0' && c <= '9') digits.push_back(c);
-  }
-  const size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return 1;
-  const size_t last = digits.find_last_not_of('0');
-  const size_t significant = last - first + 1;
-  return (significant + 1) / 2 + 1;
-}
 
 }  // namespace
 
-std::string AttributeValue::TypeName() const {
-  switch (type) {
-    case Type::kString: return "S";
-    case Type::kNumber: return "N";
-    case Type::kBool: return "BOOL";
-    case Type::kNull: return "NULL";
-    case Type::kOtherJson: {
-      rapidjson::Document document;
-      document.Parse(value.data(), value.size());
-      if (document.HasParseError() || !document.IsObject() || document.MemberCount() != 1) return "?";
-      return std::string(View(document.MemberBegin()->name));
-    }
-  }
-  return "?";
-}
 
-size_t ItemSizeBytes(const Item& item) {
-  size_t total = 0;
-  for (const auto& [name, value] : item) {
-    total += name.size();
-    switch (value.type) {
-      case AttributeValue::Type::kString: total += value.value.size(); break;
-      case AttributeValue::Type::kNumber: total += NumberSize(value.value); break;
-      case AttributeValue::Type::kBool:
-      case AttributeValue::Type::kNull: total += 1; break;
-      case AttributeValue::Type::kOtherJson: total += value.value.size(); break;
-    }
-  }
-  return total;
-}
 
 DynamoDbClient::DynamoDbClient(DynamoDbClientOptions options, std::unique_ptr<HttpClient> http, std::string host)
     : options_(std::move(options)),
@@ -425,46 +302,7 @@ Result<TableDescription> DynamoDbClient::DescribeTable(std::string_view table_na
   w.EndObject();
   Result<std::string> body = Call("DescribeTable", std::string(buffer.GetString(), buffer.GetSize()), max_attempts);
   if (!body.ok()) return body.status();
-  Result<rapidjson::Document> document = ParseJson("DescribeTable", *body);
-  if (!document.ok()) return document.status();
-  auto table = document->FindMember("Table");
-  if (table == document->MemberEnd() || !table->value.IsObject()) {
-    return Status::Internal("DynamoDB DescribeTable: response has no Table");
-  }
-  const rapidjson::Value& t = table->value;
-  TableDescription description;
-  auto text = [&t](const char* key) -> std::string {
-    auto it = t.FindMember(key);
-    return it != t.MemberEnd() && it->value.IsString() ? std::string(View(it->value)) : std::string();
-  };
-  description.table_name = text("TableName");
-  description.table_status = text("TableStatus");
-  if (auto it = t.FindMember("KeySchema"); it != t.MemberEnd() && it->value.IsArray()) {
-    for (const auto& element : it->value.GetArray()) {
-      if (!element.IsObject() || !element.HasMember("AttributeName") || !element["AttributeName"].IsString() ||
-          !element.HasMember("KeyType") || !element["KeyType"].IsString()) {
-        return Status::Internal("DynamoDB DescribeTable: malformed KeySchema");
-      }
-      description.key_schema.push_back(
-          {std::string(View(element["AttributeName"])),
-           View(element["KeyType"]) == "HASH" ? KeyType::kHash : KeyType::kRange});
-    }
-  }
-  if (auto it = t.FindMember("AttributeDefinitions"); it != t.MemberEnd() && it->value.IsArray()) {
-    for (const auto& element : it->value.GetArray()) {
-      if (!element.IsObject() || !element.HasMember("AttributeName") || !element["AttributeName"].IsString() ||
-          !element.HasMember("AttributeType") || !element["AttributeType"].IsString()) {
-        return Status::Internal("DynamoDB DescribeTable: malformed AttributeDefinitions");
-      }
-      description.attribute_definitions.push_back(
-          {std::string(View(element["AttributeName"])), std::string(View(element["AttributeType"]))});
-    }
-  }
-  if (auto it = t.FindMember("BillingModeSummary"); it != t.MemberEnd() && it->value.IsObject()) {
-    auto mode = it->value.FindMember("BillingMode");
-    if (mode != it->value.MemberEnd() && mode->value.IsString()) description.billing_mode = std::string(View(mode->value));
-  }
-  return description;
+  return ParseTableDescription(*body);
 }
 
 Status DynamoDbClient::DeleteTable(std::string_view table_name) {
@@ -511,13 +349,7 @@ Result<std::optional<Item>> DynamoDbClient::GetItem(const GetItemRequest& reques
   w.EndObject();
   Result<std::string> body = Call("GetItem", std::string(buffer.GetString(), buffer.GetSize()));
   if (!body.ok()) return body.status();
-  Result<rapidjson::Document> document = ParseJson("GetItem", *body);
-  if (!document.ok()) return document.status();
-  auto item = document->FindMember("Item");
-  if (item == document->MemberEnd()) return std::optional<Item>();
-  Result<Item> parsed = ParseItem(item->value);
-  if (!parsed.ok()) return parsed.status();
-  return std::optional<Item>(std::move(parsed).value());
+  return ParseGetItemResponse(*body);
 }
 
 Status DynamoDbClient::BatchWriteItem(std::string_view table_name, std::span<const Item> items) {
@@ -549,32 +381,15 @@ Status DynamoDbClient::BatchWriteItem(std::string_view table_name, std::span<con
   for (int round = 1;; ++round) {
     Result<std::string> response = Call("BatchWriteItem", body);
     if (!response.ok()) return response.status();
-    Result<rapidjson::Document> document = ParseJson("BatchWriteItem", *response);
-    if (!document.ok()) return document.status();
-    auto unprocessed = document->FindMember("UnprocessedItems");
-    if (unprocessed == document->MemberEnd() || !unprocessed->value.IsObject() ||
-        unprocessed->value.ObjectEmpty()) {
-      return Status::Ok();
-    }
-    size_t remaining = 0;
-    for (const auto& table : unprocessed->value.GetObject()) {
-      if (!table.value.IsArray()) return Status::Internal("DynamoDB BatchWriteItem: malformed UnprocessedItems");
-      remaining += table.value.Size();
-    }
-    if (remaining == 0) return Status::Ok();
+    Result<UnprocessedWrites> unprocessed = ParseBatchWriteResponse(*response);
+    if (!unprocessed.ok()) return unprocessed.status();
+    if (unprocessed->count == 0) return Status::Ok();
     if (round >= options_.retry.max_batch_rounds) {
-      return Status::Unavailable("DynamoDB BatchWriteItem: " + std::to_string(remaining) + " of " +
+      return Status::Unavailable("DynamoDB BatchWriteItem: " + std::to_string(unprocessed->count) + " of " +
                                  std::to_string(items.size()) + " items still unprocessed after " +
                                  std::to_string(round) + " rounds (throttled)");
     }
-    // UnprocessedItems has exactly the shape of RequestItems: resend it as is.
-    rapidjson::StringBuffer resend;
-    JsonWriter rw(resend);
-    rw.StartObject();
-    Key(rw, "RequestItems");
-    unprocessed->value.Accept(rw);
-    rw.EndObject();
-    body.assign(resend.GetString(), resend.GetSize());
+    body = std::move(unprocessed->request_body);
     stats_.unprocessed_resends.fetch_add(1, std::memory_order_relaxed);
     options_.sleep(Backoff(round));
   }
@@ -610,7 +425,7 @@ Result<ItemPage> DynamoDbClient::Query(const QueryRequest& request) {
   w.EndObject();
   Result<std::string> body = Call("Query", std::string(buffer.GetString(), buffer.GetSize()));
   if (!body.ok()) return body.status();
-  return ParsePage("Query", *body);
+  return ParseItemPage("Query", *body);
 }
 
 Result<ItemPage> DynamoDbClient::Scan(const ScanRequest& request) {
@@ -639,7 +454,7 @@ Result<ItemPage> DynamoDbClient::Scan(const ScanRequest& request) {
   w.EndObject();
   Result<std::string> body = Call("Scan", std::string(buffer.GetString(), buffer.GetSize()));
   if (!body.ok()) return body.status();
-  return ParsePage("Scan", *body);
+  return ParseItemPage("Scan", *body);
 }
 
 }  // namespace eventlogger::aws
