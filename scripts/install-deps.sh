@@ -15,7 +15,7 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(libgtest-dev libgmock-dev python3 python3-botocore python3-boto3
-                       postgresql odbc-postgresql prometheus clang libclang-rt-14-dev curl openssl)
+                       postgresql odbc-postgresql prometheus clang libclang-rt-14-dev clang-tidy python3-yaml curl openssl)
             # dynalite runs on Node.js; keep an existing Node (which may bundle
             # npm) rather than pull Debian's npm over it.
             command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) ;;

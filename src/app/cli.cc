@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "app/service.h"
+#include "app/lambda_command.h"
 #include "auth/api_key.h"
 #include "auth/scopes.h"
 #include "core/clock.h"
@@ -31,6 +32,7 @@ constexpr const char* kUsage = R"(eventlogger: records user events and gives the
 
 Usage:
   eventlogger serve [options]      run the HTTP service
+  eventlogger lambda [options]     run as an AWS Lambda behind API Gateway (also as 'bootstrap')
   eventlogger migrate [options]    create or upgrade the stores' schema (idempotent)
   eventlogger retry stats|list|dead|replay (EVENT_ID|--all-dead)|purge-dead --older-than DURATION
                                    inspect and operate the retry outbox (also while serve runs)
@@ -658,6 +660,9 @@ int Keys(const std::vector<std::string>& args) {
 
 int RunCli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // Lambda's provided.al2023 runtime starts an executable named bootstrap.
+  const std::string_view program = argv[0];
+  if (program == "bootstrap" || program.ends_with("/bootstrap")) return LambdaCommand(args);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
@@ -669,6 +674,7 @@ int RunCli(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "serve") return Serve(args);
+  if (command == "lambda") return LambdaCommand(args);
   if (command == "migrate") return Migrate(args);
   if (command == "retry") return Retry(args);
   if (command == "reconcile") return ReconcileCommand(args);

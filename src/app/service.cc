@@ -81,7 +81,13 @@ Status Service::StartAuthentication(const ServiceOptions& options, Parts& parts)
     parts.jwt = std::move(*jwt);
   }
   parts.authenticator = std::make_unique<auth::Authenticator>(parts.api_keys.get(), parts.jwt.get());
-  if (!parts.authenticator->enforced() && !IsLoopbackHost(options.http.host)) {
+  if (!parts.authenticator->enforced() && options.behind_public_gateway && !options.insecure) {
+    return Status::FailedPrecondition(
+        "refusing to answer API Gateway with no API key and no JWT configured: anyone on the internet could "
+        "read and write every user's events. Create a key (eventlogger keys create), configure --jwt-*, or "
+        "pass --insecure (an authorizer in API Gateway guards it)");
+  }
+  if (!parts.authenticator->enforced() && (options.behind_public_gateway || !IsLoopbackHost(options.http.host))) {
     if (!options.insecure) {
       return Status::FailedPrecondition(
           "refusing to listen on " + options.http.host +
@@ -284,6 +290,12 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
       [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers});
   const http::HandlerContext* context = parts->handler_context.get();
   parts->http_metrics = std::make_unique<HttpMetrics>();
+  if (!options.serve_http) {
+    // Another front-end (the Lambda runtime loop) calls the handlers.
+    log::Info("ready", {{"metadataStore", parts->metadata->Kind()},
+                        {"documentStore", parts->documents->Kind()}});
+    return std::unique_ptr<Service>(new Service(std::move(parts)));
+  }
   http::HttpServerOptions http_options = options.http;
   http_options.observer = parts->http_metrics.get();
   parts->server = std::make_unique<http::HttpServer>(
@@ -308,13 +320,19 @@ Service::Service(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Service::~Service() { Stop(); }
 
-boost::asio::ip::tcp::endpoint Service::endpoint() const { return parts_->server->local_endpoint(); }
+boost::asio::ip::tcp::endpoint Service::endpoint() const {
+  return parts_->server ? parts_->server->local_endpoint() : boost::asio::ip::tcp::endpoint();
+}
+
+const http::HandlerContext& Service::handler_context() const { return *parts_->handler_context; }
+
+http::RequestObserver& Service::request_observer() const { return *parts_->http_metrics; }
 
 void Service::Stop() {
   if (parts_ == nullptr || parts_->stopped) return;
   parts_->stopped = true;
   parts_->stopping.store(true);
-  parts_->server->Shutdown();      // no new requests; in-flight ones answered
+  if (parts_->server) parts_->server->Shutdown();  // no new requests; in-flight ones answered
   parts_->writer->Stop();          // every admitted event through the pipeline
   parts_->retry_worker->Stop();    // request failures recorded in the outbox
   parts_->writer->FlushReleases(); // stores synced; every settled intent released

@@ -62,6 +62,12 @@ struct ServiceOptions {
   // the embedded ones (SQLite and RocksDB), a thread per store otherwise.
   // Overrides writer.store_writers.
   std::optional<StoreWriters> store_writers;
+  // Start the HTTP server (`serve`); off for front-ends that call the
+  // handlers themselves (`lambda`).
+  bool serve_http = true;
+  // The handlers answer the internet through API Gateway (`lambda`): no
+  // loopback address makes an open service safe there.
+  bool behind_public_gateway = false;
 };
 
 class Service {
@@ -75,7 +81,12 @@ class Service {
                                                           std::unique_ptr<DocumentStore> documents);
   ~Service();  // Stop()s
 
+  // The HTTP server's address; a default endpoint when serve_http is off.
   boost::asio::ip::tcp::endpoint endpoint() const;
+  // What another front-end needs to call the handlers: their context, and
+  // the per-route metrics to report each response to.
+  const http::HandlerContext& handler_context() const;
+  http::RequestObserver& request_observer() const;
 
   // Stops accepting, finishes in-flight requests, writes everything admitted,
   // closes the stores. Idempotent.

@@ -1,5 +1,6 @@
 #include "core/histogram.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace eventlogger {
@@ -13,7 +14,7 @@ void Histogram::Observe(double value) {
   size_t bucket = 0;
   while (bucket < bounds_.size() && value > bounds_[bucket]) ++bucket;
   counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  if (value > 0) sum_micro_.fetch_add(static_cast<uint64_t>(value * 1e6 + 0.5), std::memory_order_relaxed);
+  if (value > 0) sum_micro_.fetch_add(static_cast<uint64_t>(std::llround(value * 1e6)), std::memory_order_relaxed);
 }
 
 uint64_t Histogram::count() const {

@@ -17,7 +17,7 @@
 namespace eventlogger::log {
 namespace {
 
-constexpr size_t kFlushThresholdBytes = 64 * 1024;
+constexpr size_t kFlushThresholdBytes = size_t{64} * 1024;
 
 std::atomic<int> minimum_level{static_cast<int>(Level::kInfo)};
 
@@ -108,6 +108,25 @@ void AppendValue(std::string& out, const Value& field) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> has_process_context{false};
+std::mutex process_context_mutex;
+std::string process_context;  // ",\"name\":value…", guarded by process_context_mutex
+}  // namespace
+
+void SetProcessContext(std::initializer_list<Field> fields) {
+  std::string text;
+  for (const auto& [name, value] : fields) {
+    text += ',';
+    AppendJsonString(text, name);
+    text += ':';
+    AppendValue(text, value);
+  }
+  std::lock_guard lock(process_context_mutex);
+  process_context = std::move(text);
+  has_process_context.store(!process_context.empty(), std::memory_order_release);
+}
+
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (static_cast<int>(level) < minimum_level.load(std::memory_order_relaxed)) return;
   std::string line;
@@ -123,6 +142,10 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
     AppendJsonString(line, name);
     line += ':';
     AppendValue(line, value);
+  }
+  if (has_process_context.load(std::memory_order_acquire)) {
+    std::lock_guard lock(process_context_mutex);
+    line += process_context;
   }
   line += "}\n";
   TheSink().Append(line);

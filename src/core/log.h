@@ -54,6 +54,12 @@ inline void Error(std::string_view message, std::initializer_list<Field> fields 
   Write(Level::kError, message, fields);
 }
 
+// Fields every line carries from now on, after its own, until replaced; an
+// empty list clears them. For a process that handles one thing at a time
+// (a Lambda invocation's request and trace ids): every thread's lines
+// carry them. Copied; costs a line nothing while none are set.
+void SetProcessContext(std::initializer_list<Field> fields);
+
 // Lines below `level` are dropped (default kInfo).
 void SetMinimumLevel(Level level);
 // Blocks until every line written so far is on stdout.

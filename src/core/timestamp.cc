@@ -110,7 +110,7 @@ std::optional<Instant> ParseInstant(std::string_view text) {
     if (text.size() - pos != 6 || text[pos + 3] != ':') return std::nullopt;
     auto oh = ReadDigits(text, pos + 1, 2), om = ReadDigits(text, pos + 4, 2);
     if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
-    offset_minutes = (*oh * 60 + *om) * (text[pos] == '-' ? -1 : 1);
+    offset_minutes = (static_cast<int64_t>(*oh) * 60 + *om) * (text[pos] == '-' ? -1 : 1);
     pos += 6;
   } else {
     return std::nullopt;

@@ -6,6 +6,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
+#include <algorithm>
+#include <chrono>
 
 #include "core/log.h"
 #include "core/timestamp.h"
@@ -139,8 +141,17 @@ Response NotYourUser() {
   return Forbidden("This token may reach only the events of the user it names (its sub).", "");
 }
 
+// How long a write waits for the stores: the store timeout, or less when
+// the transport must answer by a deadline (a Lambda invocation's).
+std::chrono::milliseconds StoreWait(std::chrono::milliseconds store_timeout,
+                                    std::chrono::steady_clock::time_point deadline) {
+  if (deadline == std::chrono::steady_clock::time_point::max()) return store_timeout;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return std::clamp(left, std::chrono::milliseconds(0), store_timeout);
+}
+
 asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext& context,
-                                    const auth::Principal& principal) {
+                                    const auth::Principal& principal, const RequestInfo& info) {
   const auto content_type = request[beast_http::field::content_type];
   if (!IsJsonContentType(std::string_view(content_type.data(), content_type.size()))) {
     co_return MakeProblem(HttpStatus::unsupported_media_type,
@@ -241,7 +252,7 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     co_return MakeStatusProblem(admitted);
   }
   claim.index = nullptr;  // the pipeline ends it now
-  co_await AwaitTicket(ticket, waiter, context.options.store_timeout);
+  co_await AwaitTicket(ticket, waiter, StoreWait(context.options.store_timeout, info.deadline));
 
   const WriteOutcome outcome = ticket->Outcome();
   const Event& written = ticket->event();
@@ -546,7 +557,7 @@ asio::awaitable<Response> Dispatch(const Request& request, Route route, const Ha
     case RouteKind::kEvents:
       if (method != Verb::post) co_return MethodNotAllowed("POST");
       if (auto refused = RequireScope(principal, auth::Scope::kEventsWrite)) co_return std::move(*refused);
-      co_return co_await PostEvent(request, context, principal);
+      co_return co_await PostEvent(request, context, principal, info);
     case RouteKind::kUserEvents:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       if (auto refused = RequireScope(principal, auth::Scope::kEventsRead)) co_return std::move(*refused);

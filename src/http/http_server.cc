@@ -447,8 +447,8 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& stream, Connection
   }
 }
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler handler)
+    : impl_(std::make_unique<Impl>(options, std::move(handler))) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 

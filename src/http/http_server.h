@@ -71,7 +71,7 @@ using RequestHandler = std::function<boost::asio::awaitable<Response>(const Requ
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, RequestHandler handler);
+  HttpServer(const HttpServerOptions& options, RequestHandler handler);
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();  // Shutdown()s

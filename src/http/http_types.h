@@ -6,6 +6,7 @@
 #include <utility>  // Boost 1.74 asio/awaitable.hpp uses std::exchange without it
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ using Verb = beast_http::verb;
 // body it shares rather than copies).
 struct RequestInfo {
   std::string_view client_address;  // the peer's IP address; empty if unknown
+  // When the transport must have answered (a Lambda invocation's deadline,
+  // less the time to deliver the answer): a write waits for the stores no
+  // longer than this. max(): no deadline but the store timeout.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string_view route = "unmatched";  // the route template, never the raw path
   // When set, the response's body: bytes shared with a cache, sent as they
   // are instead of copied into the response (whose own body is then empty).

@@ -29,7 +29,7 @@ BatchingWriter::TicketBatchFn WriteThenReport(BatchingWriter::WriteBatchFn write
 }  // namespace
 
 BatchingWriter::BatchingWriter(BatchingWriterOptions options, WriteBatchFn write_batch,
-                               TicketDoneFn ticket_done)
+                               const TicketDoneFn& ticket_done)
     : BatchingWriter(std::move(options), WriteThenReport(std::move(write_batch), ticket_done), ticket_done) {}
 
 BatchingWriter::BatchingWriter(BatchingWriterOptions options, TicketBatchFn write_tickets, TicketDoneFn stopped)

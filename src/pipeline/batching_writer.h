@@ -43,7 +43,7 @@ class BatchingWriter {
   BatchingWriter(BatchingWriterOptions options, StoreSlot slot, WriteBatchFn write_batch);
   // Hands each ticket to `ticket_done` instead, which must report the
   // ticket's slot for this writer.
-  BatchingWriter(BatchingWriterOptions options, WriteBatchFn write_batch, TicketDoneFn ticket_done);
+  BatchingWriter(BatchingWriterOptions options, WriteBatchFn write_batch, const TicketDoneFn& ticket_done);
   // Hands each batch of tickets to `write_tickets`, which does the rest;
   // `stopped` answers a ticket submitted after Stop(), on the submitting thread.
   BatchingWriter(BatchingWriterOptions options, TicketBatchFn write_tickets, TicketDoneFn stopped);

@@ -18,6 +18,12 @@
 namespace eventlogger {
 namespace {
 
+// ODBC passes an integer attribute's value in the pointer argument of
+// SQLSet*Attr (the length argument says which it is).
+SQLPOINTER IntegerAttribute(uintptr_t value) {
+  return reinterpret_cast<SQLPOINTER>(value);  // NOLINT(performance-no-int-to-ptr): the ODBC calling convention
+}
+
 static_assert(sizeof(SQLWCHAR) == sizeof(char16_t), "unixODBC's SQLWCHAR is UTF-16");
 
 constexpr int kMaxPoolSize = 1000;
@@ -384,7 +390,7 @@ Status Execute(OdbcConnection* conn, const SqlStatement& statement, const Contex
   if (!context.dialect.has_server_statement_timeout() && timeout_ms > 0 &&
       !conn->in_transaction()) {
     const auto seconds = static_cast<SQLULEN>((timeout_ms + 999) / 1000);
-    SQLSetStmtAttr(raw, SQL_ATTR_QUERY_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds),
+    SQLSetStmtAttr(raw, SQL_ATTR_QUERY_TIMEOUT, IntegerAttribute(seconds),
                    SQL_IS_UINTEGER);
   }
   // Bound buffers must stay put until execution: sized up front.
@@ -446,8 +452,7 @@ Status Execute(OdbcConnection* conn, const SqlStatement& statement, const Contex
 
 Status SetAutocommit(OdbcConnection* conn, bool on, const Context& context) {
   const SQLRETURN rc = SQLSetConnectAttr(conn->dbc(), SQL_ATTR_AUTOCOMMIT,
-                                         reinterpret_cast<SQLPOINTER>(static_cast<uintptr_t>(
-                                             on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
+                                         IntegerAttribute(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF),
                                          SQL_IS_UINTEGER);
   if (!SQL_SUCCEEDED(rc))
     return context.Failure(SQL_HANDLE_DBC, conn->dbc(), conn, "setting autocommit");
@@ -476,7 +481,7 @@ Result<Connection> ConnectRaw(SQLHENV env, const OdbcMetadataOptions& options,
   const int64_t connect_ms = options.connect_timeout.count();
   if (connect_ms > 0) {
     const auto seconds = static_cast<uintptr_t>((connect_ms + 999) / 1000);
-    SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(seconds),
+    SQLSetConnectAttr(dbc, SQL_ATTR_LOGIN_TIMEOUT, IntegerAttribute(seconds),
                       SQL_IS_UINTEGER);
   }
   const SQLRETURN rc = SQLDriverConnect(
@@ -584,7 +589,7 @@ class OdbcMetadataStore final : public MetadataStore {
   Result<std::vector<ApiKeyRow>> ListApiKeys() override {
     const SqlStatement query = context_.dialect.ListApiKeys();
     std::vector<ApiKeyRow> rows;
-    const Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+    Status status = Run([&](OdbcConnection* conn, bool* delivered) {
       rows.clear();
       return Execute(
           conn, query, context_, "listing API keys",
@@ -602,7 +607,7 @@ class OdbcMetadataStore final : public MetadataStore {
   Status RevokeApiKey(std::string_view id, std::string_view revoked_at) override {
     const SqlStatement update = context_.dialect.RevokeApiKey(id, revoked_at);
     bool found = false;
-    const Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+    Status status = Run([&](OdbcConnection* conn, bool* delivered) {
       return Execute(
           conn, update, context_, "revoking an API key",
           [&found](const auto&) {
@@ -706,7 +711,7 @@ class OdbcMetadataStore final : public MetadataStore {
   Result<std::optional<int>> SchemaVersion() {
     const SqlStatement query = context_.dialect.SchemaVersion();
     std::optional<int> version;
-    const Status status = Run([&](OdbcConnection* conn, bool*) {
+    Status status = Run([&](OdbcConnection* conn, bool*) {
       return Execute(conn, query, context_, "reading schema version", VersionReader(&version));
     });
     if (!status.ok()) return status;
@@ -814,7 +819,7 @@ Result<std::unique_ptr<MetadataStore>> OpenOdbcMetadataStore(const OdbcMetadataO
     return Status::Internal("cannot allocate an ODBC environment");
   }
   Environment env(raw_env);
-  SQLSetEnvAttr(raw_env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  SQLSetEnvAttr(raw_env, SQL_ATTR_ODBC_VERSION, IntegerAttribute(SQL_OV_ODBC3), 0);
 
   std::string where = "ODBC " + RedactOdbcConnectionString(options.connection_string);
   if (!options.schema.empty()) where += " schema " + options.schema;

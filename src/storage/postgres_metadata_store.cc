@@ -334,7 +334,7 @@ class PostgresMetadataStore final : public MetadataStore {
                                              std::string_view key) override {
     const SqlStatement query = context_.dialect.FindByIdempotencyKey(user_id, key);
     std::optional<EventMetadata> found;
-    const Status status = Run([&](PGconn* conn, bool* delivered) {
+    Status status = Run([&](PGconn* conn, bool* delivered) {
       return StreamRows(
           conn, query, context_, "looking up an idempotency key",
           [&found](const EventMetadata& row) {
@@ -362,12 +362,13 @@ class PostgresMetadataStore final : public MetadataStore {
   Result<std::vector<ApiKeyRow>> ListApiKeys() override {
     const SqlStatement query = context_.dialect.ListApiKeys();
     PgResult result;
-    const Status status = Run([&](PGconn* conn, bool*) {
+    Status status = Run([&](PGconn* conn, bool*) {
       return Execute(conn, query, context_, "listing API keys", &result);
     });
     if (!status.ok()) return status;
     std::vector<ApiKeyRow> rows;
     const PGresult* raw = result.get();
+    rows.reserve(static_cast<size_t>(PQntuples(raw)));
     for (int r = 0; r < PQntuples(raw); ++r) {
       rows.push_back(ApiKeyRow{std::string(Value(raw, r, 0)), std::string(Value(raw, r, 1)),
                                std::string(Value(raw, r, 2)), std::string(Value(raw, r, 3)),
@@ -380,7 +381,7 @@ class PostgresMetadataStore final : public MetadataStore {
   Status RevokeApiKey(std::string_view id, std::string_view revoked_at) override {
     const SqlStatement update = context_.dialect.RevokeApiKey(id, revoked_at);
     PgResult result;
-    const Status status = Run([&](PGconn* conn, bool*) {
+    Status status = Run([&](PGconn* conn, bool*) {
       return Execute(conn, update, context_, "revoking an API key", &result);
     });
     if (!status.ok()) return status;
@@ -472,7 +473,7 @@ class PostgresMetadataStore final : public MetadataStore {
   Result<std::optional<int>> SchemaVersion() {
     const SqlStatement query = context_.dialect.SchemaVersion();
     PgResult result;
-    const Status status = Run([&](PGconn* conn, bool*) {
+    Status status = Run([&](PGconn* conn, bool*) {
       return Execute(conn, query, context_, "reading schema version", &result);
     });
     if (!status.ok()) return status;

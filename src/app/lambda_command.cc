@@ -1,0 +1,63 @@
+#include "app/lambda_command.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "app/cli.h"
+#include "app/service.h"
+#include "core/log.h"
+#include "lambda/api_function.h"
+#include "lambda/runtime_client.h"
+#include "lambda/runtime_loop.h"
+
+namespace eventlogger {
+
+int LambdaCommand(const std::vector<std::string>& args) {
+  std::vector<std::string> serve_args = args;
+  const bool data_dir_given =
+      std::any_of(args.begin(), args.end(), [](const std::string& a) { return a.starts_with("--data-dir"); }) ||
+      std::getenv("EVENTLOGGER_DATA_DIR") != nullptr;
+  if (!data_dir_given) serve_args.insert(serve_args.end(), {"--data-dir", "/tmp/eventlogger"});
+  std::string help;
+  Result<ServiceOptions> options = ParseServeOptions(serve_args, &help);
+  if (options.ok() && !help.empty()) {
+    std::cout << "eventlogger lambda: the serve options below apply (the HTTP server's are ignored); "
+                 "AWS_LAMBDA_RUNTIME_API names the Runtime API.\n\n"
+              << help;
+    return 0;
+  }
+  const char* endpoint = std::getenv("AWS_LAMBDA_RUNTIME_API");
+  Result<std::unique_ptr<lambda::RuntimeClient>> runtime = lambda::RuntimeClient::Create(endpoint ? endpoint : "");
+  if (!runtime.ok()) {
+    std::cerr << "eventlogger lambda: " << runtime.status().message() << "\n";
+    return 2;
+  }
+  const auto init_failed = [&runtime](const Status& status, int exit_code) {
+    log::Error("init failed", {{"error", status.ToString()}});
+    if (Status s = (*runtime)->ReportInitError({"Runtime.InitError", std::string(status.message())}); !s.ok()) {
+      log::Error("cannot report the init error", {{"error", s.ToString()}});
+    }
+    log::Flush();
+    return exit_code;
+  };
+  if (!options.ok()) return init_failed(options.status(), 2);
+  options->serve_http = false;
+  options->behind_public_gateway = true;
+  signal(SIGPIPE, SIG_IGN);
+  Result<std::unique_ptr<Service>> service = Service::Start(*options);
+  if (!service.ok()) return init_failed(service.status(), 1);
+  log::Flush();  // Lambda may freeze the process at the first `next`
+  int exit_code;
+  {
+    lambda::ApiFunction function((*service)->handler_context(), &(*service)->request_observer(),
+                                 {.access_log = options->http.access_log});
+    exit_code = lambda::RunRuntimeLoop(**runtime, function);
+  }
+  (*service)->Stop();
+  return exit_code;
+}
+
+}  // namespace eventlogger

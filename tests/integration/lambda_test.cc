@@ -1,0 +1,219 @@
+// `eventlogger lambda` as Lambda runs it: the real binary, started with
+// AWS_LAMBDA_RUNTIME_API pointing at a Runtime API emulator on loopback,
+// handed API Gateway events of both payload formats; on every backend.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <string>
+
+#include "integration/backend.h"
+#include "integration/child_process.h"
+#include "integration/runtime_api_emulator.h"
+#include "integration/service_fixture.h"
+
+namespace eventlogger::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// A payload 2.0 (HTTP API) event.
+std::string V2Event(const std::string& method, const std::string& path, const std::string& query = "",
+                    const std::string& body = "", const std::string& extra_headers = "") {
+  std::string event = R"({"version":"2.0","routeKey":"$default","rawPath":")" + path + R"(","rawQueryString":")" +
+                      query + R"(","headers":{"content-type":"application/json")" + extra_headers +
+                      R"(},"requestContext":{"requestId":"gw-1","http":{"method":")" + method + R"(","path":")" +
+                      path + R"(","sourceIp":"203.0.113.9"}},"isBase64Encoded":false)";
+  if (!body.empty()) {
+    std::string escaped;
+    for (char c : body) {
+      if (c == '"' || c == '\\') escaped += '\\';
+      escaped += c;
+    }
+    event += R"(,"body":")" + escaped + "\"";
+  }
+  return event + "}";
+}
+
+// A payload 1.0 (REST API) event with its body in base64.
+std::string V1Event(const std::string& method, const std::string& path, const std::string& multi_query,
+                    const std::string& base64_body) {
+  return R"({"version":"1.0","resource":"/{proxy+}","path":")" + path + R"(","httpMethod":")" + method +
+         R"(","headers":{"Content-Type":"application/json"},"multiValueHeaders":{"Content-Type":["application/json"]},)"
+         R"("multiValueQueryStringParameters":)" + multi_query +
+         R"(,"requestContext":{"requestId":"gw-2","identity":{"sourceIp":"198.51.100.7"}},"body":)" +
+         (base64_body.empty() ? "null" : "\"" + base64_body + "\"") + R"(,"isBase64Encoded":)" +
+         (base64_body.empty() ? "false" : "true") + "}";
+}
+
+rapidjson::Document ParseAnswer(const RuntimeApiEmulator::Outcome& outcome) {
+  rapidjson::Document answer;
+  answer.Parse(outcome.body.data(), outcome.body.size());
+  EXPECT_FALSE(answer.HasParseError()) << outcome.body;
+  return answer;
+}
+
+class LambdaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    urls_ = BackendUrls();
+    MigrateBackend(urls_);
+  }
+  // Starts `eventlogger lambda` against the emulator; `args` come after it.
+  std::unique_ptr<ChildProcess> StartLambda(std::vector<std::string> args = {"--insecure"}) {
+    std::vector<std::string> all = {"lambda", "--data-dir", (dir_.path() / "data").string()};
+    if (!urls_.metadata.empty()) all.insert(all.end(), {"--metadata", urls_.metadata, "--documents", urls_.documents});
+    all.insert(all.end(), args.begin(), args.end());
+    return std::make_unique<ChildProcess>(all, std::vector<std::string>{"AWS_LAMBDA_RUNTIME_API=" + runtime_.endpoint()});
+  }
+
+  TempDir dir_;
+  StoreUrls urls_;
+  RuntimeApiEmulator runtime_;
+};
+
+TEST_F(LambdaTest, Payload2EventsWriteAndReadThroughTheSameHandlers) {
+  auto function = StartLambda();
+  const std::string posted = runtime_.Enqueue(
+      V2Event("POST", "/events", "", R"({"userId":"lambda-u1","eventType":"click","jsonDetails":{"n":1}})"));
+  const auto post = runtime_.WaitFor(posted);
+  ASSERT_TRUE(post.has_value()) << function->Output();
+  ASSERT_FALSE(post->is_error) << post->body;
+  const auto answer = ParseAnswer(*post);
+  EXPECT_EQ(answer["statusCode"].GetInt(), 201) << post->body;
+  EXPECT_THAT(answer["body"].GetString(), HasSubstr(R"("sqlSuccess": true, "dynamoSuccess": true)"));
+  // The same response fields as the HTTP server: the invocation's id names the request.
+  EXPECT_STREQ(answer["headers"]["X-Request-Id"].GetString(), posted.c_str());
+  EXPECT_STREQ(answer["headers"]["X-Content-Type-Options"].GetString(), "nosniff");
+
+  runtime_.Enqueue(V2Event("POST", "/events", "", R"({"userId":"lambda-u1","eventType":"view","jsonDetails":{"n":2}})"));
+  const std::string listed = runtime_.Enqueue(V2Event("GET", "/events/lambda-u1", "limit=1"));
+  const auto list = runtime_.WaitFor(listed);
+  ASSERT_TRUE(list.has_value()) << function->Output();
+  const auto page = ParseAnswer(*list);
+  EXPECT_EQ(page["statusCode"].GetInt(), 200) << list->body;
+  EXPECT_THAT(page["body"].GetString(), HasSubstr(R"("jsonPayload":{"n":1})"));
+  // The next page is announced as over HTTP.
+  ASSERT_TRUE(page["headers"].HasMember("Link")) << list->body;
+  EXPECT_THAT(page["headers"]["Link"].GetString(), HasSubstr("rel=\"next\""));
+  ASSERT_TRUE(page["headers"].HasMember("ETag"));
+
+  // A conditional request with the page's own tag, header name in another case.
+  const std::string etag = page["headers"]["ETag"].GetString();
+  std::string quoted;
+  for (char c : etag) {
+    if (c == '"') quoted += '\\';
+    quoted += c;
+  }
+  const auto again = runtime_.WaitFor(runtime_.Enqueue(
+      V2Event("GET", "/events/lambda-u1", "limit=1", "", R"(,"IF-NONE-MATCH":")" + quoted + "\"")));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ParseAnswer(*again)["statusCode"].GetInt(), 304) << again->body;
+}
+
+TEST_F(LambdaTest, Payload1EventsTakeBase64BodiesAndMultiValueQueriesAndGetMultiValueHeaders) {
+  auto function = StartLambda();
+  // {"userId":"lambda-v1","eventType":"t","jsonDetails":{"a":"b"}}
+  const auto post = runtime_.WaitFor(runtime_.Enqueue(
+      V1Event("POST", "/events", "null", "eyJ1c2VySWQiOiJsYW1iZGEtdjEiLCJldmVudFR5cGUiOiJ0IiwianNvbkRldGFpbHMiOnsiYSI6ImIifX0=")));
+  ASSERT_TRUE(post.has_value()) << function->Output();
+  const auto created = ParseAnswer(*post);
+  EXPECT_EQ(created["statusCode"].GetInt(), 201) << post->body;
+  ASSERT_TRUE(created["multiValueHeaders"]["Content-Type"].IsArray());
+  EXPECT_THAT(created["multiValueHeaders"]["Content-Type"][0].GetString(), StartsWith("application/json"));
+
+  const auto list = runtime_.WaitFor(runtime_.Enqueue(
+      V1Event("GET", "/events/lambda-v1", R"({"eventType":["t","other"],"order":["desc"]})", "")));
+  ASSERT_TRUE(list.has_value());
+  const auto page = ParseAnswer(*list);
+  EXPECT_EQ(page["statusCode"].GetInt(), 200) << list->body;
+  EXPECT_THAT(page["body"].GetString(), HasSubstr(R"("jsonPayload":{"a":"b"})"));
+
+  // A bad parameter is the same 400 problem as over HTTP.
+  const auto bad = runtime_.WaitFor(runtime_.Enqueue(V1Event("GET", "/events/lambda-v1", R"({"limt":["5"]})", "")));
+  ASSERT_TRUE(bad.has_value());
+  const auto problem = ParseAnswer(*bad);
+  EXPECT_EQ(problem["statusCode"].GetInt(), 400);
+  EXPECT_THAT(problem["multiValueHeaders"]["Content-Type"][0].GetString(), StartsWith("application/problem+json"));
+  EXPECT_THAT(problem["body"].GetString(), HasSubstr("limt"));
+}
+
+TEST_F(LambdaTest, AnEventThatIsNotFromApiGatewayIsAnInvocationErrorAndTheLoopGoesOn) {
+  auto function = StartLambda();
+  const auto error = runtime_.WaitFor(runtime_.Enqueue(R"({"Records":[{"eventSource":"aws:sqs","body":"x"}]})"));
+  ASSERT_TRUE(error.has_value()) << function->Output();
+  EXPECT_TRUE(error->is_error);
+  EXPECT_EQ(error->error_type, "Handler.BadEvent");
+  EXPECT_THAT(error->body, HasSubstr(R"("errorType":"Handler.BadEvent")"));
+  EXPECT_THAT(error->body, HasSubstr("not an API Gateway proxy event"));
+  const auto health = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/healthz")));
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(ParseAnswer(*health)["statusCode"].GetInt(), 200);
+}
+
+TEST_F(LambdaTest, InvocationLogLinesCarryTheRequestAndTraceIds) {
+  auto function = StartLambda();
+  const std::string id = runtime_.Enqueue(V2Event("GET", "/healthz"), std::chrono::seconds(30),
+                                          "Root=1-67891233-abcdef012345678912345678;Parent=463ac35c9f6413ad;Sampled=1");
+  ASSERT_TRUE(runtime_.WaitFor(id).has_value());
+  // Written out before the runtime asks for the next invocation.
+  ASSERT_TRUE(runtime_.WaitForNextCalls(2));
+  const auto line = function->WaitForLine(std::regex(R"("msg":"request".*"route":"/healthz")"), std::chrono::seconds(10));
+  ASSERT_TRUE(line.has_value()) << function->Output();
+  EXPECT_THAT(line->suffix().str(), HasSubstr(R"("awsRequestId":")" + id + "\""));
+  EXPECT_THAT(line->suffix().str(), HasSubstr(R"("traceId":"1-67891233-abcdef012345678912345678")"));
+}
+
+TEST_F(LambdaTest, AnInvocationPastItsDeadlineStillAnswersAndKeepsTheEvent) {
+  auto function = StartLambda();
+  // No time left: the write cannot wait for the stores, yet the event is
+  // admitted (201 or, when the stores were slower than no time, 202).
+  const auto post = runtime_.WaitFor(runtime_.Enqueue(
+      V2Event("POST", "/events", "", R"({"userId":"lambda-late","eventType":"t","jsonDetails":{}})"),
+      std::chrono::milliseconds(-1000)));
+  ASSERT_TRUE(post.has_value()) << function->Output();
+  const int status = ParseAnswer(*post)["statusCode"].GetInt();
+  EXPECT_TRUE(status == 201 || status == 202) << post->body;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const auto list = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/events/lambda-late")));
+    ASSERT_TRUE(list.has_value());
+    if (std::string(ParseAnswer(*list)["body"].GetString()).find("lambda-late") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "the event never became readable";
+}
+
+TEST_F(LambdaTest, AStoreThatCannotBeOpenedIsAnInitErrorBeforeTheFirstNext) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  auto function = StartLambda({"--insecure", "--metadata", "nosuchscheme://x"});
+  const auto error = runtime_.WaitForInitError();
+  ASSERT_TRUE(error.has_value()) << function->Output();
+  EXPECT_EQ(error->error_type, "Runtime.InitError");
+  EXPECT_THAT(error->body, HasSubstr("nosuchscheme"));
+  EXPECT_EQ(function->WaitForExit(std::chrono::seconds(20)), 1);
+  EXPECT_EQ(runtime_.next_calls(), 0);
+}
+
+TEST_F(LambdaTest, WithoutCredentialsConfiguredTheFunctionRefusesToStartUnlessInsecure) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  auto function = StartLambda({});
+  const auto error = runtime_.WaitForInitError();
+  ASSERT_TRUE(error.has_value()) << function->Output();
+  EXPECT_THAT(error->body, HasSubstr("--insecure"));
+  EXPECT_EQ(function->WaitForExit(std::chrono::seconds(20)), 1);
+  EXPECT_EQ(runtime_.next_calls(), 0);
+}
+
+TEST_F(LambdaTest, BadOptionsAreAnInitError) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  auto function = StartLambda({"--insecure", "--max-body-bytes", "1"});
+  const auto error = runtime_.WaitForInitError();
+  ASSERT_TRUE(error.has_value()) << function->Output();
+  EXPECT_THAT(error->body, HasSubstr("--max-body-bytes"));
+  EXPECT_EQ(function->WaitForExit(std::chrono::seconds(20)), 2);
+}
+
+}  // namespace
+}  // namespace eventlogger::testing
