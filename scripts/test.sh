@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: install dependencies, build, and run every test; then build
 # and run the whole suite again under AddressSanitizer + UBSan; lint the
-# OpenAPI document and check every response against it; fuzz briefly.
+# code (clang-tidy) and the OpenAPI document, and check every response
+# against it; fuzz briefly.
 #   scripts/test.sh               everything (what CI runs)
 #   scripts/test.sh --no-sanitize skip the sanitizer pass (faster local runs)
 set -euo pipefail
@@ -21,6 +22,7 @@ scripts/install-deps.sh --test
 # their own; stopped on exit, whatever happens.
 servers_dir="$(mktemp -d /tmp/eventlogger-test-servers.XXXXXX)"
 cleanup() {
+  [ -z "${lint_pid:-}" ] || kill "$lint_pid" 2>/dev/null || true
   tests/support/test-servers.sh stop "$servers_dir" || true
   rm -rf "$servers_dir"
 }
@@ -37,10 +39,13 @@ echo "== lint (OpenAPI) =="
 tests/openapi/node_modules/.bin/spectral lint --fail-severity=warn --ruleset tests/openapi/.spectral.yaml \
   src/http/openapi/openapi.json
 
-run_suite() {
+build_suite() {
+  echo "== build ($1) =="
+  scripts/build.sh "$1"
+}
+
+test_suite() {
   local kind="$1"
-  echo "== build ($kind) =="
-  scripts/build.sh "$kind"
   echo "== test ($kind) =="
   # Integration tests start real servers on loopback; run binaries one at a
   # time so two suites never compete for the two cores.
@@ -51,11 +56,24 @@ run_suite() {
   node tests/openapi/validate_responses.js src/http/openapi/openapi.json "$responses"
 }
 
-run_suite release
+build_suite release
+# clang-tidy over src/ with the checked-in .clang-tidy (any finding fails),
+# beside the release tests: they mostly wait on sockets and servers, and
+# the lint runs at the lowest priority, so it takes only idle CPU.
+nice -n 19 scripts/lint.sh >"$servers_dir/lint.log" 2>&1 &
+lint_pid=$!
+test_suite release
+echo "== lint (clang-tidy) =="
+if ! wait "$lint_pid"; then
+  cat "$servers_dir/lint.log" >&2
+  exit 1
+fi
+tail -1 "$servers_dir/lint.log"
 if [ "$sanitize" -eq 1 ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_init_order=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-  run_suite sanitize
+  build_suite sanitize
+  test_suite sanitize
 fi
 # libFuzzer on the network-facing parsers, briefly (scripts/fuzz.sh runs
 # longer on demand): crashes found become tests/fuzz/regressions inputs.

@@ -97,7 +97,7 @@ Status Service::StartAuthentication(const ServiceOptions& options, Parts& parts)
     }
     log::Warn("INSECURE: serving a non-loopback address with no API key and no JWT configured; anyone who "
               "reaches it can read and write every user's events",
-              {{"address", options.http.host}});
+              {{"address", options.behind_public_gateway ? std::string("API Gateway") : options.http.host}});
   }
   return Status::Ok();
 }

@@ -43,7 +43,7 @@ using Item = std::map<std::string, AttributeValue, std::less<>>;
 // one byte). kOtherJson values count as the length of their JSON text,
 // which overestimates.
 size_t ItemSizeBytes(const Item& item);
-inline constexpr size_t kMaxItemBytes = 400 * 1024;
+inline constexpr size_t kMaxItemBytes = size_t{400} * 1024;
 // BatchWriteItem's per-call limit.
 inline constexpr size_t kMaxBatchWriteItems = 25;
 

@@ -141,13 +141,11 @@ std::optional<ValidationError> ParseEventListQuery(std::string_view query, Event
     } else if (name == "eventType") {
       // Repeated, comma-separated, or both.
       std::string_view rest = value;
-      bool ok = true;
-      while (ok) {
+      for (;;) {
         const size_t comma = rest.find(',');
         const std::string_view type = rest.substr(0, comma);
         if (std::string problem = CheckEventType(type); !problem.empty()) {
           fail(name, "each type " + problem + " (got \"" + std::string(type.substr(0, 64)) + "\")");
-          ok = false;
           break;
         }
         out->event_types.emplace_back(type);

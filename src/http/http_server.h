@@ -55,8 +55,8 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;                            // 0 picks a free port
   int io_threads = 2;
-  size_t max_body_bytes = 64 * 1024;               // larger bodies get 413
-  size_t max_header_bytes = 16 * 1024;             // larger headers get 431
+  size_t max_body_bytes = size_t{64} * 1024;       // larger bodies get 413
+  size_t max_header_bytes = size_t{16} * 1024;     // larger headers get 431
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds read_timeout{30'000};  // to receive a request once it has begun, or send a response
   std::chrono::milliseconds header_timeout{10'000};// to receive a request's head once its first byte came

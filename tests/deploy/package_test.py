@@ -2,58 +2,20 @@
 """The Lambda package (scripts/package-lambda.sh) is self-contained: every
 library the binary loads, as `ldd` resolves it, is in the package, and the
 package's bootstrap, started with an empty environment, serves an
-invocation from a Runtime API on loopback (a minimal one here, written
-from AWS's documented interface). Usage: package_test.py ROOT BINARY"""
-import http.server
+invocation from a Runtime API on loopback (tests/support/runtime_api.py).
+Usage: package_test.py ROOT BINARY"""
 import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runtime_api import API, RuntimeApi, http_api_event  # noqa: E402
+
 ROOT, BINARY = sys.argv.pop(1), sys.argv.pop(1)
-API = "/2018-06-01/runtime/"
-
-
-class RuntimeApi(http.server.ThreadingHTTPServer):
-    """Hands out the queued events and keeps what comes back."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), RuntimeApiHandler)
-        self.events = queue.Queue()
-        self.answers = queue.Queue()
-
-
-class RuntimeApiHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body=b"{}", headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path != API + "invocation/next":
-            return self.reply(404)
-        request_id, event = self.server.events.get()
-        self.reply(200, event.encode(), [("Lambda-Runtime-Aws-Request-Id", request_id),
-                                         ("Lambda-Runtime-Deadline-Ms", "9999999999999"),
-                                         ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000001")])
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.server.answers.put((self.path, body.decode()))
-        self.reply(202)
 
 
 class PackageTest(unittest.TestCase):
@@ -85,18 +47,14 @@ class PackageTest(unittest.TestCase):
 
     def test_the_bootstrap_serves_an_invocation_with_an_empty_environment(self):
         api = RuntimeApi()
-        threading.Thread(target=api.serve_forever, daemon=True).start()
         data = os.path.join(self.dir, "data")
-        env = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % api.server_address[1],
+        env = {"AWS_LAMBDA_RUNTIME_API": api.endpoint,
                "EVENTLOGGER_DATA_DIR": data, "EVENTLOGGER_INSECURE": "true"}
         process = subprocess.Popen([os.path.join(self.out, "bootstrap")], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            event = {"version": "2.0", "rawPath": "/healthz", "rawQueryString": "", "headers": {},
-                     "requestContext": {"http": {"method": "GET", "path": "/healthz", "sourceIp": "192.0.2.1"}},
-                     "isBase64Encoded": False}
-            api.events.put(("request-1", json.dumps(event)))
-            path, body = api.answers.get(timeout=30)
+            api.events.put(("request-1", json.dumps(http_api_event("GET", "/healthz"))))
+            path, body, _ = api.answers.get(timeout=30)
             self.assertEqual(path, API + "invocation/request-1/response")
             answer = json.loads(body)
             self.assertEqual(answer["statusCode"], 200)
@@ -104,7 +62,7 @@ class PackageTest(unittest.TestCase):
         finally:
             process.kill()
             output = process.communicate()[0].decode(errors="replace")
-            api.shutdown()
+            api.close()
         self.assertIn('"msg":"ready"', output)
 
 
