@@ -50,8 +50,14 @@ test_suite() {
   # Integration tests start real servers on loopback; run binaries one at a
   # time so two suites never compete for the two cores.
   local responses="$servers_dir/responses-$kind.jsonl"
+  # Under the sanitizers the HTTP suite runs on embedded and PostgreSQL +
+  # dynalite; its ODBC pass differs from the PostgreSQL one only in the
+  # metadata driver, whose code the SQL store tests run under them anyway
+  # (and the release pass runs it whole). It saves about 2 minutes.
+  local skip=()
+  [ "$kind" != sanitize ] || skip=(-E '^odbc-dynamodb/')
   EVENTLOGGER_TEST_RESPONSE_LOG="$responses" \
-    ctest --test-dir "build/$kind" --output-on-failure --timeout 600 -j 1
+    ctest --test-dir "build/$kind" --output-on-failure --timeout 600 -j 1 "${skip[@]+"${skip[@]}"}"
   echo "== responses against the OpenAPI document ($kind) =="
   node tests/openapi/validate_responses.js src/http/openapi/openapi.json "$responses"
 }
@@ -77,5 +83,5 @@ if [ "$sanitize" -eq 1 ]; then
 fi
 # libFuzzer on the network-facing parsers, briefly (scripts/fuzz.sh runs
 # longer on demand): crashes found become tests/fuzz/regressions inputs.
-scripts/fuzz.sh "${EVENTLOGGER_FUZZ_SECONDS:-20}"
+scripts/fuzz.sh "${EVENTLOGGER_FUZZ_SECONDS:-10}"
 echo "== all tests passed =="

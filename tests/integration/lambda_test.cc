@@ -6,7 +6,9 @@
 #include <rapidjson/document.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "integration/backend.h"
 #include "integration/child_process.h"
@@ -183,6 +185,36 @@ TEST_F(LambdaTest, AnInvocationPastItsDeadlineStillAnswersAndKeepsTheEvent) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ADD_FAILURE() << "the event never became readable";
+}
+
+// Runs tests/support/test-servers.sh COMMAND on the servers of this run.
+void Servers(const std::string& command) {
+  const std::string script = std::string(EVENTLOGGER_TEST_DATA_DIR) + "/support/test-servers.sh";
+  const std::string line = script + " " + command + " '" + RequiredEnv("EVENTLOGGER_TEST_SERVERS_DIR") + "' >/dev/null";
+  ASSERT_EQ(std::system(line.c_str()), 0) << line;
+}
+
+TEST_F(LambdaTest, AnEventWrittenWhileTheDocumentStoreIsDownIsNotLost) {
+  if (CurrentBackend() == Backend::kEmbedded) GTEST_SKIP() << "needs a real server to stop";
+  auto function = StartLambda({"--insecure", "--store-timeout-ms", "1500"});
+  ASSERT_TRUE(runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/healthz"))).has_value()) << function->Output();
+  Servers("stop-dynalite");
+  const auto post = runtime_.WaitFor(runtime_.Enqueue(
+      V2Event("POST", "/events", "", R"({"userId":"lambda-outage","eventType":"t","jsonDetails":{"kept":true}})")));
+  Servers("start-dynalite");
+  ASSERT_TRUE(post.has_value()) << function->Output();
+  const auto accepted = ParseAnswer(*post);
+  // Accepted, not refused: the metadata is in, the document waits for a retry.
+  EXPECT_EQ(accepted["statusCode"].GetInt(), 202) << post->body;
+  EXPECT_THAT(accepted["body"].GetString(), HasSubstr(R"("retryQueued": true)"));
+  // The retry worker, running between invocations, completes the write.
+  for (int attempt = 0; attempt < 120; ++attempt) {
+    const auto list = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/events/lambda-outage")));
+    ASSERT_TRUE(list.has_value());
+    if (std::string(ParseAnswer(*list)["body"].GetString()).find(R"("kept":true)") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ADD_FAILURE() << "the event never reached the document store\n" << function->Output();
 }
 
 TEST_F(LambdaTest, AStoreThatCannotBeOpenedIsAnInitErrorBeforeTheFirstNext) {
