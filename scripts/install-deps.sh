@@ -10,7 +10,7 @@ packages=(
   cmake g++ make pkg-config
   libboost-dev libboost-program-options-dev
   rapidjson-dev librocksdb-dev libsqlite3-dev libssl-dev libxxhash-dev
-  libpq-dev unixodbc-dev zlib1g-dev libjemalloc-dev ca-certificates
+  libpq-dev unixodbc-dev zlib1g-dev libjemalloc-dev libpugixml-dev ca-certificates
 )
 for arg in "$@"; do
   case "$arg" in

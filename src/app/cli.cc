@@ -33,6 +33,8 @@ constexpr const char* kUsage = R"(eventlogger: records user events and gives the
 Usage:
   eventlogger serve [options]      run the HTTP service
   eventlogger lambda [options]     run as an AWS Lambda behind API Gateway (also as 'bootstrap')
+  eventlogger worker [options]     run as the SQS-triggered Lambda completing failed store writes
+                                   (also as 'bootstrap' with _HANDLER=worker)
   eventlogger migrate [options]    create or upgrade the stores' schema (idempotent)
   eventlogger retry stats|list|dead|replay (EVENT_ID|--all-dead)|purge-dead --older-than DURATION
                                    inspect and operate the retry outbox (also while serve runs)
@@ -111,6 +113,55 @@ void AddStoreOptions(po::options_description& options, StoreOptions& out) {
 
 }  // namespace
 
+Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, std::string* help) {
+  WorkerOptions out;
+  StoreOptions stores;
+  stores.data_dir = out.data_dir;
+  int64_t deadline_margin_ms = out.deadline_margin.count();
+  std::string log_level = "info";
+  po::options_description options("eventlogger worker options");
+  AddStoreOptions(options, stores);
+  options.add_options()
+      ("help", "show this help")
+      ("deadline-margin-ms", po::value(&deadline_margin_ms)->default_value(deadline_margin_ms), "no store write starts closer than this to the invocation's deadline; records not attempted are reported as failures, for SQS to redeliver")
+      ("log-level", po::value(&log_level)->default_value(log_level), "debug, info, warn or error");
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), values);
+    po::store(po::parse_environment(options,
+                                    [&options](const std::string& name) {
+                                      return EnvironmentToOption(options, name);
+                                    }),
+              values);
+    po::notify(values);
+  } catch (const po::error& e) {
+    return Status::InvalidArgument(e.what());
+  }
+  if (values.count("help") != 0) {
+    std::ostringstream text;
+    text << options
+         << "\nRuns as an SQS-triggered AWS Lambda (AWS_LAMBDA_RUNTIME_API; also as 'bootstrap' with _HANDLER=worker):\n"
+            "each record is an event that `lambda --retry-queue-url` could not write to a store; the worker writes\n"
+            "it and answers {\"batchItemFailures\": [...]} naming the records not done.\n";
+    *help = text.str();
+    return out;
+  }
+  if (deadline_margin_ms < 0 || deadline_margin_ms > 600'000) {
+    return Status::InvalidArgument("--deadline-margin-ms must be 0 to 600000");
+  }
+  if (log_level != "debug" && log_level != "info" && log_level != "warn" && log_level != "error") {
+    return Status::InvalidArgument("--log-level must be debug, info, warn or error");
+  }
+  log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
+                       : log_level == "warn" ? log::Level::kWarn
+                       : log_level == "error" ? log::Level::kError
+                                              : log::Level::kInfo);
+  out.data_dir = stores.data_dir;
+  out.stores = stores.urls;
+  out.deadline_margin = std::chrono::milliseconds(deadline_margin_ms);
+  return out;
+}
+
 Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, std::string* help) {
   ServiceOptions out;
   std::string listen = "127.0.0.1:8080";
@@ -135,6 +186,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   double rate_burst = 0;
   int64_t api_key_refresh_ms = out.api_keys.refresh_interval.count();
   int64_t jwt_leeway_s = out.jwt.leeway.count();
+  int64_t retry_queue_reserve_ms = out.handlers.retry_queue_reserve.count();
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -164,6 +216,9 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("jwt-issuer", po::value(&out.jwt.issuer), "JWTs must have this iss")
       ("jwt-audience", po::value(&out.jwt.audience), "JWTs must have this aud (or list it)")
       ("jwt-leeway-s", po::value(&jwt_leeway_s)->default_value(jwt_leeway_s), "clock skew allowed on a JWT's exp and nbf, in seconds")
+      ("retry-queue-url", po::value(&out.retry_queue_url), "an SQS queue URL: a write that fails in a store is also sent there before it is answered 202, and `eventlogger worker` completes it. For a data dir that does not outlive the process (AWS Lambda, a container without a volume); the local outbox still retries meanwhile")
+      ("retry-queue-region", po::value(&out.retry_queue_region), "the retry queue's AWS region; default: from the queue URL's host, else AWS_REGION")
+      ("retry-queue-reserve-ms", po::value(&retry_queue_reserve_ms)->default_value(retry_queue_reserve_ms), "with --retry-queue-url under an invocation deadline (Lambda): time kept back from the store writes for queueing a failure, in ms")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
       ("header-timeout-ms", po::value(&header_timeout_ms)->default_value(header_timeout_ms), "time allowed to receive a request's head once its first byte arrived, in ms (a client trickling a header is disconnected)")
@@ -221,6 +276,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
                    "--cursor-secret must be at least 16 bytes (e.g. openssl rand -hex 32)"),
            require(api_key_refresh_ms >= 10 && api_key_refresh_ms <= 60'000, "--api-key-refresh-ms must be 10 to 60000"),
            require(jwt_leeway_s >= 0 && jwt_leeway_s <= 600, "--jwt-leeway-s must be 0 to 600"),
+           require(retry_queue_reserve_ms >= 0 && retry_queue_reserve_ms <= 60'000,
+                   "--retry-queue-reserve-ms must be 0 to 60000"),
            require(!(values.count("jwt-issuer") || values.count("jwt-audience")) || out.jwt.configured(),
                    "--jwt-issuer and --jwt-audience need a JWT key (--jwt-hs256-secret, --jwt-public-key or --jwt-jwks)"),
            require(out.http.tls.certificate_chain_file.empty() == out.http.tls.private_key_file.empty(),
@@ -251,6 +308,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.rate_limit.burst = rate_burst;
   out.api_keys.refresh_interval = std::chrono::milliseconds(api_key_refresh_ms);
   out.jwt.leeway = std::chrono::seconds(jwt_leeway_s);
+  out.handlers.retry_queue_reserve = std::chrono::milliseconds(retry_queue_reserve_ms);
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
                        : log_level == "warn" ? log::Level::kWarn
                        : log_level == "error" ? log::Level::kError
@@ -675,6 +733,7 @@ int RunCli(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "serve") return Serve(args);
   if (command == "lambda") return LambdaCommand(args);
+  if (command == "worker") return WorkerCommand(args);
   if (command == "migrate") return Migrate(args);
   if (command == "retry") return Retry(args);
   if (command == "reconcile") return ReconcileCommand(args);

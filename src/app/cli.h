@@ -3,6 +3,7 @@
 // on the command line wins over the environment).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,15 @@ namespace eventlogger {
 // into validated options. `help` receives the usage text when --help is given.
 Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args,
                                          std::string* help);
+
+// `eventlogger worker`: the stores to complete writes in, and how close to
+// an invocation's deadline a store write may still start.
+struct WorkerOptions {
+  std::string data_dir = "/tmp/eventlogger";
+  StoreUrls stores;
+  std::chrono::milliseconds deadline_margin{2000};
+};
+Result<WorkerOptions> ParseWorkerOptions(const std::vector<std::string>& args, std::string* help);
 
 // Entry point: returns the process exit code.
 int RunCli(int argc, char** argv);

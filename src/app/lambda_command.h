@@ -14,6 +14,13 @@
 
 namespace eventlogger {
 
+// As `bootstrap`, the handler name Lambda passes in _HANDLER picks the
+// function: `api` (or none) this one, `worker` WorkerCommand's.
 int LambdaCommand(const std::vector<std::string>& args);
+
+// `eventlogger worker`: the SQS-triggered function completing the store
+// writes `lambda --retry-queue-url` queued (lambda/retry_worker_function.h).
+// Init failures go to init/error as for `lambda`.
+int WorkerCommand(const std::vector<std::string>& args);
 
 }  // namespace eventlogger

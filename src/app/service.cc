@@ -8,6 +8,9 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/uuid.h"
+#include "aws/credentials.h"
+#include "aws/sqs_client.h"
+#include "durability/sqs_retry_queue.h"
 #include "ops/http_metrics.h"
 #include "ops/metrics.h"
 #include "pipeline/event_reader.h"
@@ -36,6 +39,7 @@ struct Service::Parts {
   std::unique_ptr<auth::JwtVerifier> jwt;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<HttpMetrics> http_metrics;
+  std::unique_ptr<RetryQueue> retry_queue;  // only with ServiceOptions::retry_queue_url
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
@@ -173,6 +177,9 @@ std::vector<FieldError> Service::CheckReadiness(const Parts& parts) {
   };
   check("metadataStore", *parts.metadata);
   check("documentStore", *parts.documents);
+  if (parts.retry_queue) {
+    if (Status status = parts.retry_queue->Ping(); !status.ok()) failing.push_back({"retryQueue", status.ToString()});
+  }
   return failing;
 }
 
@@ -180,7 +187,15 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
   const StoreUrls urls = ResolveStoreUrls(options.stores, options.data_dir);
   Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
   if (!metadata.ok()) return metadata.status();
-  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
+  // The retry queue and DynamoDB share one AWS HTTP client: one TLS context
+  // (the CA bundle is read once, which shows in a Lambda cold start).
+  std::shared_ptr<aws::HttpClient> aws_http;
+  if (!options.retry_queue_url.empty()) {
+    Result<std::unique_ptr<aws::HttpClient>> http = aws::HttpClient::Create({});
+    if (!http.ok()) return http.status();
+    aws_http = std::move(http).value();
+  }
+  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents, aws_http);
   if (!documents.ok()) return documents.status();
   // Serving on a schema that is behind would fail request by request; say
   // what to run instead, once, at start.
@@ -188,13 +203,45 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
   if (Status s = (*documents)->CheckSchema(); !s.ok()) return s;
   log::Info("stores opened", {{"metadataStore", RedactUrl(urls.metadata)},
                               {"documentStore", RedactUrl(urls.documents)}});
-  return StartWithStores(options, std::move(*metadata), std::move(*documents));
+  return StartWith(options, std::move(*metadata), std::move(*documents), std::move(aws_http));
 }
 
 Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& options,
                                                           std::unique_ptr<MetadataStore> metadata,
                                                           std::unique_ptr<DocumentStore> documents) {
+  return StartWith(options, std::move(metadata), std::move(documents), nullptr);
+}
+
+Status Service::StartRetryQueue(const ServiceOptions& options, std::shared_ptr<aws::HttpClient> aws_http,
+                                Parts& parts) {
+  if (options.retry_queue_url.empty()) return Status::Ok();
+  const aws::AwsEnvironment env = aws::AwsEnvironment::Process();
+  aws::SqsClientOptions sqs;
+  sqs.queue_url = options.retry_queue_url;
+  sqs.region = options.retry_queue_region;
+  if (sqs.region.empty() && !aws::RegionFromQueueUrl(sqs.queue_url)) {
+    Result<std::string> region = aws::ResolveRegion("", env);
+    if (!region.ok()) return Status::FailedPrecondition("--retry-queue-url: " + region.status().message());
+    sqs.region = *region;
+  }
+  Result<aws::Credentials> credentials = aws::ResolveCredentials(env);
+  if (!credentials.ok()) return Status::FailedPrecondition("--retry-queue-url: " + credentials.status().message());
+  sqs.credentials = std::move(credentials).value();
+  sqs.shared_http = std::move(aws_http);
+  Result<std::unique_ptr<aws::SqsClient>> client = aws::SqsClient::Create(std::move(sqs));
+  if (!client.ok()) return Status::InvalidArgument("--retry-queue-url: " + client.status().message());
+  parts.retry_queue = std::make_unique<SqsRetryQueue>(std::move(client).value());
+  // Not contacted here: a cold start should not wait for it (GET /readyz does).
+  log::Info("retry queue configured", {{"retryQueue", "sqs"}, {"queueUrl", options.retry_queue_url}});
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& options,
+                                                    std::unique_ptr<MetadataStore> metadata,
+                                                    std::unique_ptr<DocumentStore> documents,
+                                                    std::shared_ptr<aws::HttpClient> aws_http) {
   auto parts = std::make_unique<Parts>();
+  if (Status s = StartRetryQueue(options, std::move(aws_http), *parts); !s.ok()) return s;
   UserEventsCacheOptions cache_options = options.read_cache;
   // Only this process writes the embedded store (RocksDB locks it), so
   // invalidation sees every write; another store may be written by other
@@ -287,7 +334,7 @@ Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& 
       *parts->idempotency,
       *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
-      [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers});
+      [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers, parts->retry_queue.get()});
   const http::HandlerContext* context = parts->handler_context.get();
   parts->http_metrics = std::make_unique<HttpMetrics>();
   if (!options.serve_http) {

@@ -11,11 +11,13 @@
 #include <string>
 
 #include "auth/api_key_registry.h"
+#include "aws/http_client.h"
 #include "auth/jwt_verifier.h"
 #include "cache/user_events_cache.h"
 #include "core/status.h"
 #include "durability/circuit_breaker.h"
 #include "durability/intent_log.h"
+#include "durability/retry_queue.h"
 #include "durability/retry_worker.h"
 #include "http/handlers.h"
 #include "http/http_server.h"
@@ -68,6 +70,11 @@ struct ServiceOptions {
   // The handlers answer the internet through API Gateway (`lambda`): no
   // loopback address makes an open service safe there.
   bool behind_public_gateway = false;
+  // An SQS queue URL: a write that fails in a store is also queued there
+  // before it is answered 202, for `eventlogger worker` to complete; for
+  // deployments whose data dir does not outlive the process (Lambda).
+  std::string retry_queue_url;
+  std::string retry_queue_region;  // empty: from the URL's host, else AWS_REGION
 };
 
 class Service {
@@ -95,7 +102,13 @@ class Service {
  private:
   struct Parts;
   explicit Service(std::unique_ptr<Parts> parts);
+  static Result<std::unique_ptr<Service>> StartWith(const ServiceOptions& options,
+                                                    std::unique_ptr<MetadataStore> metadata,
+                                                    std::unique_ptr<DocumentStore> documents,
+                                                    std::shared_ptr<aws::HttpClient> aws_http);
   static Status StartAuthentication(const ServiceOptions& options, Parts& parts);
+  static Status StartRetryQueue(const ServiceOptions& options, std::shared_ptr<aws::HttpClient> aws_http,
+                                Parts& parts);
   static Result<std::string> RenderMetrics(const Parts& parts);
   static std::vector<FieldError> CheckReadiness(const Parts& parts);
   std::unique_ptr<Parts> parts_;

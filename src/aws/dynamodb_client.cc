@@ -181,7 +181,7 @@ double DefaultRandom() {
 
 
 
-DynamoDbClient::DynamoDbClient(DynamoDbClientOptions options, std::unique_ptr<HttpClient> http, std::string host)
+DynamoDbClient::DynamoDbClient(DynamoDbClientOptions options, std::shared_ptr<HttpClient> http, std::string host)
     : options_(std::move(options)),
       http_(std::move(http)),
       signer_(options_.region, "dynamodb"),
@@ -204,19 +204,18 @@ Result<std::unique_ptr<DynamoDbClient>> DynamoDbClient::Create(DynamoDbClientOpt
   if (!options.sleep) options.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   if (!options.random) options.random = DefaultRandom;
   if (!options.now) options.now = [] { return std::chrono::system_clock::now(); };
-  Result<std::unique_ptr<HttpClient>> http = HttpClient::Create(options.http);
-  if (!http.ok()) return http.status();
+  std::shared_ptr<HttpClient> http = options.shared_http;
+  if (!http) {
+    Result<std::unique_ptr<HttpClient>> made = HttpClient::Create(options.http);
+    if (!made.ok()) return made.status();
+    http = std::move(made).value();
+  }
   std::string host = url->HostHeader();
-  return std::unique_ptr<DynamoDbClient>(
-      new DynamoDbClient(std::move(options), std::move(http).value(), std::move(host)));
+  return std::unique_ptr<DynamoDbClient>(new DynamoDbClient(std::move(options), std::move(http), std::move(host)));
 }
 
 std::chrono::milliseconds DynamoDbClient::Backoff(int retry) const {
-  const double base = static_cast<double>(options_.retry.base_delay.count());
-  const double cap = static_cast<double>(options_.retry.max_delay.count());
-  const double ceiling = std::min(cap, base * std::ldexp(1.0, std::min(retry - 1, 40)));
-  const double r = std::clamp(options_.random(), 0.0, 1.0);
-  return std::chrono::milliseconds(static_cast<int64_t>(std::floor(r * ceiling)));
+  return FullJitterBackoff(options_.retry, retry, options_.random());
 }
 
 Result<std::string> DynamoDbClient::Call(std::string_view operation, const std::string& body, int max_attempts) {

@@ -48,23 +48,11 @@
 
 #include "aws/dynamodb_types.h"
 #include "aws/http_client.h"
+#include "aws/retry_options.h"
 #include "aws/sigv4_signer.h"
 #include "core/status.h"
 
 namespace eventlogger::aws {
-
-
-struct RetryOptions {
-  // Total attempts per call (first try included). 1 disables retries.
-  int max_attempts = 6;
-  // Full jitter: before retry n (1-based) sleep uniform[0, min(cap, base*2^(n-1))).
-  std::chrono::milliseconds base_delay{25};
-  std::chrono::milliseconds max_delay{1000};
-  // BatchWriteItem: rounds for resending UnprocessedItems (first send
-  // included), each after a backoff as above. Throttling then ends the call
-  // with Unavailable.
-  int max_batch_rounds = 8;
-};
 
 struct DynamoDbClientOptions {
   // scheme://host[:port], no path; e.g. https://dynamodb.eu-west-1.amazonaws.com
@@ -73,6 +61,9 @@ struct DynamoDbClientOptions {
   Credentials credentials;
   RetryOptions retry;
   HttpClientOptions http;
+  // A client to share (its connection pool and TLS context) with other AWS
+  // clients of the process; when null, one is made from `http`.
+  std::shared_ptr<HttpClient> shared_http;
 
   // Hooks for tests; defaults: std::this_thread::sleep_for, a per-thread
   // uniform [0, 1) generator, std::chrono::system_clock::now.
@@ -181,12 +172,12 @@ class DynamoDbClient {
   const std::string& endpoint() const { return options_.endpoint; }
 
  private:
-  DynamoDbClient(DynamoDbClientOptions options, std::unique_ptr<HttpClient> http, std::string host);
+  DynamoDbClient(DynamoDbClientOptions options, std::shared_ptr<HttpClient> http, std::string host);
 
   std::chrono::milliseconds Backoff(int retry) const;
 
   DynamoDbClientOptions options_;
-  std::unique_ptr<HttpClient> http_;
+  std::shared_ptr<HttpClient> http_;
   SigV4Signer signer_;
   std::string url_;   // endpoint + "/"
   std::string host_;  // Host header value, signed

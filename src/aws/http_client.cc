@@ -352,7 +352,7 @@ Result<HttpResponse> HttpClient::Exchange(Connection& connection, const Url& url
   message.content_length(request.body.size());
 
   beast::tcp_stream& tcp = connection.tcp();
-  tcp.expires_after(options_.request_timeout);
+  tcp.expires_after(request.timeout.count() > 0 ? request.timeout : options_.request_timeout);
   beast::error_code ec = RunToCompletion(connection.ioc, [&](auto handler) {
     if (connection.tls) {
       http::async_write(*connection.tls, message, std::move(handler));

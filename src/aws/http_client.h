@@ -66,6 +66,9 @@ struct HttpRequest {
   // is always set by the client (any given value is ignored).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Bounds this exchange instead of HttpClientOptions::request_timeout when
+  // positive (a client sharing the pool may need a tighter bound).
+  std::chrono::milliseconds timeout{0};
 };
 
 struct HttpResponse {

@@ -9,6 +9,10 @@
 
 namespace eventlogger {
 
+// Encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~)
+// as %XX with upper-case hex: the form AWS query-protocol bodies are signed in.
+std::string PercentEncode(std::string_view in);
+
 // Decodes %XX escapes; nullopt on a malformed escape.
 std::optional<std::string> PercentDecode(std::string_view in);
 

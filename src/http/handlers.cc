@@ -233,6 +233,18 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   event->event_id = FormatUuid(id.bytes);
   event->unix_millis = id.unix_millis;
   event->timestamp = FormatTimestamp(id.unix_millis);
+  if (context.retry_queue != nullptr &&
+      MaxRetryMessageBytes(document_bytes) > context.retry_queue->max_message_bytes()) {
+    // Only a large event can outgrow a retry message: measure it exactly,
+    // and refuse now what could not be queued if a store failed later.
+    const size_t message_bytes = EncodeRetryMessage(RetryMessage{*event, false, false, {}}).size();
+    if (message_bytes > context.retry_queue->max_message_bytes()) {
+      co_return MakeProblem(HttpStatus::payload_too_large,
+                            "The event would take " + std::to_string(message_bytes) +
+                                " bytes as a retry message; the retry queue takes at most " +
+                                std::to_string(context.retry_queue->max_message_bytes()) + ".");
+    }
+  }
   auto ticket = std::make_shared<WriteTicket>(std::move(event));
   const asio::any_io_executor executor = co_await asio::this_coro::executor;
   auto waiter = std::make_shared<WriteWaiter>(executor);
@@ -252,7 +264,11 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     co_return MakeStatusProblem(admitted);
   }
   claim.index = nullptr;  // the pipeline ends it now
-  co_await AwaitTicket(ticket, waiter, StoreWait(context.options.store_timeout, info.deadline));
+  std::chrono::steady_clock::time_point store_deadline = info.deadline;
+  if (context.retry_queue != nullptr && info.deadline != std::chrono::steady_clock::time_point::max()) {
+    store_deadline -= context.options.retry_queue_reserve;  // leaves time to queue a failure
+  }
+  co_await AwaitTicket(ticket, waiter, StoreWait(context.options.store_timeout, store_deadline));
 
   const WriteOutcome outcome = ticket->Outcome();
   const Event& written = ticket->event();
@@ -274,6 +290,28 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
                                                    {"error", outcome.document.ToString()}});
   }
   const bool queued = !outcome.all_ok();
+  if (queued && context.retry_queue != nullptr) {
+    // The local outbox retries too, but does not outlive this process: the
+    // answer says "queued" only once the remote queue has the event.
+    RetryMessage message{written, outcome.metadata.ok(), outcome.document.ok(),
+                         !outcome.metadata.ok() ? outcome.metadata.ToString() : outcome.document.ToString()};
+    RetryQueue& queue = *context.retry_queue;
+    const auto deadline = info.deadline;
+    auto enqueue = [&queue, message = std::move(message), deadline] { return queue.Enqueue(message, deadline); };
+    const Status sent = co_await RunBlocking(context.blocking_pool, std::move(enqueue));
+    if (!sent.ok()) {
+      log::Error("a store write failed and the event could not be queued for retry; refused",
+                 {{"eventId", written.event_id}, {"retryQueue", queue.Kind()}, {"error", sent.ToString()}});
+      Response response = MakeProblem(
+          HttpStatus::service_unavailable,
+          "A store failed and the event could not be queued for retry, so it is not acknowledged (it may be "
+          "stored in part). Retry with the same Idempotency-Key.",
+          kProblemNotStored, "Not stored");
+      response.set(beast_http::field::retry_after, "1");
+      co_return response;
+    }
+    log::Info("event queued for retry", {{"eventId", written.event_id}, {"retryQueue", queue.Kind()}});
+  }
   if (!written.idempotency_key.empty()) {
     // Until the pipeline settles the event (the claim ends), a retry gets
     // this answer rather than a 409.

@@ -17,6 +17,7 @@
 #include "core/event_request.h"  // FieldError
 #include "core/uuid.h"
 #include "durability/idempotency.h"
+#include "durability/retry_queue.h"
 #include "http/http_types.h"
 #include "http/page_cursor.h"
 #include "http/rate_limiter.h"
@@ -29,6 +30,9 @@ struct HandlerOptions {
   // How long a write waits for the stores before answering 202 (the outbox
   // holds the event and the retry worker finishes it).
   std::chrono::milliseconds store_timeout{5000};
+  // With a retry queue: time kept back from a transport deadline (a Lambda
+  // invocation's) for queueing a failed write before answering.
+  std::chrono::milliseconds retry_queue_reserve{1500};
 };
 
 // Everything handlers need, owned elsewhere (by the Service).
@@ -51,6 +55,9 @@ struct HandlerContext {
   // ready. May block (runs on the blocking pool).
   std::function<std::vector<FieldError>()> check_readiness;
   HandlerOptions options;
+  // Where a write that failed in a store must also go before it is answered
+  // 202, when the local outbox does not outlive the process; null otherwise.
+  RetryQueue* retry_queue = nullptr;
 };
 
 // Routes and handles one request. Never throws; failures become problem

@@ -22,6 +22,7 @@
 #include "core/status.h"
 #include "http/handlers.h"
 #include "http/http_server.h"  // RequestObserver
+#include "lambda/function.h"
 #include "lambda/runtime_client.h"
 
 namespace eventlogger::lambda {
@@ -32,16 +33,16 @@ struct ApiFunctionOptions {
   bool access_log = true;
 };
 
-class ApiFunction {
+class ApiFunction final : public Function {
  public:
   ApiFunction(const http::HandlerContext& context, http::RequestObserver* observer, ApiFunctionOptions options);
   ApiFunction(const ApiFunction&) = delete;
   ApiFunction& operator=(const ApiFunction&) = delete;
-  ~ApiFunction();
+  ~ApiFunction() override;
 
   // The proxy response; InvalidArgument when the event is not an API
   // Gateway proxy event (an invocation error, not an HTTP answer).
-  Result<std::string> Invoke(const Invocation& invocation);
+  Result<std::string> Invoke(const Invocation& invocation) override;
 
  private:
   const http::HandlerContext& context_;

@@ -4,7 +4,7 @@
 
 namespace eventlogger::lambda {
 
-int RunRuntimeLoop(RuntimeClient& runtime, ApiFunction& function) {
+int RunRuntimeLoop(RuntimeClient& runtime, Function& function) {
   for (;;) {
     Result<Invocation> invocation = runtime.Next();
     if (!invocation.ok()) {

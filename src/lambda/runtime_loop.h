@@ -5,12 +5,12 @@
 // process run.
 #pragma once
 
-#include "lambda/api_function.h"
+#include "lambda/function.h"
 #include "lambda/runtime_client.h"
 
 namespace eventlogger::lambda {
 
 // Returns the process exit code (1: the Runtime API could not be reached).
-int RunRuntimeLoop(RuntimeClient& runtime, ApiFunction& function);
+int RunRuntimeLoop(RuntimeClient& runtime, Function& function);
 
 }  // namespace eventlogger::lambda

@@ -506,6 +506,7 @@ Result<std::unique_ptr<DocumentStore>> OpenDynamoDbDocumentStore(const DynamoDbD
   client.endpoint = options.endpoint.empty() ? DefaultEndpoint(client.region) : options.endpoint;
   client.retry = options.retry;
   client.http = options.http;
+  client.shared_http = options.shared_http;
   client.sleep = options.sleep;
   Result<std::unique_ptr<aws::DynamoDbClient>> created = aws::DynamoDbClient::Create(std::move(client));
   if (!created.ok()) return created.status();

@@ -67,6 +67,8 @@ struct DynamoDbDocumentOptions {
   std::chrono::milliseconds migrate_poll{500};
   aws::RetryOptions retry;
   aws::HttpClientOptions http;
+  // Shared with the process's other AWS clients when set (then `http` is unused).
+  std::shared_ptr<aws::HttpClient> shared_http;
   // Test hook, passed to the client (backoff sleeps) and used for Migrate's
   // polling; default: std::this_thread::sleep_for.
   std::function<void(std::chrono::milliseconds)> sleep;

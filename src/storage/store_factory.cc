@@ -107,7 +107,7 @@ Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url) {
       "unsupported metadata store URL (expected sqlite://, postgresql:// or odbc:…): " + RedactUrl(url));
 }
 
-Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url) {
+Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url, std::shared_ptr<aws::HttpClient> aws_http) {
   std::string path;
   if (StripScheme(url, "rocksdb", &path)) {
     if (path.empty()) return Status::InvalidArgument("rocksdb URL has no path: " + RedactUrl(url));
@@ -117,6 +117,7 @@ Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url) {
   if (url.starts_with("dynamodb://")) {
     Result<DynamoDbDocumentOptions> options = ParseDynamoDbDocumentUrl(url);
     if (!options.ok()) return options.status();
+    options->shared_http = std::move(aws_http);
     return OpenDynamoDbDocumentStore(*options);
   }
   return Status::InvalidArgument(

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "aws/http_client.h"
 #include "core/status.h"
 #include "storage/document_store.h"
 #include "storage/metadata_store.h"
@@ -31,7 +32,10 @@ struct StoreUrls {
 StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir);
 
 Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url);
-Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url);
+// `aws_http`, when given, is the AWS HTTP client a dynamodb:// store shares
+// with the process's other AWS clients.
+Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url,
+                                                         std::shared_ptr<aws::HttpClient> aws_http = nullptr);
 
 // The URL with any password replaced by "***", for logs and error messages.
 std::string RedactUrl(std::string_view url);

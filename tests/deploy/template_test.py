@@ -52,7 +52,7 @@ class TemplateTest(unittest.TestCase):
     def test_the_function_is_a_custom_runtime_built_by_the_makefile(self):
         self.assertEqual(self.function["Type"], "AWS::Serverless::Function")
         self.assertEqual(self.globals["Runtime"], "provided.al2023")
-        self.assertEqual(self.properties["Handler"], "bootstrap")
+        self.assertEqual(self.properties["Handler"], "api")
         self.assertEqual(self.function["Metadata"]["BuildMethod"], "makefile")
         code = os.path.join(ROOT, self.properties["CodeUri"])
         with open(os.path.join(code, "Makefile")) as f:

@@ -2,14 +2,16 @@
 # Starts and stops the real servers the integration tests run against, on
 # 127.0.0.1 ports of their own, in a state directory of their own:
 #   - PostgreSQL 15 (Debian), as the postgres user (initdb refuses root);
-#   - dynalite (npm: DynamoDB on LevelDB).
+#   - dynalite (npm: DynamoDB on LevelDB);
+#   - sqslite (npm: SQS's query protocol, in memory).
 #
 #   tests/support/test-servers.sh start STATE_DIR   prints export lines for the tests
 #   tests/support/test-servers.sh stop STATE_DIR    stops whatever start started
 #   tests/support/test-servers.sh restart-postgres|restart-dynalite STATE_DIR
 #
 # Ports: `start` takes the first free port from EVENTLOGGER_TEST_PG_PORT (default
-# 25432) and EVENTLOGGER_TEST_DYNAMO_PORT (default 25800) up, and records both in
+# 25432), EVENTLOGGER_TEST_DYNAMO_PORT (default 25800) and EVENTLOGGER_TEST_SQS_PORT
+# (default 25900) up, and records them in
 # STATE_DIR; every later command on that STATE_DIR reuses them. The defaults sit
 # below Linux's ephemeral range (32768-60999), where a client connection's local
 # port can never take them between two test runs.
@@ -51,7 +53,8 @@ choose_ports() {
   pg_port="$(first_free_port "${EVENTLOGGER_TEST_PG_PORT:-25432}")"
   dynamo_port="$(first_free_port "${EVENTLOGGER_TEST_DYNAMO_PORT:-25800}")"
   if [ "$dynamo_port" = "$pg_port" ]; then dynamo_port="$(first_free_port $((pg_port + 1)))"; fi
-  printf 'pg_port=%s\ndynamo_port=%s\n' "$pg_port" "$dynamo_port" >"$ports_file"
+  sqs_port="$(first_free_port "${EVENTLOGGER_TEST_SQS_PORT:-25900}")"
+  printf 'pg_port=%s\ndynamo_port=%s\nsqs_port=%s\n' "$pg_port" "$dynamo_port" "$sqs_port" >"$ports_file"
 }
 
 load_ports() {  # the ports `start` chose; an explicit environment variable wins
@@ -61,6 +64,7 @@ load_ports() {  # the ports `start` chose; an explicit environment variable wins
   fi
   pg_port="${EVENTLOGGER_TEST_PG_PORT:-${pg_port:-25432}}"
   dynamo_port="${EVENTLOGGER_TEST_DYNAMO_PORT:-${dynamo_port:-25800}}"
+  sqs_port="${EVENTLOGGER_TEST_SQS_PORT:-${sqs_port:-25900}}"
 }
 
 start_postgres() {
@@ -103,17 +107,40 @@ stop_dynalite() {
   rm -f "$state/dynalite.pid"
 }
 
+# sqslite names queues http://localhost:PORT/queues/NAME and only knows
+# queues by URLs of that form; it listens on 127.0.0.1 alone.
+start_sqslite() {
+  if [ ! -f "$here/sqslite/node_modules/sqslite/bin/cli.js" ]; then
+    (cd "$here/sqslite" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  nohup node "$here/sqslite/node_modules/sqslite/bin/cli.js" --host 127.0.0.1 --port "$sqs_port" \
+    >"$state/sqslite.log" 2>&1 &
+  echo $! >"$state/sqslite.pid"
+  wait_for_port 127.0.0.1 "$sqs_port" 30
+}
+
+stop_sqslite() {
+  [ -f "$state/sqslite.pid" ] || return 0
+  local pid; pid="$(cat "$state/sqslite.pid")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$state/sqslite.pid"
+}
+
 case "$command" in
   start)
     mkdir -p "$state"
     if [ -f "$ports_file" ]; then load_ports; else choose_ports; fi
     start_postgres
     start_dynalite
+    start_sqslite
     echo "export EVENTLOGGER_TEST_SERVERS_DIR='$state'"
     echo "export EVENTLOGGER_TEST_POSTGRES_URL='postgresql://postgres@127.0.0.1:$pg_port/eventlogger'"
     echo "export EVENTLOGGER_TEST_DYNAMODB_ENDPOINT='http://127.0.0.1:$dynamo_port'"
+    echo "export EVENTLOGGER_TEST_SQS_ENDPOINT='http://localhost:$sqs_port'"
     ;;
-  stop) load_ports; stop_dynalite; stop_postgres ;;
+  stop) load_ports; stop_sqslite; stop_dynalite; stop_postgres ;;
   restart-postgres) load_ports; stop_postgres; start_postgres ;;
   restart-dynalite) load_ports; stop_dynalite; start_dynalite ;;
   stop-postgres) load_ports; stop_postgres ;;
