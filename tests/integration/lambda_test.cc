@@ -10,6 +10,9 @@
 #include <string>
 #include <thread>
 
+#include "aws/sqs_client.h"
+#include "aws/sqslite_support.h"
+#include "durability/retry_message.h"
 #include "integration/backend.h"
 #include "integration/child_process.h"
 #include "integration/runtime_api_emulator.h"
@@ -215,6 +218,150 @@ TEST_F(LambdaTest, AnEventWrittenWhileTheDocumentStoreIsDownIsNotLost) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   ADD_FAILURE() << "the event never reached the document store\n" << function->Output();
+}
+
+std::string JsonEscaped(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// An SQS-triggered invocation's event, as Lambda builds it from messages.
+std::string SqsEvent(const std::vector<aws::SqsMessage>& messages) {
+  std::string event = R"({"Records":[)";
+  for (size_t i = 0; i < messages.size(); ++i) {
+    event += (i ? "," : "") + std::string(R"({"messageId":")") + messages[i].message_id + R"(","receiptHandle":")" +
+             JsonEscaped(messages[i].receipt_handle) + R"(","body":")" + JsonEscaped(messages[i].body) +
+             R"(","attributes":{"ApproximateReceiveCount":"1"},"messageAttributes":{},"eventSource":"aws:sqs",)"
+             R"("eventSourceARN":"arn:aws:sqs:us-east-1:000000000000:retries","awsRegion":"us-east-1"})";
+  }
+  return event + "]}";
+}
+
+// Waits for up to `count` messages on the queue (sqslite: long polling).
+std::vector<aws::SqsMessage> ReceiveFrom(const std::string& queue_url, size_t count) {
+  aws::SqsClientOptions options;
+  options.queue_url = queue_url;
+  options.region = "us-east-1";
+  options.credentials = {"AKIDEVENTLOGGERTEST", "eventlogger-test-secret", ""};
+  auto client = aws::SqsClient::Create(options);
+  EXPECT_TRUE(client.ok()) << client.status().ToString();
+  std::vector<aws::SqsMessage> received;
+  for (int attempt = 0; client.ok() && attempt < 10 && received.size() < count; ++attempt) {
+    aws::SqsReceiveOptions receive;
+    receive.wait_seconds = 1;
+    auto batch = (*client)->ReceiveMessages(receive);
+    EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+    if (!batch.ok()) break;
+    received.insert(received.end(), batch->begin(), batch->end());
+  }
+  return received;
+}
+
+// The deployment's whole retry path, with the processes Lambda would run:
+// the API function answers 202 only once SQS has the event, its execution
+// environment then goes away (and with it the local outbox), and the worker
+// function, handed the queue's messages, completes the write.
+TEST_F(LambdaTest, AWriteThatFailsGoesToTheRetryQueueAndTheWorkerFunctionCompletesIt) {
+  if (CurrentBackend() == Backend::kEmbedded) GTEST_SKIP() << "needs a real server to stop";
+  const std::string queue_url = CreateSqsTestQueue("lambda-retries");
+  ASSERT_FALSE(queue_url.empty());
+  auto function = StartLambda({"--insecure", "--store-timeout-ms", "1500", "--retry-queue-url", queue_url});
+  const auto ready = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/readyz")));
+  ASSERT_TRUE(ready.has_value()) << function->Output();
+  EXPECT_EQ(ParseAnswer(*ready)["statusCode"].GetInt(), 200) << ready->body;
+
+  Servers("stop-dynalite");
+  const auto post = runtime_.WaitFor(runtime_.Enqueue(
+      V2Event("POST", "/events", "", R"({"userId":"lambda-queued","eventType":"t","jsonDetails":{"via":"sqs"}})")));
+  ASSERT_TRUE(post.has_value()) << function->Output();
+  // The function's environment is gone before the store is back: only the
+  // queue holds the missing write now.
+  function->Signal(SIGKILL);
+  function->WaitForExit(std::chrono::seconds(10));
+  Servers("start-dynalite");
+  const auto accepted = ParseAnswer(*post);
+  ASSERT_EQ(accepted["statusCode"].GetInt(), 202) << post->body;
+  EXPECT_THAT(accepted["body"].GetString(), HasSubstr(R"("sqlSuccess": true, "dynamoSuccess": false, "retryQueued": true)"));
+  rapidjson::Document body;
+  body.Parse(accepted["body"].GetString());
+  const std::string event_id = body["eventId"].GetString();
+
+  std::vector<aws::SqsMessage> messages = ReceiveFrom(queue_url, 1);
+  ASSERT_EQ(messages.size(), 1u);
+  const auto message = DecodeRetryMessage(messages[0].body);
+  ASSERT_TRUE(message.ok()) << message.status().ToString() << "\n" << messages[0].body;
+  EXPECT_EQ(message->event.event_id, event_id);
+  EXPECT_EQ(message->event.user_id, "lambda-queued");
+  EXPECT_EQ(message->event.details_json, R"({"via":"sqs"})");
+  EXPECT_TRUE(message->metadata_done);
+  EXPECT_FALSE(message->document_done);
+
+  // The worker gets the message together with a poisoned one (a body that
+  // is no retry message): only the poisoned one comes back as a failure.
+  messages.push_back({"poisoned-1", "receipt-poisoned", "{not a retry message", {}});
+  RuntimeApiEmulator worker_runtime;
+  std::vector<std::string> worker_args = {"worker"};
+  worker_args.insert(worker_args.end(), {"--metadata", urls_.metadata, "--documents", urls_.documents});
+  ChildProcess worker(worker_args, {"AWS_LAMBDA_RUNTIME_API=" + worker_runtime.endpoint()});
+  const auto batch = worker_runtime.WaitFor(worker_runtime.Enqueue(SqsEvent(messages)));
+  ASSERT_TRUE(batch.has_value()) << worker.Output();
+  ASSERT_FALSE(batch->is_error) << batch->body;
+  EXPECT_EQ(batch->body, R"({"batchItemFailures":[{"itemIdentifier":"poisoned-1"}]})") << worker.Output();
+
+  // Readable through a new API function: the document store has it.
+  auto reader = StartLambda();
+  const auto list = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/events/lambda-queued")));
+  ASSERT_TRUE(list.has_value()) << reader->Output();
+  EXPECT_THAT(ParseAnswer(*list)["body"].GetString(), HasSubstr(R"("jsonPayload":{"via":"sqs"})"));
+  EXPECT_THAT(ParseAnswer(*list)["body"].GetString(), HasSubstr(event_id));
+}
+
+TEST_F(LambdaTest, AFailedWriteThatCannotBeQueuedIsRefusedNotAcknowledged) {
+  if (CurrentBackend() == Backend::kEmbedded) GTEST_SKIP() << "needs a real server to stop";
+  // Nothing listens there: every send fails.
+  auto function = StartLambda({"--insecure", "--store-timeout-ms", "1000", "--retry-queue-url",
+                               "http://127.0.0.1:9/000000000000/retries", "--retry-queue-region", "us-east-1"});
+  const auto ready = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/readyz")));
+  ASSERT_TRUE(ready.has_value()) << function->Output();
+  const auto readiness = ParseAnswer(*ready);
+  EXPECT_EQ(readiness["statusCode"].GetInt(), 503) << ready->body;
+  EXPECT_THAT(readiness["body"].GetString(), HasSubstr("retryQueue"));
+
+  Servers("stop-dynalite");
+  const auto post = runtime_.WaitFor(runtime_.Enqueue(
+      V2Event("POST", "/events", "", R"({"userId":"lambda-unqueued","eventType":"t","jsonDetails":{}})")));
+  Servers("start-dynalite");
+  ASSERT_TRUE(post.has_value()) << function->Output();
+  const auto refused = ParseAnswer(*post);
+  EXPECT_EQ(refused["statusCode"].GetInt(), 503) << post->body;
+  EXPECT_THAT(refused["headers"]["Content-Type"].GetString(), StartsWith("application/problem+json"));
+  EXPECT_THAT(refused["body"].GetString(), HasSubstr("could not be queued for retry"));
+  EXPECT_STREQ(refused["headers"]["Retry-After"].GetString(), "1");
+}
+
+TEST_F(LambdaTest, TheWorkerFunctionTakesOnlySqsEventsAndAStoreItCannotOpenIsAnInitError) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  {
+    ChildProcess worker({"worker", "--data-dir", (dir_.path() / "worker").string()},
+                        {"AWS_LAMBDA_RUNTIME_API=" + runtime_.endpoint()});
+    const auto error = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/healthz")));
+    ASSERT_TRUE(error.has_value()) << worker.Output();
+    EXPECT_TRUE(error->is_error) << error->body;
+    EXPECT_THAT(error->body, HasSubstr("SQS"));
+    // An empty batch is done, with nothing to report.
+    const auto empty = runtime_.WaitFor(runtime_.Enqueue(R"({"Records":[]})"));
+    ASSERT_TRUE(empty.has_value()) << worker.Output();
+    EXPECT_EQ(empty->body, R"({"batchItemFailures":[]})");
+  }
+  ChildProcess broken({"worker", "--metadata", "nosuchscheme://x"}, {"AWS_LAMBDA_RUNTIME_API=" + runtime_.endpoint()});
+  const auto init = runtime_.WaitForInitError();
+  ASSERT_TRUE(init.has_value()) << broken.Output();
+  EXPECT_THAT(init->body, HasSubstr("nosuchscheme"));
+  EXPECT_EQ(broken.WaitForExit(std::chrono::seconds(20)), 1);
 }
 
 TEST_F(LambdaTest, AStoreThatCannotBeOpenedIsAnInitErrorBeforeTheFirstNext) {
