@@ -2,16 +2,23 @@
 """Checks template.yaml's structure with a YAML parser (PyYAML): the SAM
 transform, the function as a provided.al2023 custom runtime built by the
 Makefile, its environment naming the stores, the DynamoDB table's key
-schema as the service creates and checks it, the IAM policy on that
-table, and the HTTP API route. Usage: template_test.py ROOT"""
+schema as the service creates and checks it, the IAM policies, the HTTP
+API route, and the retry path: the queue the API function sends failed
+writes to, its dead-letter queue, and the worker function it triggers.
+With BINARY, every EVENTLOGGER_* variable must be an option of the
+function's command. Usage: template_test.py ROOT [BINARY]"""
 import os
 import re
+import subprocess
 import sys
 import unittest
 
 import yaml
 
 ROOT = sys.argv.pop(1) if len(sys.argv) > 1 else "."
+BINARY = sys.argv.pop(1) if len(sys.argv) > 1 else None
+# The command each function's Handler runs (see 'eventlogger lambda').
+COMMAND_OF_HANDLER = {"api": "lambda", "worker": "worker"}
 
 
 class CloudFormationLoader(yaml.SafeLoader):
@@ -101,6 +108,69 @@ class TemplateTest(unittest.TestCase):
 
     def test_the_deadline_leaves_room_for_the_store_timeout(self):
         self.assertGreater(self.globals["Timeout"], 5)  # --store-timeout-ms defaults to 5000
+
+    def test_failed_writes_go_to_a_queue_with_a_dead_letter_queue(self):
+        env = self.properties["Environment"]["Variables"]
+        self.assertEqual(env["EVENTLOGGER_RETRY_QUEUE_URL"], {"Ref": "RetryQueue"})  # Ref of a queue is its URL
+        queue = self.resources["RetryQueue"]
+        self.assertEqual(queue["Type"], "AWS::SQS::Queue")
+        redrive = queue["Properties"]["RedrivePolicy"]
+        self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": "RetryDeadLetterQueue.Arn"})
+        self.assertEqual(redrive["maxReceiveCount"], {"Ref": "RetryMaxReceiveCount"})
+        self.assertGreaterEqual(self.template["Parameters"]["RetryMaxReceiveCount"]["MinValue"], 1)
+        dead = self.resources["RetryDeadLetterQueue"]
+        self.assertEqual(dead["Type"], "AWS::SQS::Queue")
+        # A message must outlive its retries: the dead-letter queue keeps it
+        # at least as long as the queue did (SQS counts from the first send).
+        self.assertGreaterEqual(dead["Properties"]["MessageRetentionPeriod"],
+                                queue["Properties"]["MessageRetentionPeriod"])
+        for name in ("RetryQueue", "RetryDeadLetterQueue"):
+            self.assertTrue(self.resources[name]["Properties"]["SqsManagedSseEnabled"], name)
+
+    def test_the_api_function_may_send_to_the_queue_and_ask_for_its_attributes(self):
+        policies = self.properties["Policies"]
+        self.assertIn({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": "RetryQueue.QueueName"}}}, policies)
+        statements = [s for p in policies if "Statement" in p for s in p["Statement"]]
+        self.assertIn({"Effect": "Allow", "Action": "sqs:GetQueueAttributes",
+                       "Resource": {"Fn::GetAtt": "RetryQueue.Arn"}}, statements)
+
+    def test_the_worker_is_triggered_by_the_queue_and_reports_partial_batch_failures(self):
+        worker = self.resources["WorkerFunction"]
+        self.assertEqual(worker["Type"], "AWS::Serverless::Function")
+        self.assertEqual(worker["Metadata"]["BuildMethod"], "makefile")
+        props = worker["Properties"]
+        self.assertEqual(props["Handler"], "worker")
+        env = props["Environment"]["Variables"]
+        api_env = self.properties["Environment"]["Variables"]
+        # The same stores as the API function.
+        for name in ("EVENTLOGGER_METADATA", "EVENTLOGGER_DOCUMENTS"):
+            self.assertEqual(env[name], api_env[name], name)
+        self.assertIn({"DynamoDBCrudPolicy": {"TableName": {"Ref": "EventsTable"}}}, props["Policies"])
+        events = list(props["Events"].values())
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["Type"], "SQS")
+        trigger = events[0]["Properties"]
+        self.assertEqual(trigger["Queue"], {"Fn::GetAtt": "RetryQueue.Arn"})
+        self.assertIn("ReportBatchItemFailures", trigger["FunctionResponseTypes"])
+        self.assertLessEqual(trigger["BatchSize"], 10)
+        # AWS: a queue's visibility timeout at least six times its function's
+        # timeout, or a batch still being worked on is delivered again.
+        timeout = props.get("Timeout", self.globals["Timeout"])
+        self.assertGreaterEqual(self.resources["RetryQueue"]["Properties"]["VisibilityTimeout"], 6 * timeout)
+
+    @unittest.skipIf(BINARY is None, "needs the binary (second argument)")
+    def test_every_variable_is_an_option_of_the_function_command(self):
+        for name, resource in self.resources.items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            command = COMMAND_OF_HANDLER[resource["Properties"]["Handler"]]
+            help_text = subprocess.run([BINARY, command, "--help"], capture_output=True, text=True,
+                                       timeout=30, check=True).stdout
+            options = set(re.findall(r"(?m)^  --([a-z0-9-]+)", help_text))
+            self.assertTrue(options, help_text)
+            for variable in resource["Properties"]["Environment"]["Variables"]:
+                option = variable[len("EVENTLOGGER_"):].lower().replace("_", "-")
+                self.assertIn(option, options, "%s: %s is not an option of '%s'" % (name, variable, command))
 
 
 if __name__ == "__main__":
