@@ -68,10 +68,17 @@ class LambdaTest : public ::testing::Test {
   }
   // Starts `eventlogger lambda` against the emulator; `args` come after it.
   std::unique_ptr<ChildProcess> StartLambda(std::vector<std::string> args = {"--insecure"}) {
-    std::vector<std::string> all = {"lambda", "--data-dir", (dir_.path() / "data").string()};
+    return StartLambdaOn(runtime_, "data", std::move(args));
+  }
+
+  // A function in an execution environment of its own: its own Runtime API
+  // and its own local disk.
+  std::unique_ptr<ChildProcess> StartLambdaOn(RuntimeApiEmulator& runtime, const std::string& data_dir,
+                                              std::vector<std::string> args = {"--insecure"}) {
+    std::vector<std::string> all = {"lambda", "--data-dir", (dir_.path() / data_dir).string()};
     if (!urls_.metadata.empty()) all.insert(all.end(), {"--metadata", urls_.metadata, "--documents", urls_.documents});
     all.insert(all.end(), args.begin(), args.end());
-    return std::make_unique<ChildProcess>(all, std::vector<std::string>{"AWS_LAMBDA_RUNTIME_API=" + runtime_.endpoint()});
+    return std::make_unique<ChildProcess>(all, std::vector<std::string>{"AWS_LAMBDA_RUNTIME_API=" + runtime.endpoint()});
   }
 
   TempDir dir_;
@@ -312,9 +319,12 @@ TEST_F(LambdaTest, AWriteThatFailsGoesToTheRetryQueueAndTheWorkerFunctionComplet
   ASSERT_FALSE(batch->is_error) << batch->body;
   EXPECT_EQ(batch->body, R"({"batchItemFailures":[{"itemIdentifier":"poisoned-1"}]})") << worker.Output();
 
-  // Readable through a new API function: the document store has it.
-  auto reader = StartLambda();
-  const auto list = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/events/lambda-queued")));
+  // Readable through a new API function: the document store has it. The
+  // new environment has a Runtime API of its own (the killed function may
+  // have been holding a /next request on the old one) and a disk of its own.
+  RuntimeApiEmulator reader_runtime;
+  auto reader = StartLambdaOn(reader_runtime, "reader-data");
+  const auto list = reader_runtime.WaitFor(reader_runtime.Enqueue(V2Event("GET", "/events/lambda-queued")));
   ASSERT_TRUE(list.has_value()) << reader->Output();
   EXPECT_THAT(ParseAnswer(*list)["body"].GetString(), HasSubstr(R"("jsonPayload":{"via":"sqs"})"));
   EXPECT_THAT(ParseAnswer(*list)["body"].GetString(), HasSubstr(event_id));
