@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Profiles eventlogger on the embedded stores under the same wrk load as bench/run.sh's
-# post-150b scenario (the default) or its get-hot scenario (--scenario get-hot).
+# post-150b scenario (the default), its get-hot scenario (--scenario get-hot) or its
+# batch-100x150b scenario (--scenario batch).
 #
 #   bench/profile.sh [options]
 #
@@ -14,7 +15,8 @@
 # docs/performance.md).
 #
 # Options:
-#   --scenario NAME     post (default) or get-hot (one user with 100 events, read repeatedly)
+#   --scenario NAME     post (default), get-hot (one user with 100 events, read repeatedly) or
+#                       batch (POST /events/batch, 100 events per request)
 #   --duration S        seconds per profiled phase (default 10)
 #   --details-bytes N   jsonDetails size (default 150)
 #   --connections N     wrk connections (default 64)
@@ -94,6 +96,7 @@ done
 
 case "$SCENARIO" in
   post) SCRIPT="$here/wrk/post.lua" ;;
+  batch) SCRIPT="$here/wrk/batch.lua" ;;
   get-hot)
     SCRIPT="$here/wrk/get_hot.lua"
     pad="$(head -c 60 /dev/zero | tr '\0' p)"
@@ -102,7 +105,7 @@ case "$SCENARIO" in
         "{\"userId\":\"hot-00000\",\"eventType\":\"bet\",\"jsonDetails\":{\"ip\":\"10.0.0.$i\",\"device\":\"Chrome\",\"amount\":$i.50,\"currency\":\"EUR\",\"pad\":\"$pad\"}}" \
         "http://127.0.0.1:$port/events"
     done ;;
-  *) echo "bench/profile.sh: --scenario is post or get-hot" >&2; exit 2 ;;
+  *) echo "bench/profile.sh: --scenario is post, get-hot or batch" >&2; exit 2 ;;
 esac
 
 load() {  # seconds tag: wrk load in the background

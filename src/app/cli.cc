@@ -187,6 +187,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   int64_t api_key_refresh_ms = out.api_keys.refresh_interval.count();
   int64_t jwt_leeway_s = out.jwt.leeway.count();
   int64_t retry_queue_reserve_ms = out.handlers.retry_queue_reserve.count();
+  int64_t max_batch_events = static_cast<int64_t>(out.handlers.max_batch_events);
+  int64_t max_batch_bytes = static_cast<int64_t>(out.handlers.max_batch_bytes);
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -196,7 +198,9 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("listen", po::value(&listen)->default_value(listen), "HOST:PORT to listen on; port 0 picks a free port")
       ("tls-cert", po::value(&out.http.tls.certificate_chain_file), "serve HTTPS with this PEM certificate chain (the server's certificate first); needs --tls-key. For deployments without a TLS-terminating proxy")
       ("tls-key", po::value(&out.http.tls.private_key_file), "the PEM private key of --tls-cert (unencrypted; keep it readable by this user only)")
-      ("max-body-bytes", po::value(&max_body_bytes)->default_value(max_body_bytes), "largest accepted request body, in bytes")
+      ("max-body-bytes", po::value(&max_body_bytes)->default_value(max_body_bytes), "largest accepted request body, in bytes (POST /events/batch has its own limit)")
+      ("max-batch-events", po::value(&max_batch_events)->default_value(max_batch_events), "most events in one POST /events/batch; more is refused with 413")
+      ("max-batch-bytes", po::value(&max_batch_bytes)->default_value(max_batch_bytes), "largest POST /events/batch body, in bytes; larger is refused with 413")
       ("io-threads", po::value(&io_threads)->default_value(io_threads), "threads serving HTTP")
       ("blocking-threads", po::value(&blocking_threads)->default_value(blocking_threads), "threads running store reads")
       ("store-timeout-ms", po::value(&store_timeout_ms)->default_value(store_timeout_ms), "answer 503 when a store write takes longer, in ms")
@@ -260,6 +264,9 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
            require(blocking_threads >= 1 && blocking_threads <= 256, "--blocking-threads must be 1 to 256"),
            require(store_timeout_ms >= 1, "--store-timeout-ms must be positive"),
            require(max_in_flight >= 1, "--max-in-flight must be positive"),
+           require(max_batch_events >= 1 && max_batch_events <= 10'000, "--max-batch-events must be 1 to 10000"),
+           require(max_batch_events <= max_in_flight, "--max-batch-events must not exceed --max-in-flight"),
+           require(max_batch_bytes >= 64 && max_batch_bytes <= (64 << 20), "--max-batch-bytes must be 64 to 67108864"),
            require(max_batch_size >= 1, "--max-batch-size must be positive"),
            require(read_cache_bytes >= 0, "--read-cache-bytes must not be negative"),
            require(read_cache_max_age_ms >= 0, "--read-cache-max-age-ms must not be negative"),
@@ -309,6 +316,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   out.api_keys.refresh_interval = std::chrono::milliseconds(api_key_refresh_ms);
   out.jwt.leeway = std::chrono::seconds(jwt_leeway_s);
   out.handlers.retry_queue_reserve = std::chrono::milliseconds(retry_queue_reserve_ms);
+  out.handlers.max_batch_events = static_cast<size_t>(max_batch_events);
+  out.handlers.max_batch_bytes = static_cast<size_t>(max_batch_bytes);
   log::SetMinimumLevel(log_level == "debug"  ? log::Level::kDebug
                        : log_level == "warn" ? log::Level::kWarn
                        : log_level == "error" ? log::Level::kError

@@ -344,6 +344,8 @@ Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& option
     return std::unique_ptr<Service>(new Service(std::move(parts)));
   }
   http::HttpServerOptions http_options = options.http;
+  // The batch endpoint takes larger bodies than the rest.
+  http_options.body_limit_overrides.emplace_back("/events/batch", options.handlers.max_batch_bytes);
   http_options.observer = parts->http_metrics.get();
   parts->server = std::make_unique<http::HttpServer>(
       http_options, [context](const http::Request& request, http::RequestInfo& info) {

@@ -13,6 +13,7 @@ namespace {
 constexpr std::string_view kUserId = "userId";
 constexpr std::string_view kEventType = "eventType";
 constexpr std::string_view kJsonDetails = "jsonDetails";
+constexpr std::string_view kIdempotencyKey = "idempotencyKey";
 
 // SAX handler: tracks where it is in the document, captures the top-level
 // members and the byte range of jsonDetails, and records field errors. It
@@ -24,8 +25,8 @@ class EventBodyHandler
   // `escapes_possible`: the body holds a "\u" escape, so a decoded string
   // may hold a lone surrogate (see DecodedIsUtf8); without one, strings are
   // the body's own bytes, already checked.
-  EventBodyHandler(rapidjson::InsituStringStream& stream, bool escapes_possible)
-      : stream_(stream), escapes_possible_(escapes_possible) {}
+  EventBodyHandler(rapidjson::InsituStringStream& stream, bool escapes_possible, bool allow_idempotency_key)
+      : stream_(stream), escapes_possible_(escapes_possible), allow_idempotency_key_(allow_idempotency_key) {}
 
   // Every scalar goes through here (BaseReaderHandler's default).
   bool Default() { return OnValue("a JSON object", /*is_string=*/false, {}); }
@@ -43,8 +44,11 @@ class EventBodyHandler
     if (key == kUserId) current_ = Member::kUserId;
     if (key == kEventType) current_ = Member::kEventType;
     if (key == kJsonDetails) current_ = Member::kJsonDetails;
+    if (key == kIdempotencyKey && allow_idempotency_key_) current_ = Member::kIdempotencyKey;
     if (current_ == Member::kUnknown) {
-      AddError(std::string(key), "is not a known member (expected userId, eventType, jsonDetails)");
+      AddError(std::string(key), allow_idempotency_key_
+                                     ? "is not a known member (expected userId, eventType, jsonDetails, idempotencyKey)"
+                                     : "is not a known member (expected userId, eventType, jsonDetails)");
       return true;
     }
     bool& seen = seen_[static_cast<int>(current_)];
@@ -68,16 +72,18 @@ class EventBodyHandler
   bool seen(std::string_view member) const {
     if (member == kUserId) return seen_[static_cast<int>(Member::kUserId)];
     if (member == kEventType) return seen_[static_cast<int>(Member::kEventType)];
+    if (member == kIdempotencyKey) return seen_[static_cast<int>(Member::kIdempotencyKey)];
     return seen_[static_cast<int>(Member::kJsonDetails)];
   }
   std::string& user_id() { return user_id_; }
   std::string& event_type() { return event_type_; }
+  std::string& idempotency_key() { return idempotency_key_; }
   size_t details_begin() const { return details_begin_; }
   size_t details_end() const { return details_end_; }
   bool details_captured() const { return details_end_ > details_begin_; }
 
  private:
-  enum class Member { kUserId = 0, kEventType = 1, kJsonDetails = 2, kUnknown = 3 };
+  enum class Member { kUserId = 0, kEventType = 1, kJsonDetails = 2, kIdempotencyKey = 3, kUnknown = 4 };
 
   // RapidJSON 1.1 rejects a lone high surrogate escape but decodes a lone
   // low one (\udc00) into the invalid UTF-8 bytes ED B0 80.
@@ -105,6 +111,10 @@ class EventBodyHandler
       case Member::kJsonDetails:
         AddError("jsonDetails", "must be a JSON object");
         break;
+      case Member::kIdempotencyKey:
+        if (is_string) idempotency_key_.assign(text);
+        else AddError("idempotencyKey", "must be a string");
+        break;
       case Member::kUnknown:
         break;
     }
@@ -121,9 +131,10 @@ class EventBodyHandler
         details_begin_ = stream_.Tell() - 1;  // the reader has consumed the '{'
         in_details_ = true;
       } else if (current_ != Member::kUnknown) {
-        AddError(current_ == Member::kUserId      ? "userId"
-                 : current_ == Member::kEventType ? "eventType"
-                                                  : "jsonDetails",
+        AddError(current_ == Member::kUserId           ? "userId"
+                 : current_ == Member::kEventType      ? "eventType"
+                 : current_ == Member::kIdempotencyKey ? "idempotencyKey"
+                                                       : "jsonDetails",
                  current_ == Member::kJsonDetails ? "must be a JSON object" : "must be a string");
       }
     }
@@ -153,9 +164,10 @@ class EventBodyHandler
 
   rapidjson::InsituStringStream& stream_;  // only Tell() is used (it is not const)
   const bool escapes_possible_;
+  const bool allow_idempotency_key_;
   int depth_ = 0;
   Member current_ = Member::kUnknown;
-  bool seen_[4] = {false, false, false, false};
+  bool seen_[5] = {false, false, false, false, false};
   bool root_is_not_object_ = false;
   bool lone_surrogate_ = false;
   bool too_deep_ = false;
@@ -164,6 +176,7 @@ class EventBodyHandler
   size_t details_end_ = 0;
   std::string user_id_;
   std::string event_type_;
+  std::string idempotency_key_;
   std::vector<FieldError> errors_;
 };
 
@@ -193,13 +206,111 @@ bool IsJsonNumber(std::string_view s) {
   return i == s.size();
 }
 
-// RapidJSON 1.1 fails numbers beyond double range (1e400, 400-digit
-// integers) with kParseErrorNumberTooBig even under kParseNumbersAsStrings,
-// though we never convert them. This copy replaces every well-formed number
-// outside strings by an in-range number of the same length, so the parse
-// sees the same structure at the same offsets; the client's text is still
-// what gets stored. Malformed numbers are left for the parser to reject.
-std::string DefuseNumbers(std::string_view json) {
+EventRequestParse Reject(std::string detail, std::vector<FieldError> errors) {
+  EventRequestParse out;
+  out.error.detail = std::move(detail);
+  out.error.errors = std::move(errors);
+  return out;
+}
+
+}  // namespace
+
+EventRequestParse ParseEventRequest(std::string_view body, const EventRequestOptions& options) {
+  // RapidJSON treats NUL as end of input, which would hide trailing garbage;
+  // a raw NUL is never valid JSON text, so refuse it up front.
+  if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
+    const size_t offset = static_cast<const char*>(nul) - body.data();
+    return Reject(std::string(options.subject) + " is not valid JSON.",
+                  {{"", "malformed JSON at byte " + std::to_string(offset) + ": NUL byte"}});
+  }
+  // One pass over the raw bytes, eight at a time while they are ASCII: far
+  // cheaper than RapidJSON's per-character validation (kParseValidateEncodingFlag
+  // cost a third of the parse), and it covers every string, key and value.
+  if (const size_t bad = FindInvalidUtf8(body); bad != std::string_view::npos) {
+    return Reject(std::string(options.subject) + " is not valid JSON.",
+                  {{"", "malformed JSON at byte " + std::to_string(bad) + ": invalid UTF-8"}});
+  }
+  const bool escapes_possible = body.find("\\u") != std::string_view::npos;
+  // Parsed in place (kParseInsituFlag): strings are decoded inside this
+  // copy, never copied out, so the copy is scratch and `body` keeps the
+  // client's text. RapidJSON needs it NUL-terminated; the 16 spare bytes keep
+  // its aligned 16-byte loads (RAPIDJSON_SSE2) inside the allocation when
+  // they look past the NUL.
+  std::string text;
+  text.reserve(body.size() + 16);
+  text.assign(body);
+  rapidjson::InsituStringStream stream(text.data());
+  std::optional<EventBodyHandler> parsing(std::in_place, stream, escapes_possible, options.allow_idempotency_key);
+  rapidjson::Reader reader;
+  // The recursive parser (faster than kParseIterativeFlag) recurses once per
+  // nesting level, and the handler stops it past kMaxDetailsDepth + 1 levels,
+  // so its stack use is bounded whatever the body.
+  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+  rapidjson::ParseResult parsed = reader.Parse<kFlags>(stream, *parsing);
+  std::string defused;
+  if (parsed.Code() == rapidjson::kParseErrorNumberTooBig) {
+    defused = DefuseJsonNumbers(body);  // see DefuseJsonNumbers; rare, so only on this error
+    defused.reserve(defused.size() + 16);  // the same spare bytes as `text`
+    stream = rapidjson::InsituStringStream(defused.data());
+    parsing.emplace(stream, escapes_possible, options.allow_idempotency_key);
+    parsed = reader.Parse<kFlags>(stream, *parsing);
+  }
+  EventBodyHandler& handler = *parsing;
+
+  if (handler.root_is_not_object()) {
+    return Reject(std::string(options.subject) + " must be a JSON object.",
+                  {{"", "expected a JSON object with userId, eventType and jsonDetails"}});
+  }
+  if (handler.too_deep()) {
+    return Reject(std::string(options.subject) + " is nested too deeply.",
+                  {{"jsonDetails", "must be nested at most 32 levels deep"}});
+  }
+  if (handler.lone_surrogate()) {
+    return Reject(std::string(options.subject) + " is not valid JSON.",
+                  {{"", "malformed JSON: a string holds a lone UTF-16 surrogate escape"}});
+  }
+  if (parsed.IsError()) {
+    if (parsed.Code() == rapidjson::kParseErrorDocumentEmpty) {
+      return Reject(std::string(options.subject) + " is empty.", {{"", "expected a JSON object"}});
+    }
+    return Reject(std::string(options.subject) + " is not valid JSON.",
+                  {{"", "malformed JSON at byte " + std::to_string(parsed.Offset()) + ": " +
+                            rapidjson::GetParseError_En(parsed.Code())}});
+  }
+
+  std::vector<FieldError> errors = handler.errors();
+  for (std::string_view member : {kUserId, kEventType, kJsonDetails}) {
+    if (!handler.seen(member)) errors.push_back({std::string(member), "is required"});
+  }
+  const auto check = [&](std::string_view field, const std::string& value,
+                         std::string (*rule)(std::string_view)) {
+    if (!handler.seen(field)) return;
+    for (const FieldError& e : errors) {
+      if (e.field == field) return;  // already wrong in type; don't pile on
+    }
+    if (std::string problem = rule(value); !problem.empty()) {
+      errors.push_back({std::string(field), std::move(problem)});
+    }
+  };
+  check(kUserId, handler.user_id(), &CheckUserId);
+  check(kEventType, handler.event_type(), &CheckEventType);
+  if (!errors.empty()) {
+    return Reject(std::string(options.subject) + " failed validation.", std::move(errors));
+  }
+
+  EventRequestParse out;
+  out.request.emplace();
+  out.request->user_id = std::move(handler.user_id());
+  out.request->event_type = std::move(handler.event_type());
+  out.request->details_json = MinifyJson(
+      body.substr(handler.details_begin(), handler.details_end() - handler.details_begin()));
+  if (handler.seen(kIdempotencyKey)) out.request->idempotency_key = std::move(handler.idempotency_key());
+  return out;
+}
+
+// Numbers of any length keep their structure; the client's text is still what
+// gets stored. Malformed numbers are left for the parser to reject.
+std::string DefuseJsonNumbers(std::string_view json) {
   std::string out(json);
   bool in_string = false;
   for (size_t i = 0; i < out.size(); ++i) {
@@ -227,107 +338,6 @@ std::string DefuseNumbers(std::string_view json) {
       i = end - 1;
     }
   }
-  return out;
-}
-
-EventRequestParse Reject(std::string detail, std::vector<FieldError> errors) {
-  EventRequestParse out;
-  out.error.detail = std::move(detail);
-  out.error.errors = std::move(errors);
-  return out;
-}
-
-}  // namespace
-
-EventRequestParse ParseEventRequest(std::string_view body) {
-  // RapidJSON treats NUL as end of input, which would hide trailing garbage;
-  // a raw NUL is never valid JSON text, so refuse it up front.
-  if (const void* nul = std::memchr(body.data(), '\0', body.size())) {
-    const size_t offset = static_cast<const char*>(nul) - body.data();
-    return Reject("The request body is not valid JSON.",
-                  {{"", "malformed JSON at byte " + std::to_string(offset) + ": NUL byte"}});
-  }
-  // One pass over the raw bytes, eight at a time while they are ASCII: far
-  // cheaper than RapidJSON's per-character validation (kParseValidateEncodingFlag
-  // cost a third of the parse), and it covers every string, key and value.
-  if (const size_t bad = FindInvalidUtf8(body); bad != std::string_view::npos) {
-    return Reject("The request body is not valid JSON.",
-                  {{"", "malformed JSON at byte " + std::to_string(bad) + ": invalid UTF-8"}});
-  }
-  const bool escapes_possible = body.find("\\u") != std::string_view::npos;
-  // Parsed in place (kParseInsituFlag): strings are decoded inside this
-  // copy, never copied out, so the copy is scratch and `body` keeps the
-  // client's text. RapidJSON needs it NUL-terminated; the 16 spare bytes keep
-  // its aligned 16-byte loads (RAPIDJSON_SSE2) inside the allocation when
-  // they look past the NUL.
-  std::string text;
-  text.reserve(body.size() + 16);
-  text.assign(body);
-  rapidjson::InsituStringStream stream(text.data());
-  std::optional<EventBodyHandler> parsing(std::in_place, stream, escapes_possible);
-  rapidjson::Reader reader;
-  // The recursive parser (faster than kParseIterativeFlag) recurses once per
-  // nesting level, and the handler stops it past kMaxDetailsDepth + 1 levels,
-  // so its stack use is bounded whatever the body.
-  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
-  rapidjson::ParseResult parsed = reader.Parse<kFlags>(stream, *parsing);
-  std::string defused;
-  if (parsed.Code() == rapidjson::kParseErrorNumberTooBig) {
-    defused = DefuseNumbers(body);  // see DefuseNumbers; rare, so only on this error
-    defused.reserve(defused.size() + 16);  // the same spare bytes as `text`
-    stream = rapidjson::InsituStringStream(defused.data());
-    parsing.emplace(stream, escapes_possible);
-    parsed = reader.Parse<kFlags>(stream, *parsing);
-  }
-  EventBodyHandler& handler = *parsing;
-
-  if (handler.root_is_not_object()) {
-    return Reject("The request body must be a JSON object.",
-                  {{"", "expected a JSON object with userId, eventType and jsonDetails"}});
-  }
-  if (handler.too_deep()) {
-    return Reject("The request body is nested too deeply.",
-                  {{"jsonDetails", "must be nested at most 32 levels deep"}});
-  }
-  if (handler.lone_surrogate()) {
-    return Reject("The request body is not valid JSON.",
-                  {{"", "malformed JSON: a string holds a lone UTF-16 surrogate escape"}});
-  }
-  if (parsed.IsError()) {
-    if (parsed.Code() == rapidjson::kParseErrorDocumentEmpty) {
-      return Reject("The request body is empty.", {{"", "expected a JSON object"}});
-    }
-    return Reject("The request body is not valid JSON.",
-                  {{"", "malformed JSON at byte " + std::to_string(parsed.Offset()) + ": " +
-                            rapidjson::GetParseError_En(parsed.Code())}});
-  }
-
-  std::vector<FieldError> errors = handler.errors();
-  for (std::string_view member : {kUserId, kEventType, kJsonDetails}) {
-    if (!handler.seen(member)) errors.push_back({std::string(member), "is required"});
-  }
-  const auto check = [&](std::string_view field, const std::string& value,
-                         std::string (*rule)(std::string_view)) {
-    if (!handler.seen(field)) return;
-    for (const FieldError& e : errors) {
-      if (e.field == field) return;  // already wrong in type; don't pile on
-    }
-    if (std::string problem = rule(value); !problem.empty()) {
-      errors.push_back({std::string(field), std::move(problem)});
-    }
-  };
-  check(kUserId, handler.user_id(), &CheckUserId);
-  check(kEventType, handler.event_type(), &CheckEventType);
-  if (!errors.empty()) {
-    return Reject("The request body failed validation.", std::move(errors));
-  }
-
-  EventRequestParse out;
-  out.request.emplace();
-  out.request->user_id = std::move(handler.user_id());
-  out.request->event_type = std::move(handler.event_type());
-  out.request->details_json = MinifyJson(
-      body.substr(handler.details_begin(), handler.details_end() - handler.details_begin()));
   return out;
 }
 

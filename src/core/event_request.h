@@ -1,7 +1,8 @@
-// Parsing and validation of the POST /events body.
+// Parsing and validation of the POST /events body, and of each event of a
+// POST /events/batch body (which may also carry its own idempotencyKey).
 //
 // The body must be one JSON object with exactly the members userId,
-// eventType and jsonDetails. jsonDetails is kept as the client's own JSON
+// eventType and jsonDetails (and idempotencyKey where allowed). jsonDetails is kept as the client's own JSON
 // text (insignificant whitespace removed), never re-serialised, so numbers
 // such as 12345678901234567890 or 0.1000 survive byte for byte.
 //
@@ -31,6 +32,15 @@ struct EventRequest {
   std::string user_id;
   std::string event_type;
   std::string details_json;  // minified JSON object text
+  // A batch item's idempotencyKey, as sent (its rules are the
+  // Idempotency-Key header's, checked by the caller).
+  std::optional<std::string> idempotency_key;
+};
+
+struct EventRequestOptions {
+  bool allow_idempotency_key = false;  // a batch item may carry its own key
+  // What the sentences of errors call the parsed text.
+  std::string_view subject = "The request body";
 };
 
 struct EventRequestParse {
@@ -38,7 +48,13 @@ struct EventRequestParse {
   ValidationError error;                // filled on failure
 };
 
-EventRequestParse ParseEventRequest(std::string_view body);
+EventRequestParse ParseEventRequest(std::string_view body, const EventRequestOptions& options = {});
+
+// RapidJSON 1.1 fails numbers beyond double range (1e400) even when told to
+// keep numbers as strings. This copy of `json` replaces every well-formed
+// number outside strings by an in-range number of the same length, so a
+// parse sees the same structure at the same offsets.
+std::string DefuseJsonNumbers(std::string_view json);
 
 // Removes whitespace outside strings. REQUIRES: `json` is valid JSON.
 std::string MinifyJson(std::string_view json);

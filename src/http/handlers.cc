@@ -13,30 +13,19 @@
 #include "core/timestamp.h"
 #include "core/validation.h"
 #include "core/uuid.h"
+#include "http/batch_handler.h"
 #include "http/entity_tag.h"
 #include "http/event_list_query.h"
 #include "http/openapi_document.h"
 #include "http/problem.h"
 #include "http/query_string.h"
 #include "http/router.h"
+#include "http/write_support.h"
 
 namespace eventlogger::http {
 namespace asio = boost::asio;
 
 namespace {
-
-bool IsJsonContentType(std::string_view value) {
-  // "application/json", optionally with parameters such as charset.
-  const std::string_view media = value.substr(0, value.find(';'));
-  std::string_view trimmed = media;
-  while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t')) trimmed.remove_suffix(1);
-  constexpr std::string_view kJson = "application/json";
-  if (trimmed.size() != kJson.size()) return false;
-  for (size_t i = 0; i < kJson.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(trimmed[i])) != kJson[i]) return false;
-  }
-  return true;
-}
 
 Response JsonResponse(HttpStatus status, std::string body) {
   Response response(status, 11);
@@ -51,35 +40,6 @@ Response MethodNotAllowed(std::string_view allow) {
   response.set(beast_http::field::allow, std::string(allow));
   return response;
 }
-
-// Runs `work` on the blocking pool and resumes the awaiting coroutine on its
-// own executor with the result. Deliberately not a coroutine itself: g++ 12
-// mishandles lambdas with non-trivial captures passed as coroutine
-// parameters, so callers also keep `work` in a named local.
-template <typename Work>
-auto RunBlocking(asio::thread_pool& pool, Work work) {
-  using Value = std::invoke_result_t<Work&>;
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Value)>(
-      [&pool](auto handler, Work work) {
-        asio::post(pool, [work = std::move(work), handler = std::move(handler)]() mutable {
-          Value value = work();
-          auto executor = asio::get_associated_executor(handler);
-          asio::post(executor, [handler = std::move(handler), value = std::move(value)]() mutable {
-            handler(std::move(value));
-          });
-        });
-      },
-      asio::use_awaitable, std::move(work));
-}
-
-// Lets a store writer's thread wake the waiting coroutine: the coroutine
-// sleeps on `timer` until the store timeout, and completion cancels the
-// timer early. Held weakly by the ticket so a late completion after the
-// waiter has gone touches nothing.
-struct WriteWaiter {
-  explicit WriteWaiter(const asio::any_io_executor& executor) : timer(executor) {}
-  asio::steady_timer timer;
-};
 
 Response WriteResponse(HttpStatus status, const std::string& user_id, const std::string& event_id,
                        bool sql_success, bool document_success, bool retry_queued) {
@@ -103,25 +63,6 @@ Response ReplayResponse(const IdempotentRecord& record, const std::string& user_
   return response;
 }
 
-// Waits for the pipeline to finish with the ticket, or for the store timeout.
-// The timeout never cuts the outbox short: whether the intent is durable
-// decides between "queued" (202) and "stored nowhere" (503), so the answer
-// must wait for it; it is a local disk write.
-asio::awaitable<void> AwaitTicket(const std::shared_ptr<WriteTicket>& ticket,
-                                  const std::shared_ptr<WriteWaiter>& waiter,
-                                  std::chrono::milliseconds store_timeout) {
-  while (!ticket->complete()) {
-    waiter->timer.expires_after(store_timeout);
-    boost::system::error_code ignored;
-    co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    if (ticket->complete()) break;
-    if (ticket->reported(StoreSlot::kOutbox)) {
-      ticket->Expire();
-      break;
-    }
-  }
-}
-
 Response Forbidden(std::string_view detail, std::string_view scope) {
   Response response = MakeProblem(HttpStatus::forbidden, detail, kProblemForbidden, "Forbidden");
   std::string challenge = "Bearer error=\"insufficient_scope\"";
@@ -139,15 +80,6 @@ std::optional<Response> RequireScope(const auth::Principal& principal, auth::Sco
 
 Response NotYourUser() {
   return Forbidden("This token may reach only the events of the user it names (its sub).", "");
-}
-
-// How long a write waits for the stores: the store timeout, or less when
-// the transport must answer by a deadline (a Lambda invocation's).
-std::chrono::milliseconds StoreWait(std::chrono::milliseconds store_timeout,
-                                    std::chrono::steady_clock::time_point deadline) {
-  if (deadline == std::chrono::steady_clock::time_point::max()) return store_timeout;
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  return std::clamp(left, std::chrono::milliseconds(0), store_timeout);
 }
 
 asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext& context,
@@ -597,6 +529,15 @@ asio::awaitable<Response> Dispatch(const Request& request, Route route, const Ha
       if (auto refused = RequireScope(principal, auth::Scope::kEventsWrite)) co_return std::move(*refused);
       co_return co_await PostEvent(request, context, principal, info);
     case RouteKind::kUserEvents:
+      if (route.user_id == "batch") {
+        // POST /events/batch; GET still lists the events of a user named "batch".
+        if (method == Verb::post) {
+          info.route = "/events/batch";
+          if (auto refused = RequireScope(principal, auth::Scope::kEventsWrite)) co_return std::move(*refused);
+          co_return co_await PostEventBatch(request, context, principal, info);
+        }
+        if (method != Verb::get) co_return MethodNotAllowed("GET, POST");
+      }
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       if (auto refused = RequireScope(principal, auth::Scope::kEventsRead)) co_return std::move(*refused);
       if (!principal.MayActFor(route.user_id)) co_return NotYourUser();

@@ -33,6 +33,9 @@ struct HandlerOptions {
   // With a retry queue: time kept back from a transport deadline (a Lambda
   // invocation's) for queueing a failed write before answering.
   std::chrono::milliseconds retry_queue_reserve{1500};
+  // POST /events/batch: most events, and most body bytes, in one batch.
+  size_t max_batch_events = 1000;
+  size_t max_batch_bytes = size_t{1} << 20;
 };
 
 // Everything handlers need, owned elsewhere (by the Service).

@@ -206,9 +206,26 @@ struct HttpServer::Impl {
                                 std::chrono::steady_clock::time_point started,
                                 std::string_view route, bool keep_alive,
                                 std::shared_ptr<const std::string> shared_body = nullptr);
-  Response BodyTooLarge() const {
+  Response BodyTooLarge(size_t limit) const {
     return MakeProblem(HttpStatus::payload_too_large,
-                       "The request body exceeds " + std::to_string(options.max_body_bytes) + " bytes.");
+                       "The request body exceeds " + std::to_string(limit) + " bytes.");
+  }
+  // The body limit of this request: its path's override for a POST, else
+  // max_body_bytes.
+  size_t BodyLimitFor(const Request& request) const {
+    if (request.method() == beast_http::verb::post) {
+      std::string_view path(request.target().data(), request.target().size());
+      path = path.substr(0, path.find('?'));
+      for (const auto& [override_path, limit] : options.body_limit_overrides) {
+        if (path == override_path) return limit;
+      }
+    }
+    return options.max_body_bytes;
+  }
+  size_t WidestBodyLimit() const {
+    size_t widest = options.max_body_bytes;
+    for (const auto& entry : options.body_limit_overrides) widest = std::max(widest, entry.second);
+    return widest;
   }
   void ConnectionOpened() { open_connections.fetch_add(1); }
   void ConnectionClosed() {
@@ -358,7 +375,8 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& stream, Connection
   for (;;) {
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
+    // The widest limit until the head names the path; then the request's own.
+    parser.body_limit(WidestBodyLimit());
     boost::system::error_code ec;
 
     connection.waiting_for_request = true;
@@ -378,7 +396,8 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& stream, Connection
       // Beast checks a declared Content-Length against the limit while
       // parsing the header, so an oversized body is refused before it is
       // sent (and before a client waiting on 100-continue sends it).
-      co_await Respond(stream, connection, BodyTooLarge(), nullptr, started, "unmatched", false);
+      co_await Respond(stream, connection, BodyTooLarge(BodyLimitFor(parser.get())), nullptr, started, "unmatched",
+                       false);
       break;
     }
     if (ec == beast_http::error::header_limit) {
@@ -398,6 +417,13 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& stream, Connection
       break;
     }
 
+    const size_t body_limit = BodyLimitFor(parser.get());
+    if (const auto declared = parser.content_length(); declared && *declared > body_limit) {
+      co_await Respond(stream, connection, BodyTooLarge(body_limit), nullptr, started, "unmatched", false);
+      break;
+    }
+    parser.body_limit(body_limit);  // no body octet is parsed yet: a chunked body is held to it
+
     const auto expect = parser.get()[beast_http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -416,7 +442,7 @@ asio::awaitable<void> HttpServer::Impl::ServeRequests(Stream& stream, Connection
         connection.EndIo();
       }
       if (ec == beast_http::error::body_limit) {
-        co_await Respond(stream, connection, BodyTooLarge(), &parser.get(), started, "unmatched", false);
+        co_await Respond(stream, connection, BodyTooLarge(body_limit), &parser.get(), started, "unmatched", false);
         break;
       }
       if (ec) {

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "http/http_types.h"
@@ -56,6 +57,9 @@ struct HttpServerOptions {
   uint16_t port = 8080;                            // 0 picks a free port
   int io_threads = 2;
   size_t max_body_bytes = size_t{64} * 1024;       // larger bodies get 413
+  // POSTs to these paths (exact, before any '?') take bodies up to their
+  // own limit instead, e.g. a batch endpoint's.
+  std::vector<std::pair<std::string, size_t>> body_limit_overrides;
   size_t max_header_bytes = size_t{16} * 1024;     // larger headers get 431
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds read_timeout{30'000};  // to receive a request once it has begun, or send a response

@@ -55,7 +55,7 @@ EventWriter::EventWriter(EventWriterParts parts, EventWriterOptions options)
                      [this](const std::shared_ptr<WriteTicket>& ticket, const Status& status) {
                        ReportNotRecorded(ticket, status);
                      }) {
-  if (options_.store_writers == StoreWriters::kPerStore) {
+  {
     metadata_writer_ = std::make_unique<BatchingWriter>(
         BatchingWriterOptions{"metadata", options.max_batch_size}, StoreSlot::kMetadata,
         [this](EventBatch batch) {
@@ -86,6 +86,25 @@ Status EventWriter::Submit(const std::shared_ptr<WriteTicket>& ticket) {
   return Status::Ok();
 }
 
+Status EventWriter::SubmitAll(std::span<const std::shared_ptr<WriteTicket>> tickets) {
+  if (tickets.empty()) return Status::Ok();
+  if (unsynced_.load(std::memory_order_relaxed) >= options_.max_unsynced) {
+    return Status::ResourceExhausted("the stores have not synced; too many writes wait for it");
+  }
+  const size_t count = tickets.size();
+  if (in_flight_.fetch_add(count, std::memory_order_relaxed) + count > options_.max_in_flight) {
+    in_flight_.fetch_sub(count, std::memory_order_relaxed);
+    return Status::ResourceExhausted("too many writes in flight");
+  }
+  for (const auto& ticket : tickets) {
+    ticket->SetOnReleased([this](const WriteTicket& released) { OnReleased(released); });
+  }
+  // One hand-over: the intent writer takes them in one batch (split only at
+  // max_batch_size), so they share an append and its fdatasync.
+  intent_writer_.SubmitAll(tickets);
+  return Status::Ok();
+}
+
 void EventWriter::WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tickets) {
   intent_events_.clear();
   for (const auto& ticket : tickets) intent_events_.push_back(&ticket->event());
@@ -101,7 +120,7 @@ void EventWriter::WriteIntents(std::span<const std::shared_ptr<WriteTicket>> tic
     ticket->set_intent_segment(*segment);
     ticket->Report(StoreSlot::kOutbox, Status::Ok());
   }
-  if (options_.store_writers == StoreWriters::kIntentWriter) {
+  if (options_.store_writers == StoreWriters::kIntentWriter && tickets.size() < options_.hand_over_batch_events) {
     // Documents first: a GET reads them, and a stalled metadata store then
     // still leaves the event readable.
     WriteStore(parts_.documents, parts_.document_breaker, document_stats_, StoreSlot::kDocument, batch, tickets);

@@ -29,6 +29,9 @@
 // writes are a few microseconds of memory work per event, less than what
 // handing each batch to two more threads and waking them cost (measured:
 // about 12% of the service's CPU under POST load; docs/performance.md).
+// Only an append of hundreds of events (batch requests) is handed over
+// there too: a few microseconds per event, serial behind each append,
+// would otherwise cap batch ingest at what one thread writes.
 //
 // Admission bounds how many events are anywhere in the pipeline, so a slow
 // store turns into fast 503s instead of growing memory.
@@ -78,6 +81,12 @@ struct EventWriterOptions {
   // After a request-path failure, the worker's first retry waits up to this.
   std::chrono::milliseconds first_retry_delay{200};
   StoreWriters store_writers = StoreWriters::kPerStore;
+  // kIntentWriter: an append of at least this many events (batch requests)
+  // hands its store writes to the per-store threads instead, so the next
+  // append need not wait for them: then the intent writer alone is no
+  // longer the cap. Smaller appends (single POSTs under load: tens of
+  // events) stay on the intent writer, where they cost least.
+  size_t hand_over_batch_events = 256;
 };
 
 // The parts the pipeline writes to and reports into; all must outlive it.
@@ -102,6 +111,9 @@ class EventWriter {
   // queued) when max_in_flight events are already in flight.
   // REQUIRES: the ticket's completion callback, if any, is already set.
   Status Submit(const std::shared_ptr<WriteTicket>& ticket);
+  // Admits all the tickets or none (ResourceExhausted): a batch request's
+  // events, appended to the intent log together.
+  Status SubmitAll(std::span<const std::shared_ptr<WriteTicket>> tickets);
 
   // Finishes every admitted write, then stops the writer threads, syncs the
   // stores and releases what they hold.
@@ -144,8 +156,8 @@ class EventWriter {
   std::mutex sync_mutex_;  // one SyncAndRelease at a time (syncer vs FlushReleases)
   std::thread syncer_;
   std::vector<const Event*> intent_events_;  // the intent writer's batch, reused
-  std::unique_ptr<BatchingWriter> metadata_writer_;  // kPerStore only
-  std::unique_ptr<BatchingWriter> document_writer_;  // kPerStore only
+  std::unique_ptr<BatchingWriter> metadata_writer_;  // kPerStore, or kIntentWriter's large appends
+  std::unique_ptr<BatchingWriter> document_writer_;
   BatchingWriter intent_writer_;  // declared last: stopped first, it feeds the other two
 };
 

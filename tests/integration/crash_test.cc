@@ -1,7 +1,8 @@
 // The durability promise under kill -9: several rounds of load against the
 // real binary, each ended by SIGKILL at a random moment, then one clean run
-// that drains the outbox. Every event answered 201 or 202 must then be in
-// both stores exactly once, and no event may be in only one store.
+// that drains the outbox. Every event answered 201 or 202 (alone, or as an
+// item of a batch) must then be in both stores exactly once, and no event
+// may be in only one store.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -19,8 +20,28 @@
 namespace eventlogger::testing {
 namespace {
 
-TEST(CrashTest, KillNineLosesNoAcknowledgedEventAndLeavesNoHalfWrites) {
-  EVENTLOGGER_EMBEDDED_ONLY();
+// The event ids a response acknowledges: a single POST's, or every item
+// of a batch answered 201 or 202.
+std::vector<std::string> AcknowledgedIds(const TestResponse& response, bool batch) {
+  rapidjson::Document parsed;
+  parsed.Parse(response.body.data(), response.body.size());
+  std::vector<std::string> ids;
+  if (!parsed.IsObject()) return ids;
+  if (!batch) {
+    if ((response.status == 201 || response.status == 202) && parsed.HasMember("eventId")) {
+      ids.push_back(parsed["eventId"].GetString());
+    }
+    return ids;
+  }
+  if ((response.status != 200 && response.status != 207) || !parsed.HasMember("results")) return ids;
+  for (const auto& item : parsed["results"].GetArray()) {
+    const int status = item["status"].GetInt();
+    if (status == 201 || status == 202) ids.push_back(item["eventId"].GetString());
+  }
+  return ids;
+}
+
+void KillNineRounds(bool batch) {
   TempDir dir;
   const std::string data_dir = (dir.path() / "data").string();
   const unsigned seed = std::random_device{}();
@@ -46,18 +67,27 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedEventAndLeavesNoHalfWrites) {
             TestClient client(port, 5000);
             while (!stop.load()) {
               ++i;
-              const std::string body = R"({"userId":"crash-)" + std::to_string((c * 7 + i) % 13) +
-                                       R"(","eventType":"load","jsonDetails":{"round":)" + std::to_string(round) +
-                                       R"(,"client":)" + std::to_string(c) + R"(,"i":)" + std::to_string(i) + "}}";
-              const TestResponse r = client.PostEvent(body);
-              rapidjson::Document parsed;
-              parsed.Parse(r.body.data(), r.body.size());
-              std::lock_guard lock(mutex);
-              if ((r.status == 201 || r.status == 202) && parsed.IsObject() && parsed.HasMember("eventId")) {
-                acknowledged.insert(parsed["eventId"].GetString());
+              const auto event = [&](int n) {
+                return R"({"userId":"crash-)" + std::to_string((c * 7 + i + n) % 13) +
+                       R"(","eventType":"load","jsonDetails":{"round":)" + std::to_string(round) +
+                       R"(,"client":)" + std::to_string(c) + R"(,"i":)" + std::to_string(i) +
+                       R"(,"n":)" + std::to_string(n) + "}}";
+              };
+              std::string body;
+              if (batch) {
+                body = R"({"events":[)";
+                for (int n = 0; n < 20; ++n) body += (n > 0 ? "," : "") + event(n);
+                body += "]}";
               } else {
-                ++refused;
+                body = event(0);
               }
+              const TestResponse r = batch ? client.Send("POST", "/events/batch", body,
+                                                         {{"Content-Type", "application/json"}})
+                                           : client.PostEvent(body);
+              const std::vector<std::string> ids = AcknowledgedIds(r, batch);
+              std::lock_guard lock(mutex);
+              acknowledged.insert(ids.begin(), ids.end());
+              if (ids.empty()) ++refused;
             }
           } catch (const std::exception&) {
             // The server died mid-request: that request was never acknowledged.
@@ -103,7 +133,17 @@ TEST(CrashTest, KillNineLosesNoAcknowledgedEventAndLeavesNoHalfWrites) {
     if (metadata_ids.count(id) == 0 || document_ids.count(id) == 0) ++lost;
   }
   EXPECT_EQ(lost, 0u) << "of " << acknowledged.size() << " acknowledged events";
-  RecordProperty("acknowledged", static_cast<int>(acknowledged.size()));
+  ::testing::Test::RecordProperty("acknowledged", static_cast<int>(acknowledged.size()));
+}
+
+TEST(CrashTest, KillNineLosesNoAcknowledgedEventAndLeavesNoHalfWrites) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  KillNineRounds(/*batch=*/false);
+}
+
+TEST(CrashTest, KillNineDuringBatchesLosesNoAcknowledgedItemAndDuplicatesNone) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  KillNineRounds(/*batch=*/true);
 }
 
 }  // namespace

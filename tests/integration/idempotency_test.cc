@@ -65,23 +65,6 @@ class IdempotencyTest : public ServiceFixture {
     ServiceFixture::TearDown();
   }
 
-  // Restarts the service on the same stores with the document store wrapped
-  // by a fault injector.
-  void RestartWithFaultyDocumentStore() {
-    StopService();
-    const StoreUrls urls = ResolveStoreUrls(options_.stores, options_.data_dir);
-    auto metadata = OpenMetadataStore(urls.metadata);
-    ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
-    auto documents = OpenDocumentStore(urls.documents);
-    ASSERT_TRUE(documents.ok()) << documents.status().ToString();
-    auto service = Service::StartWithStores(
-        options_, std::move(*metadata),
-        std::make_unique<FaultyDocumentStore>(std::move(*documents), document_fault_));
-    ASSERT_TRUE(service.ok()) << service.status().ToString();
-    service_ = std::move(*service);
-    port_ = service_->endpoint().port();
-  }
-
   int64_t OutboxPending() const { return ReadOutboxPending(dir_.path() / "outbox.db"); }
 
   // Every event in both stores, by eventId (stops the service).
@@ -215,7 +198,7 @@ TEST_F(IdempotencyTest, InvalidKeysAre400NamingTheHeader) {
 }
 
 TEST_F(IdempotencyTest, KeyStillInUseIs409) {
-  RestartWithFaultyDocumentStore();
+  RestartWithFaultyDocumentStore(document_fault_);
   document_fault_.Set(Fault::Mode::kStall);
   auto first = std::async(std::launch::async, [&] {
     return HttpRequest(port_, "POST", "/events", Body("idem-4"),
@@ -288,7 +271,7 @@ TEST_F(IdempotencyTest, ConcurrentRequestsWithOneKeyMakeOneEvent) {
 }
 
 TEST_F(IdempotencyTest, QueuedEventReplaysAs202ThenAs201OnceDelivered) {
-  RestartWithFaultyDocumentStore();
+  RestartWithFaultyDocumentStore(document_fault_);
   document_fault_.Set(Fault::Mode::kFail);
   TestClient client(port_);
   const TestResponse first = client.PostEvent(Body("idem-5"), Key("k-5"));
@@ -331,7 +314,7 @@ TEST_F(IdempotencyTest, RetryBeforeTheFailureReachesTheOutboxGetsTheFirstAnswer)
   // lock keeps that window open for as long as the test needs.
   EVENTLOGGER_EMBEDDED_ONLY();
   options_.outbox_busy_timeout_ms = 100;
-  RestartWithFaultyDocumentStore();
+  RestartWithFaultyDocumentStore(document_fault_);
   document_fault_.Set(Fault::Mode::kFail);
   sqlite3* blocker = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "outbox.db").c_str(), &blocker), SQLITE_OK);

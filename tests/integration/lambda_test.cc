@@ -125,6 +125,24 @@ TEST_F(LambdaTest, Payload2EventsWriteAndReadThroughTheSameHandlers) {
   EXPECT_EQ(ParseAnswer(*again)["statusCode"].GetInt(), 304) << again->body;
 }
 
+TEST_F(LambdaTest, ABatchGoesThroughTheSameHandlerWithItsPerEventResults) {
+  auto function = StartLambda();
+  const auto batch = runtime_.WaitFor(runtime_.Enqueue(V2Event(
+      "POST", "/events/batch", "",
+      R"({"events":[{"userId":"lambda-batch","eventType":"a","jsonDetails":{"n":1}},{"userId":"","eventType":"a","jsonDetails":{}}]})")));
+  ASSERT_TRUE(batch.has_value()) << function->Output();
+  const auto answer = ParseAnswer(*batch);
+  EXPECT_EQ(answer["statusCode"].GetInt(), 207) << batch->body;
+  rapidjson::Document results;
+  results.Parse(answer["body"].GetString());
+  ASSERT_TRUE(results.IsObject()) << answer["body"].GetString();
+  EXPECT_EQ(results["results"][0]["status"].GetInt(), 201);
+  EXPECT_EQ(results["results"][1]["status"].GetInt(), 400);
+  const auto list = runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/events/lambda-batch")));
+  ASSERT_TRUE(list.has_value());
+  EXPECT_THAT(ParseAnswer(*list)["body"].GetString(), HasSubstr(results["results"][0]["eventId"].GetString()));
+}
+
 TEST_F(LambdaTest, Payload1EventsTakeBase64BodiesAndMultiValueQueriesAndGetMultiValueHeaders) {
   auto function = StartLambda();
   // {"userId":"lambda-v1","eventType":"t","jsonDetails":{"a":"b"}}

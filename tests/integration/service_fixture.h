@@ -16,6 +16,7 @@
 #include "app/service.h"
 #include "core/log.h"
 #include "integration/backend.h"
+#include "integration/faulty_stores.h"
 
 namespace eventlogger::testing {
 
@@ -136,6 +137,21 @@ class ServiceFixture : public ::testing::Test {
 
   void StartService() {
     Result<std::unique_ptr<Service>> service = Service::Start(options_);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(*service);
+    port_ = service_->endpoint().port();
+  }
+  // Restarts the service on the same stores with the document store wrapped
+  // by a fault injector the test controls.
+  void RestartWithFaultyDocumentStore(Fault& fault) {
+    StopService();
+    const StoreUrls urls = ResolveStoreUrls(options_.stores, options_.data_dir);
+    auto metadata = OpenMetadataStore(urls.metadata);
+    ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
+    auto documents = OpenDocumentStore(urls.documents);
+    ASSERT_TRUE(documents.ok()) << documents.status().ToString();
+    auto service = Service::StartWithStores(options_, std::move(*metadata),
+                                            std::make_unique<FaultyDocumentStore>(std::move(*documents), fault));
     ASSERT_TRUE(service.ok()) << service.status().ToString();
     service_ = std::move(*service);
     port_ = service_->endpoint().port();

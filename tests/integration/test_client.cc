@@ -1,5 +1,7 @@
 #include "integration/test_client.h"
 
+#include <cstdio>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -160,6 +162,18 @@ double MetricValue(const std::string& metrics_text, const std::string& name) {
   const size_t at = metrics_text.find(prefix);
   if (at == std::string::npos) return -1;
   return std::stod(metrics_text.substr(at + prefix.size()));
+}
+
+std::string ChunkedPost(const std::string& target, const std::string& body, size_t chunk_bytes) {
+  std::string request = "POST " + target +
+                        " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t offset = 0; offset < body.size(); offset += chunk_bytes) {
+    const std::string piece = body.substr(offset, chunk_bytes);
+    char size[24];
+    std::snprintf(size, sizeof size, "%zx", piece.size());
+    request += std::string(size) + "\r\n" + piece + "\r\n";
+  }
+  return request + "0\r\n\r\n";
 }
 
 }  // namespace eventlogger::testing

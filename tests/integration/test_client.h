@@ -49,6 +49,10 @@ class TestClient {
   bool ReadMore();
 };
 
+// The bytes of a POST whose body is sent with Transfer-Encoding: chunked,
+// in chunks of `chunk_bytes`.
+std::string ChunkedPost(const std::string& target, const std::string& body, size_t chunk_bytes = 8192);
+
 // One-shot convenience: a fresh connection per call.
 TestResponse HttpRequest(uint16_t port, const std::string& method, const std::string& target,
                          const std::string& body = {},

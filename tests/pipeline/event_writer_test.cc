@@ -310,6 +310,47 @@ TEST_P(EventWriterTest, StoreWritesRunOnTheThreadsTheModeNames) {
   for (const auto& t : tickets) EXPECT_TRUE(t.ticket->Outcome().all_ok());
 }
 
+// kIntentWriter hands a large append (a batch request's) to the per-store
+// threads, so the next append does not wait behind its store writes.
+TEST(EventWriterHandOverTest, ALargeAppendIsWrittenByThePerStoreThreads) {
+  std::latch done(6);
+  Harness h({.max_in_flight = 100, .max_batch_size = 1024, .store_writers = StoreWriters::kIntentWriter,
+             .hand_over_batch_events = 4});
+  std::mutex mutex;
+  std::set<std::thread::id> metadata_threads, document_threads;
+  h.metadata.backend.on_event = [&](const Event&) {
+    std::lock_guard lock(mutex);
+    metadata_threads.insert(std::this_thread::get_id());
+  };
+  h.documents.backend.on_event = [&](const Event&) {
+    std::lock_guard lock(mutex);
+    document_threads.insert(std::this_thread::get_id());
+  };
+  std::vector<Tracked> batch;
+  std::vector<std::shared_ptr<WriteTicket>> tickets;
+  for (int i = 0; i < 5; ++i) {
+    batch.push_back(MakeTicket("b" + std::to_string(i), &done));
+    tickets.push_back(batch.back().ticket);
+  }
+  ASSERT_TRUE(h.writer->SubmitAll(tickets).ok());
+  // Wait for the batch, so the single event below is an append of its own.
+  for (const Tracked& t : batch) SpinUntil([&] { return t.ticket->complete(); });
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(metadata_threads.size(), 1u);
+    ASSERT_EQ(document_threads.size(), 1u);
+    EXPECT_NE(*metadata_threads.begin(), *document_threads.begin());
+  }
+  Tracked single = MakeTicket("single", &done);
+  ASSERT_TRUE(h.writer->Submit(single.ticket).ok());
+  done.wait();
+  // The small append stayed on the intent writer: a third thread wrote both.
+  EXPECT_EQ(metadata_threads.size(), 2u);
+  EXPECT_EQ(document_threads.size(), 2u);
+  for (const Tracked& t : batch) EXPECT_TRUE(t.ticket->Outcome().all_ok());
+  EXPECT_TRUE(single.ticket->Outcome().all_ok());
+}
+
 TEST_P(EventWriterTest, IntentIsDurableBeforeAnyStoreSeesTheEvent) {
   // The durability promise: a crash at any instant leaves either nothing or
   // an intent-log record. So whenever a store is handed an event, its
@@ -442,6 +483,50 @@ TEST_P(EventWriterTest, AdmissionIsBoundedAndReopensWhenWritesFinish) {
   EXPECT_EQ(h.Unreleased(), 0);
   EXPECT_FALSE(rejected.ticket->complete());
   EXPECT_EQ(rejected.completions->load(), 0);
+}
+
+TEST_P(EventWriterTest, SubmitAllAdmitsAllOrNoneAndAppendsThemTogether) {
+  // A batch request's events: admitted as one, and one intent-log append
+  // (one fdatasync) for all of them.
+  std::latch done(4);
+  Harness h(Mode({.max_in_flight = 6, .max_batch_size = 1024}));
+  h.metadata.backend.Hold();
+  h.documents.backend.Hold();
+  std::vector<Tracked> batch;
+  std::vector<std::shared_ptr<WriteTicket>> tickets;
+  for (int i = 0; i < 4; ++i) {
+    batch.push_back(MakeTicket("b" + std::to_string(i), &done));
+    tickets.push_back(batch.back().ticket);
+  }
+  ASSERT_TRUE(h.writer->SubmitAll(tickets).ok());
+  EXPECT_EQ(h.writer->in_flight(), 4u);
+  for (const Tracked& t : batch) SpinUntil([&] { return t.ticket->reported(StoreSlot::kOutbox); });
+  EXPECT_EQ(h.intent_log->Stats().appends, 1);
+  EXPECT_EQ(h.intent_log->Stats().appended_events, 4);
+
+  // Three more would pass max_in_flight: none is admitted, none counted.
+  std::vector<Tracked> refused;
+  std::vector<std::shared_ptr<WriteTicket>> refused_tickets;
+  for (int i = 0; i < 3; ++i) {
+    refused.push_back(MakeTicket("r" + std::to_string(i)));
+    refused_tickets.push_back(refused.back().ticket);
+  }
+  EXPECT_EQ(h.writer->SubmitAll(refused_tickets).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(h.writer->in_flight(), 4u);
+  EXPECT_TRUE(h.writer->SubmitAll({}).ok());
+
+  h.metadata.backend.Release();
+  h.documents.backend.Release();
+  done.wait();
+  for (const Tracked& t : batch) EXPECT_TRUE(t.ticket->Outcome().all_ok());
+  h.writer->Stop();
+  for (const auto& ids : {h.metadata.backend.ids(), h.documents.backend.ids()}) {
+    EXPECT_EQ(ids, (std::vector<std::string>{"b0", "b1", "b2", "b3"}));
+  }
+  for (const Tracked& t : refused) {
+    EXPECT_FALSE(t.ticket->reported(StoreSlot::kOutbox));
+    EXPECT_FALSE(h.Intent(t.ticket->event().event_id).has_value());
+  }
 }
 
 TEST_P(EventWriterTest, ExpiredTicketKeepsItsAnswerWhileLateReportsAreCounted) {
