@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(event_request list_query authorization jwks http_head dynamodb_response)
+[ ${#targets[@]} -gt 0 ] || targets=(event_request batch_request list_query authorization jwks http_head dynamodb_response)
 
 cmake -S fuzz -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/fuzz -j "${EVENTLOGGER_BUILD_JOBS:-$(nproc)}" >/dev/null
