@@ -51,7 +51,11 @@ Every option --some-option can also be set as EVENTLOGGER_SOME_OPTION.
 // Printed after the serve options: what the HTTP API takes.
 constexpr const char* kServeApi = R"(
 HTTP API (README.md has the details):
-  POST /events                    {"userId", "eventType", "jsonDetails"}; optional Idempotency-Key header
+  POST /events                    {"userId", "eventType", "jsonDetails", "occurredAt"?, "sentAt"?};
+                                  optional Idempotency-Key header
+  POST /events/batch              {"events": [{…, "idempotencyKey"?, "occurredAt"?}, …], "sentAt"?}
+       occurredAt: when the event happened (client clock); sentAt: when the client sent it. The
+       event's timestamp is receivedAt - (sentAt - occurredAt), or occurredAt alone, or receivedAt
   GET  /events/{userId}           the user's events, a page at a time:
          limit=1..1000            events per page (default 100)
          order=asc|desc           oldest (default) or newest first
@@ -201,6 +205,8 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("max-body-bytes", po::value(&max_body_bytes)->default_value(max_body_bytes), "largest accepted request body, in bytes (POST /events/batch has its own limit)")
       ("max-batch-events", po::value(&max_batch_events)->default_value(max_batch_events), "most events in one POST /events/batch; more is refused with 413")
       ("max-batch-bytes", po::value(&max_batch_bytes)->default_value(max_batch_bytes), "largest POST /events/batch body, in bytes; larger is refused with 413")
+      ("max-future-skew-ms", po::value(&out.handlers.client_time.max_future_skew_ms)->default_value(out.handlers.client_time.max_future_skew_ms), "refuse (400) an event whose occurredAt, corrected by the request's sentAt, lies more than this far ahead of the server's clock, in ms (0 to 604800000)")
+      ("max-event-age-days", po::value(&out.handlers.client_time.max_event_age_days)->default_value(out.handlers.client_time.max_event_age_days), "refuse (400) an event whose occurredAt, corrected by the request's sentAt, lies more than this many days back (0 to 36600)")
       ("io-threads", po::value(&io_threads)->default_value(io_threads), "threads serving HTTP")
       ("blocking-threads", po::value(&blocking_threads)->default_value(blocking_threads), "threads running store reads")
       ("store-timeout-ms", po::value(&store_timeout_ms)->default_value(store_timeout_ms), "answer 503 when a store write takes longer, in ms")
@@ -258,6 +264,9 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   const auto require = [](bool ok, const char* message) {
     return ok ? Status::Ok() : Status::InvalidArgument(message);
   };
+  if (std::string invalid = out.handlers.client_time.Validate(); !invalid.empty()) {
+    return Status::InvalidArgument(invalid);
+  }
   for (const Status& s : {
            require(max_body_bytes >= 64 && max_body_bytes <= (64 << 20), "--max-body-bytes must be 64 to 67108864"),
            require(io_threads >= 1 && io_threads <= 256, "--io-threads must be 1 to 256"),

@@ -315,7 +315,7 @@ Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& option
       EventWriterParts{*parts->intent_log, *parts->metadata, *parts->documents, *parts->metadata_breaker,
                        *parts->document_breaker, *parts->retry_worker, clock},
       writer_options);
-  parts->reader = std::make_unique<EventReader>(*parts->documents);
+  parts->reader = std::make_unique<EventReader>(*parts->documents, parts->metadata.get());
   parts->ids = std::make_unique<Uuid7Generator>(SystemClock::Instance());
   parts->blocking_pool = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, options.blocking_threads)));

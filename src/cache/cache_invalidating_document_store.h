@@ -33,6 +33,10 @@ class CacheInvalidatingDocumentStore final : public DocumentStore {
                    const std::function<void(const DocumentView&)>& visit) override {
     return store_->FindEvent(user_id, event_id, visit);
   }
+  Status FindEventAt(std::string_view user_id, const DocumentKey& key,
+                     const std::function<void(const DocumentView&)>& visit) override {
+    return store_->FindEventAt(user_id, key, visit);
+  }
   Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
     return store_->Scan(filter, visit);
   }

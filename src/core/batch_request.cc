@@ -12,6 +12,7 @@ namespace eventlogger {
 namespace {
 
 constexpr std::string_view kEvents = "events";
+constexpr std::string_view kSentAt = "sentAt";
 
 // SAX handler for the envelope: validates its shape and records each item's
 // byte range, leaving the items' own members to ParseEventRequest.
@@ -28,18 +29,29 @@ class BatchEnvelopeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8
       : stream_(stream), max_events_(max_events) {}
 
   bool Default() { return OnScalar(); }
-  bool String(const char*, rapidjson::SizeType, bool) { return OnScalar(); }
+  bool String(const char* text, rapidjson::SizeType length, bool) {
+    if (depth_ == 1 && in_sent_at_member_) {
+      sent_at_.assign(text, length);
+      sent_at_is_string_ = true;
+      return true;
+    }
+    return OnScalar();
+  }
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return OnScalar(); }
 
   bool Key(const char* text, rapidjson::SizeType length, bool) {
     if (depth_ != 1) return true;
     const std::string_view key(text, length);
     in_events_member_ = key == kEvents;
+    in_sent_at_member_ = key == kSentAt;
     if (in_events_member_) {
       if (seen_events_) errors_.push_back({"events", "appears more than once"});
       seen_events_ = true;
+    } else if (in_sent_at_member_) {
+      if (seen_sent_at_) errors_.push_back({"sentAt", "appears more than once"});
+      seen_sent_at_ = true;
     } else {
-      errors_.push_back({std::string(key.substr(0, 64)), "is not a known member (expected events)"});
+      errors_.push_back({std::string(key.substr(0, 64)), "is not a known member (expected events, sentAt)"});
     }
     return true;
   }
@@ -50,6 +62,7 @@ class BatchEnvelopeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8
       return true;
     }
     if (depth_ == 1 && in_events_member_) errors_.push_back({"events", "must be an array of events"});
+    if (depth_ == 1 && in_sent_at_member_) errors_.push_back({"sentAt", "must be a string"});
     if (depth_ == 2 && in_events_array_ && !AddItem(/*is_object=*/true)) return false;
     return Enter();
   }
@@ -60,6 +73,8 @@ class BatchEnvelopeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8
       seen_array_ = true;
     } else if (depth_ == 1 && in_events_member_) {
       errors_.push_back({"events", "must be one array of events"});
+    } else if (depth_ == 1 && in_sent_at_member_) {
+      errors_.push_back({"sentAt", "must be a string"});
     } else if (depth_ == 2 && in_events_array_ && !AddItem(/*is_object=*/false)) {
       return false;
     }
@@ -72,6 +87,11 @@ class BatchEnvelopeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8
   bool too_deep() const { return too_deep_; }
   bool too_many() const { return too_many_; }
   bool seen_events() const { return seen_events_; }
+  // The envelope's sentAt text, when it was a string.
+  std::optional<std::string_view> sent_at() const {
+    if (!sent_at_is_string_) return std::nullopt;
+    return std::string_view(sent_at_);
+  }
   const std::vector<Item>& items() const { return items_; }
   const std::vector<FieldError>& errors() const { return errors_; }
 
@@ -79,6 +99,7 @@ class BatchEnvelopeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8
   bool OnScalar() {
     if (depth_ == 0) return RootNotObject();
     if (depth_ == 1 && in_events_member_) errors_.push_back({"events", "must be an array of events"});
+    if (depth_ == 1 && in_sent_at_member_) errors_.push_back({"sentAt", "must be a string"});
     if (depth_ == 2 && in_events_array_) return AddItem(/*is_object=*/false);
     return true;
   }
@@ -131,6 +152,10 @@ class BatchEnvelopeHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8
   bool in_events_array_ = false;
   bool seen_events_ = false;
   bool seen_array_ = false;
+  bool in_sent_at_member_ = false;
+  bool seen_sent_at_ = false;
+  bool sent_at_is_string_ = false;
+  std::string sent_at_;
   bool open_item_ = false;
   bool root_not_object_ = false;
   bool too_deep_ = false;
@@ -199,12 +224,19 @@ BatchRequestParse ParseBatchRequest(std::string_view body, size_t max_events) {
   std::vector<FieldError> errors = handler->errors();
   if (!handler->seen_events()) errors.push_back({"events", "is required"});
   if (errors.empty() && handler->items().empty()) errors.push_back({"events", "must hold at least one event"});
+  std::optional<Instant> sent_at;
+  if (const std::optional<std::string_view> text = handler->sent_at(); text && errors.empty()) {
+    sent_at = ParseInstant(*text);
+    if (!sent_at) errors.push_back({"sentAt", std::string(kInstantRule)});
+  }
   if (!errors.empty()) return Refuse("The batch envelope failed validation.", std::move(errors));
 
   BatchRequestParse out;
+  out.sent_at = sent_at;
   out.items.reserve(handler->items().size());
   EventRequestOptions options;
   options.allow_idempotency_key = true;
+  options.allow_sent_at = false;  // the envelope's sentAt covers every item
   options.subject = "The event";
   for (const BatchEnvelopeHandler::Item& item : handler->items()) {
     if (!item.is_object) {
@@ -215,6 +247,7 @@ BatchRequestParse ParseBatchRequest(std::string_view body, size_t max_events) {
       continue;
     }
     out.items.push_back(ParseEventRequest(body.substr(item.begin, item.end - item.begin), options));
+    if (out.items.back().request) out.items.back().request->times.sent_at = sent_at;
   }
   return out;
 }

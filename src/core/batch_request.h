@@ -1,9 +1,11 @@
 // Parsing of the POST /events/batch envelope:
 //
-//   {"events": [ {userId, eventType, jsonDetails, idempotencyKey?}, … ]}
+//   {"events": [ {userId, eventType, jsonDetails, idempotencyKey?, occurredAt?}, … ],
+//    "sentAt"?}
 //
-// The envelope is checked as a whole (valid JSON, an object whose only
-// member is a non-empty "events" array, no more than max_events items,
+// The envelope is checked as a whole (valid JSON, an object whose members
+// are a non-empty "events" array and optionally a "sentAt" instant; no more
+// than max_events items,
 // nesting bounded); each item is then parsed on its own by
 // ParseEventRequest, so one bad item fails only itself.
 #pragma once
@@ -21,7 +23,9 @@ struct BatchRequestParse {
   std::optional<ValidationError> envelope_error;
   bool too_many_events = false;  // with envelope_error: more than max_events items
   // One per item, in request order (when the envelope is valid).
+  // Each parsed item's times.sent_at is the envelope's sentAt.
   std::vector<EventRequestParse> items;
+  std::optional<Instant> sent_at;  // the envelope's, when given
 };
 
 BatchRequestParse ParseBatchRequest(std::string_view body, size_t max_events);

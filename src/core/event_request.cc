@@ -14,6 +14,8 @@ constexpr std::string_view kUserId = "userId";
 constexpr std::string_view kEventType = "eventType";
 constexpr std::string_view kJsonDetails = "jsonDetails";
 constexpr std::string_view kIdempotencyKey = "idempotencyKey";
+constexpr std::string_view kOccurredAt = "occurredAt";
+constexpr std::string_view kSentAt = "sentAt";
 
 // SAX handler: tracks where it is in the document, captures the top-level
 // members and the byte range of jsonDetails, and records field errors. It
@@ -25,8 +27,8 @@ class EventBodyHandler
   // `escapes_possible`: the body holds a "\u" escape, so a decoded string
   // may hold a lone surrogate (see DecodedIsUtf8); without one, strings are
   // the body's own bytes, already checked.
-  EventBodyHandler(rapidjson::InsituStringStream& stream, bool escapes_possible, bool allow_idempotency_key)
-      : stream_(stream), escapes_possible_(escapes_possible), allow_idempotency_key_(allow_idempotency_key) {}
+  EventBodyHandler(rapidjson::InsituStringStream& stream, bool escapes_possible, const EventRequestOptions& options)
+      : stream_(stream), escapes_possible_(escapes_possible), options_(options) {}
 
   // Every scalar goes through here (BaseReaderHandler's default).
   bool Default() { return OnValue("a JSON object", /*is_string=*/false, {}); }
@@ -44,11 +46,14 @@ class EventBodyHandler
     if (key == kUserId) current_ = Member::kUserId;
     if (key == kEventType) current_ = Member::kEventType;
     if (key == kJsonDetails) current_ = Member::kJsonDetails;
-    if (key == kIdempotencyKey && allow_idempotency_key_) current_ = Member::kIdempotencyKey;
+    if (key == kIdempotencyKey && options_.allow_idempotency_key) current_ = Member::kIdempotencyKey;
+    if (key == kOccurredAt) current_ = Member::kOccurredAt;
+    if (key == kSentAt && options_.allow_sent_at) current_ = Member::kSentAt;
     if (current_ == Member::kUnknown) {
-      AddError(std::string(key), allow_idempotency_key_
-                                     ? "is not a known member (expected userId, eventType, jsonDetails, idempotencyKey)"
-                                     : "is not a known member (expected userId, eventType, jsonDetails)");
+      std::string expected = "is not a known member (expected userId, eventType, jsonDetails, ";
+      if (options_.allow_idempotency_key) expected += "idempotencyKey, ";
+      expected += options_.allow_sent_at ? "occurredAt, sentAt)" : "occurredAt)";
+      AddError(std::string(key), std::move(expected));
       return true;
     }
     bool& seen = seen_[static_cast<int>(current_)];
@@ -73,17 +78,42 @@ class EventBodyHandler
     if (member == kUserId) return seen_[static_cast<int>(Member::kUserId)];
     if (member == kEventType) return seen_[static_cast<int>(Member::kEventType)];
     if (member == kIdempotencyKey) return seen_[static_cast<int>(Member::kIdempotencyKey)];
+    if (member == kOccurredAt) return seen_[static_cast<int>(Member::kOccurredAt)];
+    if (member == kSentAt) return seen_[static_cast<int>(Member::kSentAt)];
     return seen_[static_cast<int>(Member::kJsonDetails)];
   }
   std::string& user_id() { return user_id_; }
   std::string& event_type() { return event_type_; }
   std::string& idempotency_key() { return idempotency_key_; }
+  const std::string& occurred_at() const { return occurred_at_; }
+  const std::string& sent_at() const { return sent_at_; }
   size_t details_begin() const { return details_begin_; }
   size_t details_end() const { return details_end_; }
   bool details_captured() const { return details_end_ > details_begin_; }
 
  private:
-  enum class Member { kUserId = 0, kEventType = 1, kJsonDetails = 2, kIdempotencyKey = 3, kUnknown = 4 };
+  enum class Member {
+    kUserId = 0,
+    kEventType = 1,
+    kJsonDetails = 2,
+    kIdempotencyKey = 3,
+    kOccurredAt = 4,
+    kSentAt = 5,
+    kUnknown = 6
+  };
+
+  static std::string_view Name(Member member) {
+    switch (member) {
+      case Member::kUserId: return kUserId;
+      case Member::kEventType: return kEventType;
+      case Member::kJsonDetails: return kJsonDetails;
+      case Member::kIdempotencyKey: return kIdempotencyKey;
+      case Member::kOccurredAt: return kOccurredAt;
+      case Member::kSentAt: return kSentAt;
+      case Member::kUnknown: break;
+    }
+    return "";
+  }
 
   // RapidJSON 1.1 rejects a lone high surrogate escape but decodes a lone
   // low one (\udc00) into the invalid UTF-8 bytes ED B0 80.
@@ -115,6 +145,14 @@ class EventBodyHandler
         if (is_string) idempotency_key_.assign(text);
         else AddError("idempotencyKey", "must be a string");
         break;
+      case Member::kOccurredAt:
+        if (is_string) occurred_at_.assign(text);
+        else AddError("occurredAt", "must be a string");
+        break;
+      case Member::kSentAt:
+        if (is_string) sent_at_.assign(text);
+        else AddError("sentAt", "must be a string");
+        break;
       case Member::kUnknown:
         break;
     }
@@ -131,10 +169,7 @@ class EventBodyHandler
         details_begin_ = stream_.Tell() - 1;  // the reader has consumed the '{'
         in_details_ = true;
       } else if (current_ != Member::kUnknown) {
-        AddError(current_ == Member::kUserId           ? "userId"
-                 : current_ == Member::kEventType      ? "eventType"
-                 : current_ == Member::kIdempotencyKey ? "idempotencyKey"
-                                                       : "jsonDetails",
+        AddError(std::string(Name(current_)),
                  current_ == Member::kJsonDetails ? "must be a JSON object" : "must be a string");
       }
     }
@@ -164,10 +199,10 @@ class EventBodyHandler
 
   rapidjson::InsituStringStream& stream_;  // only Tell() is used (it is not const)
   const bool escapes_possible_;
-  const bool allow_idempotency_key_;
+  const EventRequestOptions options_;
   int depth_ = 0;
   Member current_ = Member::kUnknown;
-  bool seen_[5] = {false, false, false, false, false};
+  bool seen_[7] = {false, false, false, false, false, false, false};
   bool root_is_not_object_ = false;
   bool lone_surrogate_ = false;
   bool too_deep_ = false;
@@ -177,6 +212,8 @@ class EventBodyHandler
   std::string user_id_;
   std::string event_type_;
   std::string idempotency_key_;
+  std::string occurred_at_;
+  std::string sent_at_;
   std::vector<FieldError> errors_;
 };
 
@@ -240,7 +277,7 @@ EventRequestParse ParseEventRequest(std::string_view body, const EventRequestOpt
   text.reserve(body.size() + 16);
   text.assign(body);
   rapidjson::InsituStringStream stream(text.data());
-  std::optional<EventBodyHandler> parsing(std::in_place, stream, escapes_possible, options.allow_idempotency_key);
+  std::optional<EventBodyHandler> parsing(std::in_place, stream, escapes_possible, options);
   rapidjson::Reader reader;
   // The recursive parser (faster than kParseIterativeFlag) recurses once per
   // nesting level, and the handler stops it past kMaxDetailsDepth + 1 levels,
@@ -252,7 +289,7 @@ EventRequestParse ParseEventRequest(std::string_view body, const EventRequestOpt
     defused = DefuseJsonNumbers(body);  // see DefuseJsonNumbers; rare, so only on this error
     defused.reserve(defused.size() + 16);  // the same spare bytes as `text`
     stream = rapidjson::InsituStringStream(defused.data());
-    parsing.emplace(stream, escapes_possible, options.allow_idempotency_key);
+    parsing.emplace(stream, escapes_possible, options);
     parsed = reader.Parse<kFlags>(stream, *parsing);
   }
   EventBodyHandler& handler = *parsing;
@@ -294,6 +331,17 @@ EventRequestParse ParseEventRequest(std::string_view body, const EventRequestOpt
   };
   check(kUserId, handler.user_id(), &CheckUserId);
   check(kEventType, handler.event_type(), &CheckEventType);
+  std::optional<Instant> occurred_at, sent_at;
+  const auto instant = [&](std::string_view field, const std::string& value, std::optional<Instant>* out) {
+    if (!handler.seen(field)) return;
+    for (const FieldError& e : errors) {
+      if (e.field == field) return;
+    }
+    *out = ParseInstant(value);
+    if (!*out) errors.push_back({std::string(field), std::string(kInstantRule)});
+  };
+  instant(kOccurredAt, handler.occurred_at(), &occurred_at);
+  instant(kSentAt, handler.sent_at(), &sent_at);
   if (!errors.empty()) {
     return Reject(std::string(options.subject) + " failed validation.", std::move(errors));
   }
@@ -305,6 +353,8 @@ EventRequestParse ParseEventRequest(std::string_view body, const EventRequestOpt
   out.request->details_json = MinifyJson(
       body.substr(handler.details_begin(), handler.details_end() - handler.details_begin()));
   if (handler.seen(kIdempotencyKey)) out.request->idempotency_key = std::move(handler.idempotency_key());
+  out.request->times.occurred_at = occurred_at;
+  out.request->times.sent_at = sent_at;
   return out;
 }
 

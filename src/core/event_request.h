@@ -2,7 +2,8 @@
 // POST /events/batch body (which may also carry its own idempotencyKey).
 //
 // The body must be one JSON object with exactly the members userId,
-// eventType and jsonDetails (and idempotencyKey where allowed). jsonDetails is kept as the client's own JSON
+// eventType and jsonDetails, optionally occurredAt and sentAt (and
+// idempotencyKey where allowed). jsonDetails is kept as the client's own JSON
 // text (insignificant whitespace removed), never re-serialised, so numbers
 // such as 12345678901234567890 or 0.1000 survive byte for byte.
 //
@@ -14,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/event_time.h"
 
 namespace eventlogger {
 
@@ -35,10 +38,18 @@ struct EventRequest {
   // A batch item's idempotencyKey, as sent (its rules are the
   // Idempotency-Key header's, checked by the caller).
   std::optional<std::string> idempotency_key;
+  // occurredAt (when the event happened, by the client's clock) and, for a
+  // single POST, sentAt (when the client sent it, by the same clock).
+  ClientTimes times;
 };
+
+// How an occurredAt or sentAt must look, for error messages.
+inline constexpr std::string_view kInstantRule =
+    "must be an ISO 8601 instant with a Z or offset, e.g. 2025-06-29T14:32:45.123Z";
 
 struct EventRequestOptions {
   bool allow_idempotency_key = false;  // a batch item may carry its own key
+  bool allow_sent_at = true;           // a batch's sentAt is the envelope's, not an item's
   // What the sentences of errors call the parsed text.
   std::string_view subject = "The request body";
 };

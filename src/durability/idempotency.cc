@@ -15,13 +15,20 @@ bool IsValidIdempotencyKey(std::string_view key) {
 }
 
 std::string RequestHash(std::string_view user_id, std::string_view event_type,
-                        std::string_view details_json) {
+                        std::string_view details_json, std::optional<int64_t> occurred_at_millis) {
   // NUL separators: none of the parts can contain one, so the encoding is unambiguous.
   std::string input;
-  input.reserve(user_id.size() + event_type.size() + details_json.size() + 2);
+  input.reserve(user_id.size() + event_type.size() + details_json.size() + 24);
   input.append(user_id).push_back('\0');
   input.append(event_type).push_back('\0');
   input.append(details_json);
+  // Only when given, so the hashes of requests without one stay what earlier
+  // versions recorded. sentAt is left out: a client's retry sends the same
+  // event with a later sentAt.
+  if (occurred_at_millis) {
+    input.push_back('\0');
+    input.append("occurredAt=").append(std::to_string(*occurred_at_millis));
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr);
@@ -69,8 +76,11 @@ Result<std::optional<IdempotentRecord>> IdempotencyIndex::Find(std::string_view 
       record.metadata_done = stored.ok() && stored->event_id == record.event_id;
     }
     if (!record.document_done) {
-      record.document_done =
-          documents_.FindEvent(entry.event.user_id, record.event_id, [](const DocumentView&) {}).ok();
+      record.document_done = documents_
+                                 .FindEventAt(entry.event.user_id,
+                                              DocumentKey{entry.event.timestamp, record.event_id},
+                                              [](const DocumentView&) {})
+                                 .ok();
     }
     return std::optional<IdempotentRecord>(std::move(record));
   }

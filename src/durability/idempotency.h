@@ -34,7 +34,7 @@ bool IsValidIdempotencyKey(std::string_view key);
 // SHA-256 (hex) of the parts of a request that define the event, so that a
 // retry with the same key but a different body is told apart from a replay.
 std::string RequestHash(std::string_view user_id, std::string_view event_type,
-                        std::string_view details_json);
+                        std::string_view details_json, std::optional<int64_t> occurred_at_millis = std::nullopt);
 
 // The event already recorded under a key.
 struct IdempotentRecord {

@@ -22,6 +22,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/event_time.h"
 #include "core/log.h"
 
 namespace eventlogger {
@@ -240,7 +241,8 @@ uint32_t RecordChecksum(uint64_t seq, std::string_view payload) {
 size_t PayloadBytes(const Event& event) {
   return kFixedPayloadBytes + event.event_id.size() + event.user_id.size() +
          event.event_type.size() + event.timestamp.size() + event.details_json.size() +
-         event.idempotency_key.size() + event.request_hash.size();
+         event.idempotency_key.size() + event.request_hash.size() +
+         (event.occurred_at.empty() ? 0 : kLengthPrefixBytes + event.occurred_at.size());
 }
 
 void PutString(std::string* out, const std::string& text) {
@@ -265,6 +267,10 @@ void AppendRecord(uint64_t seq, const Event& event, std::string* out) {
   PutString(out, event.details_json);
   PutString(out, event.idempotency_key);
   PutString(out, event.request_hash);
+  // A trailing field, only on events whose client gave occurredAt: records
+  // without it are byte for byte what earlier versions wrote, and a log
+  // those versions left is replayed as it is.
+  if (!event.occurred_at.empty()) PutString(out, event.occurred_at);
   const std::string_view payload(out->data() + start + kRecordHeaderBytes,
                                  out->size() - start - kRecordHeaderBytes);
   EncodeFixed32(out->data() + start, static_cast<uint32_t>(payload.size()));
@@ -306,7 +312,7 @@ bool DecodePayload(std::string_view payload, Event* event) {
          reader.ReadString(&event->event_type) && reader.ReadString(&event->timestamp) &&
          reader.ReadInt64(&event->unix_millis) && reader.ReadString(&event->details_json) &&
          reader.ReadString(&event->idempotency_key) && reader.ReadString(&event->request_hash) &&
-         reader.AtEnd();
+         (reader.AtEnd() || (reader.ReadString(&event->occurred_at) && reader.AtEnd()));
 }
 
 // Appends the events of one segment's contents to *events; returns how many.
@@ -778,8 +784,9 @@ Result<IntentLogInspection> IntentLog::Inspect(const std::string& directory) {
     ++inspection.segments;
     inspection.events += *count;
     for (const Event& event : events) {
-      if (inspection.oldest_unix_millis == 0 || event.unix_millis < inspection.oldest_unix_millis) {
-        inspection.oldest_unix_millis = event.unix_millis;
+      const int64_t received = ReceivedMillisOf(event.event_id, event.unix_millis);
+      if (inspection.oldest_unix_millis == 0 || received < inspection.oldest_unix_millis) {
+        inspection.oldest_unix_millis = received;
       }
     }
   }

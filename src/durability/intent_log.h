@@ -30,6 +30,8 @@
 //   event_id, user_id, event_type, timestamp   each [u32 length][bytes]
 //   unix_millis                                 i64 (two's complement)
 //   details_json, idempotency_key, request_hash each [u32 length][bytes]
+//   occurred_at                                 [u32 length][bytes], only when
+//                                               the client gave occurredAt
 // A payload is never empty, so the zeros of a fresh file read as "end".
 //
 // Replay reads each segment from its start and stops at the first record that
@@ -111,7 +113,7 @@ struct IntentLogInspection {
   bool in_use = false;
   int64_t events = 0;    // events the next Open would replay
   int64_t segments = 0;  // segment files holding at least one of them
-  int64_t oldest_unix_millis = 0;  // the earliest of those events' times; 0 if none
+  int64_t oldest_unix_millis = 0;  // the earliest of those events' receipts; 0 if none
 };
 
 class IntentLog {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/event_time.h"
 #include "core/timestamp.h"
 #include "storage/sqlite_support.h"
 
@@ -14,7 +15,9 @@ using sqlite::ColumnText;
 
 namespace {
 
-constexpr int kOutboxSchemaVersion = 1;
+// 1: the first; 2: occurred_at (a client's occurredAt), added in place to
+// an outbox version 1 left behind.
+constexpr int kOutboxSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS outbox (
@@ -23,6 +26,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   event_type      TEXT NOT NULL,
   timestamp       TEXT NOT NULL,
   details_json    TEXT NOT NULL,
+  occurred_at     TEXT,
   idempotency_key TEXT,
   request_hash    TEXT,
   metadata_done   INTEGER NOT NULL DEFAULT 0,
@@ -36,13 +40,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms, event_id);
 CREATE UNIQUE INDEX IF NOT EXISTS outbox_by_idempotency_key
   ON outbox (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
-PRAGMA user_version = 1;
 )sql";
 
 constexpr const char* kSelect =
     "SELECT event_id, user_id, event_type, timestamp, details_json, COALESCE(idempotency_key, ''), "
     "COALESCE(request_hash, ''), metadata_done, document_done, state, attempts, created_at_ms, "
-    "next_attempt_ms, COALESCE(last_error, '') FROM outbox ";
+    "next_attempt_ms, COALESCE(last_error, ''), COALESCE(occurred_at, '') FROM outbox ";
 
 OutboxEntry ReadEntry(sqlite3_stmt* st) {
   OutboxEntry entry;
@@ -61,7 +64,16 @@ OutboxEntry ReadEntry(sqlite3_stmt* st) {
   entry.created_at_ms = sqlite3_column_int64(st, 11);
   entry.next_attempt_ms = sqlite3_column_int64(st, 12);
   entry.last_error = ColumnText(st, 13);
+  entry.event.occurred_at = ColumnText(st, 14);
   return entry;
+}
+
+// Brings an outbox of an earlier version up to this one.
+Status Upgrade(sqlite3* db, int from_version) {
+  if (from_version == 1) {
+    if (Status s = sqlite::Exec(db, "ALTER TABLE outbox ADD COLUMN occurred_at TEXT"); !s.ok()) return s;
+  }
+  return sqlite::Exec(db, ("PRAGMA user_version = " + std::to_string(kOutboxSchemaVersion)).c_str());
 }
 
 }  // namespace
@@ -165,6 +177,9 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(const OutboxOptions& options) {
   }
   if (Status s = sqlite::Exec(db->get(), "PRAGMA journal_mode=WAL"); !s.ok()) return s;
   if (Status s = sqlite::Exec(db->get(), kSchema); !s.ok()) return s;
+  if (current < kOutboxSchemaVersion) {
+    if (Status s = Upgrade(db->get(), current); !s.ok()) return s;
+  }
   // 8 MiB of page cache: commits otherwise re-read index pages from the OS.
   if (Status s = sqlite::Exec(db->get(), "PRAGMA cache_size=-8192"); !s.ok()) return s;
   // Checkpoints run from Checkpoint() (the retry worker), not inside commits.
@@ -186,8 +201,8 @@ Status Outbox::RecordIntents(EventBatch events, int64_t next_attempt_ms) {
   return impl_->Transaction(/*durable=*/true, [&](sqlite3* db) {
     Result<sqlite3_stmt*> insert = impl_->Cached(
         "INSERT OR IGNORE INTO outbox (event_id, user_id, event_type, timestamp, details_json, "
-        "idempotency_key, request_hash, created_at_ms, next_attempt_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+        "idempotency_key, request_hash, created_at_ms, next_attempt_ms, occurred_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     if (!insert.ok()) return insert.status();
     sqlite3_stmt* st = *insert;
     for (const Event* event : events) {
@@ -198,8 +213,10 @@ Status Outbox::RecordIntents(EventBatch events, int64_t next_attempt_ms) {
       BindText(st, 5, event->details_json);
       BindOptionalText(st, 6, event->idempotency_key);
       BindOptionalText(st, 7, event->request_hash);
-      sqlite3_bind_int64(st, 8, event->unix_millis);
+      // Queued when received: a client's occurredAt may lie days back.
+      sqlite3_bind_int64(st, 8, ReceivedMillisOf(event->event_id, event->unix_millis));
       sqlite3_bind_int64(st, 9, next_attempt_ms);
+      BindOptionalText(st, 10, event->occurred_at);
       const int rc = sqlite3_step(st);
       sqlite3_reset(st);
       if (rc != SQLITE_DONE) return sqlite::Error(db, rc, "recording write intents");

@@ -44,7 +44,7 @@ struct OutboxEntry {
   bool document_done = false;
   OutboxState state = OutboxState::kPending;
   int attempts = 0;
-  int64_t created_at_ms = 0;   // when queued (the event's time; reset by a replay)
+  int64_t created_at_ms = 0;   // when queued (the event's receipt; reset by a replay)
   int64_t next_attempt_ms = 0;
   std::string last_error;
 };

@@ -31,6 +31,7 @@ Result<ReconcileReport> Reconcile(MetadataStore& metadata, DocumentStore& docume
       event.event_type = document.event_type;
       event.timestamp = document.timestamp;
       event.unix_millis = ParseTimestamp(event.timestamp).value_or(0);
+      event.occurred_at = document.occurred_at;
       document_only.emplace(event_id, std::move(event));
     }
     return true;

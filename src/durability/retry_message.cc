@@ -71,6 +71,7 @@ std::string EncodeRetryMessage(const RetryMessage& message) {
   Field(w, "userId", event.user_id);
   Field(w, "eventType", event.event_type);
   Field(w, "timestamp", event.timestamp);
+  if (!event.occurred_at.empty()) Field(w, "occurredAt", event.occurred_at);
   Field(w, "jsonDetails", event.details_json);
   if (!event.idempotency_key.empty()) Field(w, "idempotencyKey", event.idempotency_key);
   if (!event.request_hash.empty()) Field(w, "requestHash", event.request_hash);
@@ -123,6 +124,13 @@ Result<RetryMessage> DecodeRetryMessage(std::string_view body) {
   if (!millis) return Refuse("timestamp is not an ISO 8601 UTC time with milliseconds");
   event.timestamp = std::string(*timestamp);
   event.unix_millis = *millis;
+
+  Result<std::string_view> occurred_at = StringMember(document, "occurredAt", false);
+  if (!occurred_at.ok()) return occurred_at.status();
+  if (!occurred_at->empty() && !ParseTimestamp(*occurred_at)) {
+    return Refuse("occurredAt is not an ISO 8601 UTC time with milliseconds");
+  }
+  event.occurred_at = std::string(*occurred_at);
 
   Result<std::string_view> details = StringMember(document, "jsonDetails", true);
   if (!details.ok()) return details.status();

@@ -168,7 +168,7 @@ void CheckItem(Item& item, EventRequestParse& parse, const HandlerContext& conte
     return;
   }
   if (!item.idempotency_key.empty()) {
-    item.request_hash = RequestHash(request.user_id, request.event_type, request.details_json);
+    item.request_hash = RequestHashOf(request);
   }
 }
 
@@ -307,10 +307,12 @@ asio::awaitable<Response> PostEventBatch(const Request& request, const HandlerCo
     event->user_id = item.request->user_id;  // the claim and keys_in_batch still name it
     event->event_type = std::move(item.request->event_type);
     event->details_json = std::move(item.request->details_json);
-    const Uuid7 id = context.ids.Next();
-    event->event_id = FormatUuid(id.bytes);
-    event->unix_millis = id.unix_millis;
-    event->timestamp = FormatTimestamp(id.unix_millis);
+    if (std::string error;
+        !AssignIdAndTime(*event, item.request->times, context.ids, context.options.client_time, &error)) {
+      Fail(item, 400, kProblemValidation, "Your request is not valid.", "The event's time is out of bounds.",
+           {{"occurredAt", std::move(error)}});
+      continue;
+    }
     if (!item.idempotency_key.empty()) {
       event->idempotency_key = item.idempotency_key;
       event->request_hash = item.request_hash;

@@ -111,6 +111,8 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
                               std::to_string(context.max_document_bytes) + ".");
   }
 
+  const ClientTimes times = parse.request->times;
+  const std::string request_hash = has_key ? RequestHashOf(*parse.request) : std::string();
   auto event = std::make_shared<Event>();
   event->user_id = std::move(parse.request->user_id);
   event->event_type = std::move(parse.request->event_type);
@@ -128,7 +130,7 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
   if (has_key) {
     if (!context.idempotency.TryBegin(event->user_id, idempotency_key)) {
       if (std::optional<IdempotentRecord> answered = context.idempotency.Answered(event->user_id, idempotency_key)) {
-        if (answered->request_hash != RequestHash(event->user_id, event->event_type, event->details_json)) {
+        if (answered->request_hash != request_hash) {
           co_return MakeProblem(HttpStatus::unprocessable_entity,
                                 "This Idempotency-Key was used with a different request body.",
                                 kProblemIdempotencyMismatch, "Idempotency-Key reused");
@@ -143,7 +145,7 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     claim.scope = event->user_id;
     claim.key = idempotency_key;
     event->idempotency_key = idempotency_key;
-    event->request_hash = RequestHash(event->user_id, event->event_type, event->details_json);
+    event->request_hash = request_hash;
     IdempotencyIndex& index = context.idempotency;
     auto lookup = [&index, user_id = event->user_id, key = idempotency_key] { return index.Find(user_id, key); };
     Result<std::optional<IdempotentRecord>> existing = co_await RunBlocking(context.blocking_pool, std::move(lookup));
@@ -161,10 +163,9 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     }
   }
 
-  const Uuid7 id = context.ids.Next();
-  event->event_id = FormatUuid(id.bytes);
-  event->unix_millis = id.unix_millis;
-  event->timestamp = FormatTimestamp(id.unix_millis);
+  if (std::string error; !AssignIdAndTime(*event, times, context.ids, context.options.client_time, &error)) {
+    co_return MakeValidationProblem({"The event's time is out of bounds.", {{"occurredAt", std::move(error)}}});
+  }
   if (context.retry_queue != nullptr &&
       MaxRetryMessageBytes(document_bytes) > context.retry_queue->max_message_bytes()) {
     // Only a large event can outgrow a retry message: measure it exactly,

@@ -22,6 +22,7 @@
 #include "http/page_cursor.h"
 #include "http/rate_limiter.h"
 #include "pipeline/event_reader.h"
+#include "core/event_time.h"
 #include "pipeline/event_writer.h"
 
 namespace eventlogger::http {
@@ -36,6 +37,8 @@ struct HandlerOptions {
   // POST /events/batch: most events, and most body bytes, in one batch.
   size_t max_batch_events = 1000;
   size_t max_batch_bytes = size_t{1} << 20;
+  // Bounds on a client's occurredAt / sentAt.
+  ClientTimeOptions client_time;
 };
 
 // Everything handlers need, owned elsewhere (by the Service).

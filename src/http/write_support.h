@@ -1,5 +1,5 @@
 // What the write handlers (POST /events, POST /events/batch) share: the
-// media type check, running blocking work off the io thread, and waiting
+// media type check, ids and times, request hashes, running blocking work off the io thread, and waiting
 // for the write pipeline with the store timeout. Internal to src/http.
 #pragma once
 
@@ -16,9 +16,17 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
+#include "core/event.h"
+#include "core/event_request.h"
+#include "core/event_time.h"
+#include "core/timestamp.h"
+#include "core/uuid.h"
+#include "durability/idempotency.h"
 #include "pipeline/write_ticket.h"
 
 namespace eventlogger::http {
@@ -64,6 +72,29 @@ struct WriteWaiter {
   explicit WriteWaiter(const asio::any_io_executor& executor) : timer(executor) {}
   asio::steady_timer timer;
 };
+
+// Gives `event` its id (a UUIDv7: when the server received it) and its
+// timestamp from the client's times; false, with *error saying why, when
+// those fall outside the bounds (the event is then refused with 400).
+inline bool AssignIdAndTime(Event& event, const ClientTimes& times, Uuid7Generator& ids,
+                            const ClientTimeOptions& options, std::string* error) {
+  const Uuid7 id = ids.Next();
+  std::optional<ResolvedEventTime> time = ResolveEventTime(id.unix_millis, times, options, error);
+  if (!time) return false;
+  event.event_id = FormatUuid(id.bytes);
+  event.unix_millis = time->unix_millis;
+  event.timestamp = FormatTimestamp(time->unix_millis);
+  event.occurred_at = std::move(time->occurred_at);
+  return true;
+}
+
+// The idempotency hash of a parsed request (occurredAt included: it names
+// when the event happened; sentAt is not: a retry resends it later).
+inline std::string RequestHashOf(const EventRequest& request) {
+  std::optional<int64_t> occurred;
+  if (request.times.occurred_at) occurred = request.times.occurred_at->unix_millis;
+  return RequestHash(request.user_id, request.event_type, request.details_json, occurred);
+}
 
 // How long a write waits for the stores: the store timeout, or less when
 // the transport must answer by a deadline (a Lambda invocation's).

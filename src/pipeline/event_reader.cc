@@ -1,8 +1,11 @@
 #include "pipeline/event_reader.h"
 
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "core/json_output.h"
+#include "core/event_time.h"
 
 namespace eventlogger {
 
@@ -20,25 +23,44 @@ std::string EventPrefix(std::string_view user_id) {
 void AppendEventJsonAfterPrefix(std::string& out, std::string_view prefix, const DocumentView& document) {
   constexpr std::string_view kType = "\",\"eventType\":\"";
   constexpr std::string_view kTimestamp = "\",\"timestamp\":\"";
+  constexpr std::string_view kReceivedAt = "\",\"receivedAt\":\"";
+  constexpr std::string_view kOccurredAt = "\",\"occurredAt\":\"";
   constexpr std::string_view kPayload = "\",\"jsonPayload\":";
+  // Without a client occurredAt the timestamp is the server's receipt; only
+  // a client-timed event needs its eventId read for it.
+  std::string received_storage;
+  std::string_view received_at = document.timestamp;
+  if (!document.occurred_at.empty()) {
+    received_storage = ReceivedAtOf(document.event_id, document.timestamp);
+    received_at = received_storage;
+  }
   if (JsonStringNeedsEscape(document.event_id) || JsonStringNeedsEscape(document.event_type) ||
-      JsonStringNeedsEscape(document.timestamp)) {
+      JsonStringNeedsEscape(document.timestamp) || JsonStringNeedsEscape(document.occurred_at)) {
     out += prefix;
     AppendJsonString(out, document.event_id);
     out += ",\"eventType\":";
     AppendJsonString(out, document.event_type);
     out += ",\"timestamp\":";
     AppendJsonString(out, document.timestamp);
+    out += ",\"receivedAt\":";
+    AppendJsonString(out, received_at);
+    if (!document.occurred_at.empty()) {
+      out += ",\"occurredAt\":";
+      AppendJsonString(out, document.occurred_at);
+    }
     out += ",\"jsonPayload\":";
     out += document.details_json;
     out += '}';
     return;
   }
   // The usual case (ids, types and timestamps never need escaping): one
-  // resize and straight copies, not eleven appends that each check the
+  // resize and straight copies, not a dozen appends that each check the
   // capacity (a third of rendering a page).
+  const bool occurred = !document.occurred_at.empty();
   const std::string_view parts[] = {prefix, "\"", document.event_id, kType, document.event_type,
-                                    kTimestamp, document.timestamp, kPayload, document.details_json, "}"};
+                                    kTimestamp, document.timestamp, kReceivedAt, received_at,
+                                    occurred ? kOccurredAt : std::string_view(), document.occurred_at,
+                                    kPayload, document.details_json, "}"};
   size_t size = 0;
   for (const std::string_view part : parts) size += part.size();
   const size_t at = out.size();
@@ -93,8 +115,16 @@ Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRang
 Result<std::string> EventReader::EventJson(std::string_view user_id,
                                            std::string_view event_id) const {
   std::string out;
-  const Status status = documents_.FindEvent(
-      user_id, event_id, [&out](const DocumentView& document) { AppendEventJson(out, document); });
+  const auto render = [&out](const DocumentView& document) { AppendEventJson(out, document); };
+  Status status = documents_.FindEvent(user_id, event_id, render);
+  if (status.code() != StatusCode::kNotFound || metadata_ == nullptr) {
+    if (!status.ok()) return status;
+    return out;
+  }
+  // Not under its eventId's time: a client-timed event, or none at all.
+  Result<EventMetadata> metadata = metadata_->FindEvent(user_id, event_id);
+  if (!metadata.ok()) return metadata.status();
+  status = documents_.FindEventAt(user_id, DocumentKey{metadata->timestamp, metadata->event_id}, render);
   if (!status.ok()) return status;
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "storage/document_store.h"
+#include "storage/metadata_store.h"
 
 namespace eventlogger {
 
@@ -29,7 +30,10 @@ struct EventPage {
 
 class EventReader {
  public:
-  explicit EventReader(DocumentStore& documents) : documents_(documents) {}
+  // `metadata` (optional) finds the timestamp of an event whose client gave
+  // occurredAt, for EventJson: its eventId alone does not locate it.
+  explicit EventReader(DocumentStore& documents, MetadataStore* metadata = nullptr)
+      : documents_(documents), metadata_(metadata) {}
 
   // Up to `limit` (>= 1) of the user's events that `range` covers, in its
   // order. Reads one document past the page to know whether more exist, so
@@ -37,10 +41,13 @@ class EventReader {
   Result<EventPage> UserEventsPage(std::string_view user_id, UserRangeQuery range, size_t limit) const;
 
   // One event as a JSON object; NotFound if the user has no such event.
+  // Found by its eventId's time in one read; an event stored under another
+  // timestamp (a client's occurredAt) takes a metadata lookup first.
   Result<std::string> EventJson(std::string_view user_id, std::string_view event_id) const;
 
  private:
   DocumentStore& documents_;
+  MetadataStore* metadata_;
 };
 
 // Appends one document as the API's event object.

@@ -29,6 +29,7 @@ struct DocumentView {
   std::string_view event_id;
   std::string_view event_type;
   std::string_view timestamp;
+  std::string_view occurred_at;   // the client's occurredAt; empty when it sent none
   std::string_view details_json;  // the stored JSON text, to be spliced as is
 };
 
@@ -98,9 +99,17 @@ class DocumentStore {
     return ReadUserRange(user_id, UserRangeQuery{}, visit);
   }
 
-  // Finds one document; NotFound if the user has no such event.
+  // Finds one document by the timestamp its eventId carries (a UUIDv7's
+  // millisecond: the event's timestamp unless the client gave occurredAt);
+  // NotFound if the user has no such document.
   virtual Status FindEvent(std::string_view user_id, std::string_view event_id,
                            const std::function<void(const DocumentView&)>& visit) = 0;
+
+  // Finds one document by its full key, for an event whose timestamp is not
+  // its eventId's (one with a client occurredAt: the metadata store knows
+  // its timestamp). NotFound if the user has no such document.
+  virtual Status FindEventAt(std::string_view user_id, const DocumentKey& key,
+                             const std::function<void(const DocumentView&)>& visit) = 0;
 
   // Calls `visit` for each document the filter covers, in no promised order
   // (for reconciliation and operators, not for the request path).

@@ -56,6 +56,12 @@ bool DecodeItem(const Item& item, DocumentView* view) {
     *out = it->second.value;
     return true;
   };
+  // OccurredAt is there only for events a client gave one.
+  view->occurred_at = {};
+  if (auto it = item.find(kDynamoDbOccurredAtAttribute); it != item.end()) {
+    if (it->second.type != AttributeValue::Type::kString) return false;
+    view->occurred_at = it->second.value;
+  }
   return text(kDynamoDbUserIdAttribute, &view->user_id) && text(kDynamoDbEventIdAttribute, &view->event_id) &&
          text(kDynamoDbEventTypeAttribute, &view->event_type) &&
          text(kDynamoDbTimestampAttribute, &view->timestamp) &&
@@ -193,11 +199,22 @@ class DynamoDbDocumentStore final : public DocumentStore {
     if (user_id.empty() || !uuid || UuidVersion(*uuid) != 7) return Status::NotFound("no such event");
     const int64_t millis = Uuid7UnixMillis(*uuid);
     if (millis > kMaxTimestampMillis) return Status::NotFound("no such event");
+    return Get(user_id, DynamoDbSortKey(FormatTimestamp(millis), FormatUuid(*uuid)), visit);
+  }
+
+  Status FindEventAt(std::string_view user_id, const DocumentKey& key,
+                     const std::function<void(const DocumentView&)>& visit) override {
+    if (user_id.empty() || key.timestamp.size() != kTimestampLength || key.event_id.size() != kEventIdLength) {
+      return Status::NotFound("no such event");
+    }
+    return Get(user_id, DynamoDbSortKey(key.timestamp, key.event_id), visit);
+  }
+
+  Status Get(std::string_view user_id, std::string sort_key, const std::function<void(const DocumentView&)>& visit) {
     aws::GetItemRequest request;
     request.table_name = options_.table;
     request.key[std::string(kDynamoDbUserIdAttribute)] = AttributeValue::S(std::string(user_id));
-    request.key[std::string(kDynamoDbSortKeyAttribute)] =
-        AttributeValue::S(DynamoDbSortKey(FormatTimestamp(millis), FormatUuid(*uuid)));
+    request.key[std::string(kDynamoDbSortKeyAttribute)] = AttributeValue::S(std::move(sort_key));
     request.consistent_read = options_.consistent_reads;
     Result<std::optional<Item>> item = client_->GetItem(request);
     if (!item.ok()) return WithContext(item.status(), Where("reading a document"));
@@ -417,6 +434,7 @@ aws::Item DynamoDbItemForEvent(const Event& event) {
   item.emplace(kDynamoDbEventTypeAttribute, AttributeValue::S(event.event_type));
   item.emplace(kDynamoDbTimestampAttribute, AttributeValue::S(event.timestamp));
   item.emplace(kDynamoDbPayloadAttribute, AttributeValue::S(event.details_json));
+  if (!event.occurred_at.empty()) item.emplace(kDynamoDbOccurredAtAttribute, AttributeValue::S(event.occurred_at));
   return item;
 }
 
@@ -428,15 +446,17 @@ size_t DynamoDbItemBytes(const Event& event) {
          event.timestamp.size() + 1 + event.event_id.size() + kDynamoDbEventIdAttribute.size() +
          event.event_id.size() + kDynamoDbEventTypeAttribute.size() + event.event_type.size() +
          kDynamoDbTimestampAttribute.size() + event.timestamp.size() + kDynamoDbPayloadAttribute.size() +
-         event.details_json.size();
+         event.details_json.size() +
+         (event.occurred_at.empty() ? 0 : kDynamoDbOccurredAtAttribute.size() + event.occurred_at.size());
 }
 
 size_t DynamoDbFixedItemBytes() {
   const size_t names = kDynamoDbUserIdAttribute.size() + kDynamoDbSortKeyAttribute.size() +
                        kDynamoDbEventIdAttribute.size() + kDynamoDbEventTypeAttribute.size() +
-                       kDynamoDbTimestampAttribute.size() + kDynamoDbPayloadAttribute.size();
+                       kDynamoDbTimestampAttribute.size() + kDynamoDbPayloadAttribute.size() +
+                       kDynamoDbOccurredAtAttribute.size();  // counted whether or not an event has it
   const size_t sort_key = kTimestampLength + 1 + kEventIdLength;
-  return names + sort_key + kEventIdLength + kTimestampLength;
+  return names + sort_key + kEventIdLength + kTimestampLength + kTimestampLength;
 }
 
 size_t DynamoDbMaxDocumentBytes() { return aws::kMaxItemBytes - DynamoDbFixedItemBytes(); }

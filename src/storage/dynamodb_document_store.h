@@ -91,6 +91,8 @@ inline constexpr std::string_view kDynamoDbEventIdAttribute = "EventId";
 inline constexpr std::string_view kDynamoDbEventTypeAttribute = "EventType";
 inline constexpr std::string_view kDynamoDbTimestampAttribute = "Timestamp";
 inline constexpr std::string_view kDynamoDbPayloadAttribute = "JsonPayload";
+// Only on events whose client gave occurredAt.
+inline constexpr std::string_view kDynamoDbOccurredAtAttribute = "OccurredAt";
 
 // "<timestamp>#<eventId>".
 std::string DynamoDbSortKey(std::string_view timestamp, std::string_view event_id);

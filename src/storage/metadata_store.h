@@ -24,9 +24,14 @@ struct EventMetadata {
   std::string event_id;
   std::string user_id;
   std::string event_type;
-  std::string timestamp;
+  std::string timestamp;        // when the event happened (Event::timestamp); the scan order
   std::string idempotency_key;  // empty if the client sent none
   std::string request_hash;
+  std::string occurred_at;      // the client's occurredAt (Event::occurred_at); empty: none (NULL)
+  // When the server received the event (ReceivedAtOf its eventId). Stored
+  // beside the id so SQL can ask for it; equals `timestamp` for events
+  // without occurredAt, and for every event stored before schema version 3.
+  std::string received_at;
 };
 
 // Which events a scan covers. Empty members mean "no bound".
@@ -86,6 +91,12 @@ class MetadataStore {
   // The event recorded under (user, Idempotency-Key), NotFound if none.
   virtual Result<EventMetadata> FindByIdempotencyKey(std::string_view user_id,
                                                      std::string_view key) = 0;
+
+  // The user's event with this eventId, NotFound if none (or if the id is
+  // another user's). One lookup by eventId, whatever the event's timestamp:
+  // how a reader finds an event whose occurredAt moved it away from the
+  // time in its id.
+  virtual Result<EventMetadata> FindEvent(std::string_view user_id, std::string_view event_id) = 0;
 
   // API keys. Few rows (one per client application), so they are listed
   // whole; every instance sharing the store re-reads the list often, which

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/uuid.h"
 #include "storage/connection_pool.h"
 #include "storage/sql_dialect.h"
 
@@ -521,7 +522,7 @@ EventMetadata RowToMetadata(const std::vector<std::optional<std::string>>& colum
   const auto text = [&columns](size_t i) {
     return i < columns.size() && columns[i] ? *columns[i] : std::string();
   };
-  return EventMetadata{text(0), text(1), text(2), text(3), text(4), text(5)};
+  return EventMetadata{text(0), text(1), text(2), text(3), text(4), text(5), text(6), text(7)};
 }
 
 class OdbcMetadataStore final : public MetadataStore {
@@ -574,6 +575,21 @@ class OdbcMetadataStore final : public MetadataStore {
               });
     if (!status.ok()) return status;
     if (!found) return Status::NotFound("no event with this idempotency key");
+    return *found;
+  }
+
+  Result<EventMetadata> FindEvent(std::string_view user_id, std::string_view event_id) override {
+    // The column is a uuid (uniqueidentifier): any other text would fail the
+    // statement, yet it names no event all the same.
+    if (!ParseUuid(event_id)) return Status::NotFound("no event with this eventId");
+    std::optional<EventMetadata> found;
+    const Status status = Query(context_.dialect.FindEvent(user_id, event_id), "looking up an event",
+                                [&found](const EventMetadata& row) {
+                                  found = row;
+                                  return false;
+                                });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no event with this eventId");
     return *found;
   }
 

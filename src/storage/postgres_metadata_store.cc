@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/uuid.h"
 #include "storage/connection_pool.h"
 #include "storage/sql_dialect.h"
 #include "storage/store_factory.h"
@@ -226,6 +227,8 @@ Status StreamRows(PGconn* conn, const SqlStatement& statement, const Context& co
         row.timestamp = Value(raw, 0, 3);
         row.idempotency_key = Value(raw, 0, 4);
         row.request_hash = Value(raw, 0, 5);
+        row.occurred_at = Value(raw, 0, 6);
+        row.received_at = Value(raw, 0, 7);
         *delivered = true;
         wanted = visit(row);
         break;
@@ -345,6 +348,26 @@ class PostgresMetadataStore final : public MetadataStore {
     });
     if (!status.ok()) return status;
     if (!found) return Status::NotFound("no event with this idempotency key");
+    return *found;
+  }
+
+  Result<EventMetadata> FindEvent(std::string_view user_id, std::string_view event_id) override {
+    // The column is a uuid: any other text would fail the statement, yet
+    // it names no event all the same.
+    if (!ParseUuid(event_id)) return Status::NotFound("no event with this eventId");
+    const SqlStatement query = context_.dialect.FindEvent(user_id, event_id);
+    std::optional<EventMetadata> found;
+    Status status = Run([&](PGconn* conn, bool* delivered) {
+      return StreamRows(
+          conn, query, context_, "looking up an event",
+          [&found](const EventMetadata& row) {
+            found = row;
+            return false;
+          },
+          delivered);
+    });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no event with this eventId");
     return *found;
   }
 

@@ -17,7 +17,12 @@
 namespace eventlogger {
 namespace {
 
+// Value formats: 1 = [1][type length][type][details]; 2 (an event with a
+// client occurredAt) = [2][type length][type][occurredAt, 24 bytes][details].
+// Events without occurredAt keep format 1, so a store written by this build
+// stays readable by the previous one unless clients send occurredAt.
 constexpr char kValueFormat = 1;
+constexpr char kValueFormatWithOccurredAt = 2;
 constexpr size_t kEventIdLength = 36;
 
 // Translates a RocksDB status into ours, in one place.
@@ -36,10 +41,11 @@ Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
 
 std::string EncodeValue(const Event& event) {
   std::string value;
-  value.reserve(2 + event.event_type.size() + event.details_json.size());
-  value.push_back(kValueFormat);
+  value.reserve(2 + event.event_type.size() + event.occurred_at.size() + event.details_json.size());
+  value.push_back(event.occurred_at.empty() ? kValueFormat : kValueFormatWithOccurredAt);
   value.push_back(static_cast<char>(event.event_type.size()));
   value += event.event_type;
+  value += event.occurred_at;  // kTimestampLength bytes when present
   value += event.details_json;
   return value;
 }
@@ -53,14 +59,16 @@ bool DecodeDocument(rocksdb::Slice key, rocksdb::Slice value, DocumentView* view
       k.size() != separator + 1 + kTimestampLength + kEventIdLength) {
     return false;
   }
-  if (v.size() < 2 || v[0] != kValueFormat) return false;
+  if (v.size() < 2 || (v[0] != kValueFormat && v[0] != kValueFormatWithOccurredAt)) return false;
   const size_t type_length = static_cast<uint8_t>(v[1]);
-  if (v.size() < 2 + type_length) return false;
+  const size_t occurred_length = v[0] == kValueFormatWithOccurredAt ? kTimestampLength : 0;
+  if (v.size() < 2 + type_length + occurred_length) return false;
   view->user_id = k.substr(0, separator);
   view->timestamp = k.substr(separator + 1, kTimestampLength);
   view->event_id = k.substr(separator + 1 + kTimestampLength);
   view->event_type = v.substr(2, type_length);
-  view->details_json = v.substr(2 + type_length);
+  view->occurred_at = v.substr(2 + type_length, occurred_length);
+  view->details_json = v.substr(2 + type_length + occurred_length);
   return true;
 }
 
@@ -143,8 +151,18 @@ class RocksDbDocumentStore final : public DocumentStore {
     // timestamp, so the full key is known without an index.
     const std::optional<UuidBytes> uuid = ParseUuid(event_id);
     if (!uuid || UuidVersion(*uuid) != 7) return Status::NotFound("no such event");
-    const std::string key = RocksDbDocumentKey(
-        user_id, FormatTimestamp(Uuid7UnixMillis(*uuid)), FormatUuid(*uuid));
+    return Find(RocksDbDocumentKey(user_id, FormatTimestamp(Uuid7UnixMillis(*uuid)), FormatUuid(*uuid)), visit);
+  }
+
+  Status FindEventAt(std::string_view user_id, const DocumentKey& key,
+                     const std::function<void(const DocumentView&)>& visit) override {
+    if (key.timestamp.size() != kTimestampLength || key.event_id.size() != kEventIdLength) {
+      return Status::NotFound("no such event");
+    }
+    return Find(RocksDbDocumentKey(user_id, key.timestamp, key.event_id), visit);
+  }
+
+  Status Find(const std::string& key, const std::function<void(const DocumentView&)>& visit) {
     rocksdb::PinnableSlice value;
     const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), key, &value);
     if (s.IsNotFound()) return Status::NotFound("no such event");

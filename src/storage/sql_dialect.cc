@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/event_time.h"
 #include "core/json_output.h"
 
 namespace eventlogger {
@@ -77,6 +78,12 @@ std::string PostgresTimeText(std::string_view column) {
          " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '')";
 }
 
+// received_at, or the timestamp where it is NULL: a row written before
+// schema version 3, or after the migration by an instance still running an
+// older build (a rolling upgrade), has none, and such an event was timed by
+// the server, so its timestamp is when it was received.
+std::string PostgresReceivedAtText() { return PostgresTimeText("COALESCE(received_at, \"timestamp\")"); }
+
 std::string PostgresQuote(std::string_view identifier) {
   return "\"" + std::string(identifier) + "\"";
 }
@@ -94,6 +101,9 @@ constexpr std::string_view kSqlServerTimestampText =
 std::string SqlServerTimeText(std::string_view column) {
   return "COALESCE(REPLACE(CONVERT(char(23), " + std::string(column) + ", 121), ' ', 'T') + 'Z', N'')";
 }
+
+// As PostgresReceivedAtText.
+std::string SqlServerReceivedAtText() { return SqlServerTimeText("COALESCE(received_at, [timestamp])"); }
 
 // The batch as one JSON array for OPENJSON: SQL Server has no array
 // parameters, and one nvarchar(max) parameter keeps the batch to one round
@@ -133,6 +143,10 @@ std::string SqlServerBatchJson(EventBatch events) {
     field("k", event->idempotency_key, true);
     json += ',';
     field("h", event->request_hash, true);
+    json += ',';
+    field("o", event->occurred_at, true);
+    json += ',';
+    field("r", ReceivedAtOf(event->event_id, event->timestamp), false);
     json += '}';
   }
   json += ']';
@@ -301,11 +315,13 @@ SqlStatement SqlDialect::Make(std::string text,
 std::string SqlDialect::SelectColumns() const {
   if (kind_ == SqlDialectKind::kPostgres) {
     return "SELECT event_id::text, user_id, event_type, " + std::string(kPostgresTimestampText) +
-           ", COALESCE(idempotency_key, ''), COALESCE(request_hash, '') FROM " + Table("events");
+           ", COALESCE(idempotency_key, ''), COALESCE(request_hash, ''), " +
+           PostgresTimeText("occurred_at") + ", " + PostgresReceivedAtText() + " FROM " + Table("events");
   }
   return "SELECT LOWER(CONVERT(char(36), event_id)), user_id, event_type, " +
          std::string(kSqlServerTimestampText) +
-         ", COALESCE(idempotency_key, N''), COALESCE(request_hash, N'') FROM " + Table("events");
+         ", COALESCE(idempotency_key, N''), COALESCE(request_hash, N''), " +
+         SqlServerTimeText("occurred_at") + ", " + SqlServerReceivedAtText() + " FROM " + Table("events");
 }
 
 std::vector<SqlStatement> SqlDialect::SessionSetup(
@@ -333,17 +349,21 @@ SqlStatement SqlDialect::InsertBatch(EventBatch events) const {
   if (kind_ == SqlDialectKind::kSqlServer) {
     const std::string events_table = Table("events");
     return Make("INSERT INTO " + events_table +
-                    " (event_id, user_id, event_type, [timestamp], idempotency_key, request_hash) "
+                    " (event_id, user_id, event_type, [timestamp], idempotency_key, request_hash, "
+                    "occurred_at, received_at) "
                     "SELECT v.event_id, v.user_id, v.event_type, CONVERT(datetime2(3), "
                     "v.[timestamp], 127), "
-                    "v.idempotency_key, v.request_hash "
+                    "v.idempotency_key, v.request_hash, CONVERT(datetime2(3), v.occurred_at, 127), "
+                    "CONVERT(datetime2(3), v.received_at, 127) "
                     "FROM OPENJSON(?) WITH ("
                     "event_id uniqueidentifier '$.i', "
                     "user_id nvarchar(128) '$.u', "
                     "event_type nvarchar(64) '$.t', "
                     "[timestamp] nvarchar(30) '$.s', "
                     "idempotency_key nvarchar(255) '$.k', "
-                    "request_hash nvarchar(128) '$.h') AS v "
+                    "request_hash nvarchar(128) '$.h', "
+                    "occurred_at nvarchar(30) '$.o', "
+                    "received_at nvarchar(30) '$.r') AS v "
                     // UPDLOCK, HOLDLOCK: range locks, so two writers racing on one
                     // eventId serialize here instead of failing on the primary key.
                     "WHERE NOT EXISTS (SELECT 1 FROM " +
@@ -355,28 +375,36 @@ SqlStatement SqlDialect::InsertBatch(EventBatch events) const {
                     "AND e.idempotency_key = v.idempotency_key))",
                 {SqlServerBatchJson(events)});
   }
-  // Six arrays, one per column, unnested into rows: one statement and a
+  // Eight arrays, one per column, unnested into rows: one statement and a
   // fixed parameter count whatever the batch size. ON CONFLICT DO NOTHING
   // without a target skips rows clashing on any unique index (eventId, or an
   // Idempotency-Key already taken), also within the batch.
-  std::vector<std::optional<std::string_view>> columns[6];
+  std::vector<std::string> received_at;  // the array below views these
+  received_at.reserve(events.size());
+  for (const Event* event : events) received_at.push_back(ReceivedAtOf(event->event_id, event->timestamp));
+  std::vector<std::optional<std::string_view>> columns[8];
   for (auto& column : columns) column.reserve(events.size());
-  for (const Event* event : events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Event* event = events[i];
     columns[0].emplace_back(event->event_id);
     columns[1].emplace_back(event->user_id);
     columns[2].emplace_back(event->event_type);
     columns[3].emplace_back(event->timestamp);
     columns[4].push_back(NullIfEmpty(event->idempotency_key));
     columns[5].push_back(NullIfEmpty(event->request_hash));
+    columns[6].push_back(NullIfEmpty(event->occurred_at));
+    columns[7].emplace_back(received_at[i]);
   }
   std::vector<std::optional<std::string>> parameters;
   for (const auto& column : columns)
     parameters.emplace_back(sql_internal::PostgresArrayLiteral(column));
   return Make(
       "INSERT INTO " + Table("events") +
-          " (event_id, user_id, event_type, \"timestamp\", idempotency_key, request_hash) "
+          " (event_id, user_id, event_type, \"timestamp\", idempotency_key, request_hash, "
+          "occurred_at, received_at) "
           "SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS text[]), "
-          "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[])) "
+          "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[]), "
+          "CAST($7 AS timestamptz[]), CAST($8 AS timestamptz[])) "
           "ON CONFLICT DO NOTHING",
       std::move(parameters));
 }
@@ -425,6 +453,14 @@ SqlStatement SqlDialect::FindByIdempotencyKey(std::string_view user_id,
                                               std::string_view key) const {
   return Make(SelectColumns() + " WHERE user_id = $1 AND idempotency_key = $2",
               {std::string(user_id), std::string(key)});
+}
+
+SqlStatement SqlDialect::FindEvent(std::string_view user_id, std::string_view event_id) const {
+  // The primary key finds the row; the user check keeps one user from
+  // reading another's event by its id.
+  const std::string id = kind_ == SqlDialectKind::kPostgres ? "CAST($1 AS uuid)" : "CONVERT(uniqueidentifier, $1)";
+  return Make(SelectColumns() + " WHERE event_id = " + id + " AND user_id = $2",
+              {std::string(event_id), std::string(user_id)});
 }
 
 std::string SqlDialect::TimestampParameter(std::string_view placeholder) const {
@@ -521,8 +557,9 @@ std::vector<SqlStatement> SqlDialect::MigrateBegin(std::chrono::milliseconds loc
 std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
   std::vector<SqlStatement> statements;
   const std::string events = Table("events");
-  // Each step is idempotent on its own (IF NOT EXISTS), so a version row
-  // lost or rolled back never makes a rerun fail.
+  // Each step is idempotent on its own (IF NOT EXISTS, or a look at the
+  // catalog first), so a version row lost or rolled back never makes a
+  // rerun fail.
   if (from_version < 1) {
     if (kind_ == SqlDialectKind::kPostgres) {
       statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + events +
@@ -605,6 +642,7 @@ std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
                                 {keys}));
     }
   }
+  if (from_version < 3) AddEventTimeColumns(statements);
   const std::string versions = Table("eventlogger_schema");
   statements.push_back(Make("DELETE FROM " + versions, {}));
   statements.push_back(
@@ -612,6 +650,30 @@ std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
                std::string(kind_ == SqlDialectKind::kPostgres ? "integer" : "int") + "))",
            {std::to_string(kSqlSchemaVersion)}));
   return statements;
+}
+
+// Version 3. Rows stored before it keep received_at NULL and reads take
+// their timestamp instead (COALESCE): every earlier event was timed by the
+// server, so that is exactly when it was received. No backfill: on a large
+// table an UPDATE of every row would hold the ALTER's lock for minutes and
+// outlast the statement timeout, where adding nullable columns is a change
+// to the catalog only.
+void SqlDialect::AddEventTimeColumns(std::vector<SqlStatement>& statements) const {
+  const std::string events = Table("events");
+  if (kind_ == SqlDialectKind::kPostgres) {
+    // Nullable without a default: a change to the catalog only, however
+    // large the table.
+    statements.push_back(Make("ALTER TABLE " + events +
+                                  " ADD COLUMN IF NOT EXISTS occurred_at timestamptz(3) NULL, "
+                                  "ADD COLUMN IF NOT EXISTS received_at timestamptz(3) NULL",
+                              {}));
+    return;
+  }
+  for (const char* column : {"occurred_at", "received_at"}) {
+    statements.push_back(Make("IF COL_LENGTH(?, N'" + std::string(column) + "') IS NULL ALTER TABLE " +
+                                  events + " ADD " + column + " datetime2(3) NULL",
+                              {events}));
+  }
 }
 
 }  // namespace eventlogger

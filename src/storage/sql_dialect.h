@@ -33,7 +33,8 @@ enum class SqlDialectKind { kPostgres, kSqlServer };
 enum class SqlParameterStyle { kDollarNumbered, kQuestionMark };
 
 // The schema version this build writes and expects in eventlogger_schema.
-inline constexpr int kSqlSchemaVersion = 2;  // 1: events; 2: api_keys
+// 1: events; 2: api_keys; 3: events.occurred_at and events.received_at.
+inline constexpr int kSqlSchemaVersion = 3;
 
 // A statement and the values of its parameters, in order (nullopt is NULL).
 struct SqlStatement {
@@ -96,12 +97,15 @@ class SqlDialect {
   // REQUIRES: !events.empty().
   SqlStatement InsertBatch(EventBatch events) const;
 
-  // Reads return six text columns in EventMetadata order: event_id, user_id,
-  // event_type, timestamp ("2025-06-29T14:32:45.123Z"), idempotency_key and
-  // request_hash ('' for NULL).
+  // Reads return eight text columns in EventMetadata order: event_id,
+  // user_id, event_type, timestamp ("2025-06-29T14:32:45.123Z"),
+  // idempotency_key, request_hash, occurred_at ('' for NULL) and received_at.
   SqlStatement ScanUser(std::string_view user_id) const;  // oldest first, ties by eventId
   SqlStatement Scan(const ScanFilter& filter) const;
   SqlStatement FindByIdempotencyKey(std::string_view user_id, std::string_view key) const;
+  // By the primary key. REQUIRES: event_id parses as a UUID (the column's
+  // type; anything else fails the statement as InvalidArgument).
+  SqlStatement FindEvent(std::string_view user_id, std::string_view event_id) const;
 
   // API keys (MetadataStore says what each does). ListApiKeys returns seven
   // text columns in ApiKeyRow order ('' for NULL); RevokeApiKey returns the
@@ -132,6 +136,9 @@ class SqlDialect {
   // dialect's style.
   SqlStatement Make(std::string text, std::vector<std::optional<std::string>> parameters) const;
   std::string SelectColumns() const;
+  // MigrateUpgrade's step to version 3: events.occurred_at and received_at,
+  // the latter filled in for the rows already there.
+  void AddEventTimeColumns(std::vector<SqlStatement>& statements) const;
   // A text parameter read as a timestamp (ISO 8601 with 'Z').
   std::string TimestampParameter(std::string_view placeholder) const;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/event_time.h"
 #include "core/timestamp.h"
 #include "storage/sqlite_support.h"
 
@@ -26,6 +27,8 @@ using sqlite::Prepare;
 using sqlite::Statement;
 using sqlite::StepOnce;
 
+// The whole schema, for a new file; UpgradeSchema brings older files to it.
+// Versions: 1 events; 2 api_keys; 3 events.occurred_at and received_at.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS events (
   event_id   TEXT PRIMARY KEY,
@@ -34,7 +37,9 @@ CREATE TABLE IF NOT EXISTS events (
   timestamp  TEXT NOT NULL,
   created_at TEXT NOT NULL,
   idempotency_key TEXT,
-  request_hash    TEXT
+  request_hash    TEXT,
+  occurred_at     TEXT,
+  received_at     TEXT
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key
   ON events (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -47,7 +52,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
   last_used_at  TEXT,
   revoked_at    TEXT
 ) WITHOUT ROWID;
-PRAGMA user_version = 2;
 )sql";
 
 // Optional (SqliteMetadataOptions::user_index): the order of ScanUser.
@@ -55,12 +59,79 @@ constexpr const char* kCreateUserIndex =
     "CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, timestamp, event_id)";
 constexpr const char* kDropUserIndex = "DROP INDEX IF EXISTS events_by_user_time";
 
+// received_at falls back to the timestamp for a row written before version
+// 3, or after the upgrade by a process of an older build that still had the
+// file open: those builds timed every event by the server, so the timestamp
+// is when it was received.
 constexpr const char* kSelectColumns =
     "SELECT event_id, user_id, event_type, timestamp, "
-    "COALESCE(idempotency_key, ''), COALESCE(request_hash, '') FROM events ";
+    "COALESCE(idempotency_key, ''), COALESCE(request_hash, ''), "
+    "COALESCE(occurred_at, ''), COALESCE(received_at, timestamp) FROM events ";
 
 Result<Connection> OpenConnection(const SqliteMetadataOptions& options, int flags) {
   return sqlite::Open(options.path, flags, options.busy_timeout_ms);
+}
+
+// The file's schema version (PRAGMA user_version; 0 for a new file).
+Result<int> SchemaVersionOf(sqlite3* db) {
+  Result<Statement> query = Prepare(db, "PRAGMA user_version");
+  if (!query.ok()) return query.status();
+  const int rc = sqlite3_step(query->get());
+  if (rc != SQLITE_ROW) return sqlite::Error(db, rc, "reading the schema version");
+  return sqlite3_column_int(query->get(), 0);
+}
+
+Result<bool> EventsHaveColumn(sqlite3* db, std::string_view column) {
+  Result<Statement> query = Prepare(db, "SELECT count(*) FROM pragma_table_info('events') WHERE name = ?1");
+  if (!query.ok()) return query.status();
+  BindText(query->get(), 1, column);
+  const int rc = sqlite3_step(query->get());
+  if (rc != SQLITE_ROW) return sqlite::Error(db, rc, "reading the events table's columns");
+  return sqlite3_column_int(query->get(), 0) > 0;
+}
+
+// Version 3. Rows stored before it keep received_at NULL, and reads take
+// their timestamp instead: every earlier event was timed by the server
+// (clients could not send occurredAt yet), so that is exactly when it was
+// received. No backfill, so the upgrade costs the same on any table size.
+Status AddEventTimeColumns(sqlite3* db) {
+  for (const char* column : {"occurred_at", "received_at"}) {
+    Result<bool> present = EventsHaveColumn(db, column);
+    if (!present.ok()) return present.status();
+    if (*present) continue;  // a new file's kSchema has them already
+    const std::string alter = std::string("ALTER TABLE events ADD COLUMN ") + column + " TEXT";
+    if (Status s = Exec(db, alter.c_str()); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status UpgradeSchemaInTransaction(sqlite3* db) {
+  Result<int> version = SchemaVersionOf(db);
+  if (!version.ok()) return version.status();
+  if (*version >= kSqliteSchemaVersion) return Status::Ok();  // another process was first
+  // Creates what is missing: everything in a new file, api_keys in a version 1 one.
+  if (Status s = Exec(db, kSchema); !s.ok()) return s;
+  if (*version < 3) {
+    if (Status s = AddEventTimeColumns(db); !s.ok()) return s;
+  }
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion);
+  return Exec(db, set_version.c_str());
+}
+
+// Creates the schema in a new file or brings an older one up to this build's,
+// all in one transaction: IMMEDIATE, so two processes opening an old file at
+// once take turns, and the second finds the work done.
+Status UpgradeSchema(sqlite3* db) {
+  if (Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  if (Status s = UpgradeSchemaInTransaction(db); !s.ok()) {
+    (void)Exec(db, "ROLLBACK");
+    return s;
+  }
+  if (Status s = Exec(db, "COMMIT"); !s.ok()) {
+    (void)Exec(db, "ROLLBACK");
+    return s;
+  }
+  return Status::Ok();
 }
 
 // 16 MiB of 4 KiB pages: about 0.5 s of WAL at 35,000 POST/s.
@@ -165,6 +236,9 @@ class SqliteMetadataStore final : public MetadataStore {
       BindOptionalText(st, 5, event->idempotency_key);
       BindOptionalText(st, 6, event->request_hash);
       BindText(st, 7, created_at);
+      BindOptionalText(st, 8, event->occurred_at);
+      const std::string received_at = ReceivedAtOf(event->event_id, event->timestamp);
+      BindText(st, 9, received_at);
       const int rc = sqlite3_step(st);
       sqlite3_reset(st);
       if (rc != SQLITE_DONE) {
@@ -214,6 +288,20 @@ class SqliteMetadataStore final : public MetadataStore {
                                 });
     if (!status.ok()) return status;
     if (!found) return Status::NotFound("no event with this idempotency key");
+    return *found;
+  }
+
+  Result<EventMetadata> FindEvent(std::string_view user_id, std::string_view event_id) override {
+    // By the primary key; the user check keeps one user from reading
+    // another's event by its id.
+    std::optional<EventMetadata> found;
+    const Status status = Query(std::string(kSelectColumns) + "WHERE event_id = ?1 AND user_id = ?2",
+                                {event_id, user_id}, [&found](const EventMetadata& row) {
+                                  found = row;
+                                  return false;
+                                });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no event with this eventId");
     return *found;
   }
 
@@ -272,7 +360,7 @@ class SqliteMetadataStore final : public MetadataStore {
         {id, used_at}, "recording an API key's use", [](int, int) { return Status::Ok(); });
   }
 
-  // The embedded store creates its schema when it opens.
+  // The embedded store creates or upgrades its schema when it opens.
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }
 
@@ -326,6 +414,8 @@ class SqliteMetadataStore final : public MetadataStore {
       row.timestamp = ColumnText(st, 3);
       row.idempotency_key = ColumnText(st, 4);
       row.request_hash = ColumnText(st, 5);
+      row.occurred_at = ColumnText(st, 6);
+      row.received_at = ColumnText(st, 7);
       if (!visit(row)) break;
     }
     query = Statement();  // finalize before the connection goes back to the pool
@@ -365,14 +455,11 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
   Result<Connection> db = OpenConnection(options, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.status();
   // Refuse a database written by a newer build, before changing anything in it.
-  Result<Statement> version = Prepare(db->get(), "PRAGMA user_version");
-  if (!version.ok()) return version.status();
-  int current = 0;
-  if (sqlite3_step(version->get()) == SQLITE_ROW) current = sqlite3_column_int(version->get(), 0);
-  version->reset();
-  if (current > kSqliteSchemaVersion) {
+  Result<int> current = SchemaVersionOf(db->get());
+  if (!current.ok()) return current.status();
+  if (*current > kSqliteSchemaVersion) {
     return Status::FailedPrecondition(options.path + " has schema version " +
-                                      std::to_string(current) + ", newer than this build's " +
+                                      std::to_string(*current) + ", newer than this build's " +
                                       std::to_string(kSqliteSchemaVersion));
   }
   // WAL lets readers proceed during a write; FULL syncs the WAL at every
@@ -390,7 +477,11 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
                              "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=67108864"}) {
     if (Status s = Exec(db->get(), pragma); !s.ok()) return s;
   }
-  if (Status s = Exec(db->get(), kSchema); !s.ok()) return s;
+  // Only a file behind this build takes the write lock here: opening beside
+  // a busy writer (`eventlogger keys` next to a server) should not wait on it.
+  if (*current < kSqliteSchemaVersion) {
+    if (Status s = UpgradeSchema(db->get()); !s.ok()) return s;
+  }
   if (Status s = Exec(db->get(), options.user_index ? kCreateUserIndex : kDropUserIndex); !s.ok()) return s;
   SqliteMetadataStore::WriterStatements statements;
   const std::pair<Statement*, const char*> to_prepare[] = {
@@ -401,8 +492,8 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetad
       // reconciliation reports it if a race across instances ever does.
       {&statements.insert,
        "INSERT OR IGNORE INTO events (event_id, user_id, event_type, timestamp, created_at, "
-       "idempotency_key, request_hash) "
-       "VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6)"},
+       "idempotency_key, request_hash, occurred_at, received_at) "
+       "VALUES (?1, ?2, ?3, ?4, ?7, ?5, ?6, ?8, ?9)"},
       {&statements.commit, "COMMIT"},
       {&statements.rollback, "ROLLBACK"},
   };

@@ -28,7 +28,9 @@ struct SqliteMetadataOptions {
 };
 
 // The schema version this build writes and expects (PRAGMA user_version).
-inline constexpr int kSqliteSchemaVersion = 2;  // 2: api_keys
+// 2: api_keys; 3: events.occurred_at and received_at. Opening a file of an
+// older version upgrades it in place.
+inline constexpr int kSqliteSchemaVersion = 3;
 
 Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetadataOptions& options);
 

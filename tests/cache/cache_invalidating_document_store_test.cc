@@ -38,6 +38,9 @@ class FailingStore final : public DocumentStore {
   Status FindEvent(std::string_view, std::string_view, const std::function<void(const DocumentView&)>&) override {
     return Status::NotFound("none");
   }
+  Status FindEventAt(std::string_view, const DocumentKey&, const std::function<void(const DocumentView&)>&) override {
+    return Status::NotFound("none");
+  }
   Status Scan(const ScanFilter&, const std::function<bool(const DocumentView&)>&) override { return Status::Ok(); }
   size_t MaxDocumentBytes() const override { return 77; }
   Status Migrate() override { return Status::Ok(); }

@@ -91,6 +91,44 @@ TEST(ParseBatchRequestTest, RefusesABadEnvelopeAsAWhole) {
   }
 }
 
+TEST(ParseBatchRequestTest, TheEnvelopesSentAtCoversEveryItem) {
+  const std::string body = R"({"sentAt":"2025-06-29T14:33:00.000Z","events":[)" + Item("u1") + "," +
+                           R"({"userId":"u2","eventType":"t","jsonDetails":{},"occurredAt":"2025-06-29T14:32:45.123Z"})" +
+                           "," + R"({"userId":"u3","eventType":"t","jsonDetails":{},"sentAt":"2025-06-29T14:33:00Z"})" +
+                           "]}";
+  const BatchRequestParse parse = ParseBatchRequest(body, 10);
+  ASSERT_FALSE(parse.envelope_error) << parse.envelope_error->detail;
+  ASSERT_TRUE(parse.sent_at);
+  EXPECT_EQ(parse.sent_at->unix_millis, 1751207580000);
+  ASSERT_EQ(parse.items.size(), 3u);
+  ASSERT_TRUE(parse.items[0].request);
+  EXPECT_FALSE(parse.items[0].request->times.occurred_at);
+  ASSERT_TRUE(parse.items[0].request->times.sent_at);
+  EXPECT_EQ(parse.items[0].request->times.sent_at->unix_millis, 1751207580000);
+  ASSERT_TRUE(parse.items[1].request);
+  EXPECT_EQ(parse.items[1].request->times.occurred_at->unix_millis, 1751207565123);
+  EXPECT_EQ(parse.items[1].request->times.sent_at->unix_millis, 1751207580000);
+  // An item may not carry a sentAt of its own.
+  ASSERT_FALSE(parse.items[2].request);
+  EXPECT_EQ(FieldsOf(parse.items[2].error), "[sentAt]");
+}
+
+TEST(ParseBatchRequestTest, ABadSentAtRefusesTheEnvelope) {
+  for (const std::string sent_at : {R"("soon")", "12", "null", "[]", "{}", R"("2025-06-29T14:33:00")"}) {
+    const BatchRequestParse parse = ParseBatchRequest(R"({"events":[)" + Item("u") + R"(],"sentAt":)" + sent_at + "}", 10);
+    ASSERT_TRUE(parse.envelope_error) << sent_at;
+    EXPECT_EQ(FieldsOf(*parse.envelope_error), "[sentAt]") << sent_at;
+  }
+  const BatchRequestParse twice = ParseBatchRequest(
+      R"({"sentAt":"2025-06-29T14:33:00Z","events":[)" + Item("u") + R"(],"sentAt":"2025-06-29T14:33:00Z"})", 10);
+  ASSERT_TRUE(twice.envelope_error);
+  EXPECT_EQ(FieldsOf(*twice.envelope_error), "[sentAt]");
+  const BatchRequestParse without = ParseBatchRequest(R"({"events":[)" + Item("u") + "]}", 10);
+  ASSERT_FALSE(without.envelope_error);
+  EXPECT_FALSE(without.sent_at);
+  EXPECT_FALSE(without.items[0].request->times.sent_at);
+}
+
 TEST(ParseBatchRequestTest, MoreEventsThanTheLimitIsTooMany) {
   std::string body = R"({"events":[)";
   for (int i = 0; i < 4; ++i) body += (i > 0 ? "," : "") + Item("u" + std::to_string(i));

@@ -516,6 +516,55 @@ TEST(ParseEventRequestTest, RejectsRootThatIsNotAnObject) {
 // ---------------------------------------------------------------------------
 // MinifyJson
 
+TEST(ParseEventRequestTest, TakesOccurredAtAndSentAtAsInstants) {
+  const EventRequestParse parse = ParseEventRequest(
+      R"({"userId":"u","eventType":"t","jsonDetails":{},"occurredAt":"2025-06-29T16:32:45.1239+02:00",)"
+      R"("sentAt":"2025-06-29t14:33:00z"})");
+  ASSERT_TRUE(parse.request) << parse.error.detail;
+  ASSERT_TRUE(parse.request->times.occurred_at);
+  EXPECT_EQ(parse.request->times.occurred_at->unix_millis, 1751207565123);  // 14:32:45.123Z
+  EXPECT_TRUE(parse.request->times.occurred_at->sub_millisecond);
+  ASSERT_TRUE(parse.request->times.sent_at);
+  EXPECT_EQ(parse.request->times.sent_at->unix_millis, 1751207580000);
+  // Both are optional.
+  const EventRequestParse plain = ParseEventRequest(Body("\"u\"", "\"t\"", "{}"));
+  ASSERT_TRUE(plain.request);
+  EXPECT_FALSE(plain.request->times.occurred_at);
+  EXPECT_FALSE(plain.request->times.sent_at);
+}
+
+TEST(ParseEventRequestTest, ABadOccurredAtOrSentAtIsNamed) {
+  for (const char* bad : {R"("2025-06-29")", R"("2025-06-29T14:32:45")", R"("yesterday")", R"("")",
+                          R"("2025-13-01T00:00:00Z")", "1751207565123", "null", "{}"}) {
+    for (const char* field : {"occurredAt", "sentAt"}) {
+      const std::string body =
+          std::string(R"({"userId":"u","eventType":"t","jsonDetails":{},")") + field + "\":" + bad + "}";
+      const EventRequestParse parse = ParseEventRequest(body);
+      ASSERT_FALSE(parse.request) << body;
+      ASSERT_EQ(parse.error.errors.size(), 1u) << body;
+      EXPECT_EQ(parse.error.errors[0].field, field) << body;
+    }
+  }
+  const EventRequestParse twice = ParseEventRequest(
+      R"({"userId":"u","eventType":"t","jsonDetails":{},"occurredAt":"2025-06-29T14:32:45Z","occurredAt":"2025-06-29T14:32:45Z"})");
+  ASSERT_FALSE(twice.request);
+  EXPECT_EQ(twice.error.errors[0].field, "occurredAt");
+  EXPECT_EQ(twice.error.errors[0].message, "appears more than once");
+}
+
+TEST(ParseEventRequestTest, SentAtIsRefusedWhereTheEnvelopeOwnsIt) {
+  EventRequestOptions options;
+  options.allow_idempotency_key = true;
+  options.allow_sent_at = false;
+  const EventRequestParse parse =
+      ParseEventRequest(R"({"userId":"u","eventType":"t","jsonDetails":{},"sentAt":"2025-06-29T14:32:45Z"})", options);
+  ASSERT_FALSE(parse.request);
+  ASSERT_EQ(parse.error.errors.size(), 1u);
+  EXPECT_EQ(parse.error.errors[0].field, "sentAt");
+  EXPECT_EQ(parse.error.errors[0].message,
+            "is not a known member (expected userId, eventType, jsonDetails, idempotencyKey, occurredAt)");
+}
+
 TEST(MinifyJsonTest, RemovesWhitespaceOutsideStrings) {
   EXPECT_EQ(MinifyJson(" {\n\t\"a\" : [ 1 ,\r\n 2 ] , \"b\" : { } }\n"), R"({"a":[1,2],"b":{}})");
 }

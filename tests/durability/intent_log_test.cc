@@ -35,14 +35,17 @@ constexpr size_t kSmallSegment = 4096;  // the smallest the log accepts
 // Events whose fields all have a fixed size for a given details length, so
 // that records line up from one life of a file to the next.
 Event MakeEvent(int n, size_t details_bytes = 40) {
+  // A UUIDv7 whose millisecond is the event's: when the service received it.
+  const int64_t millis = 1'750'000'000'000 + n;
   char id[40];
-  std::snprintf(id, sizeof(id), "0197a3c0-0000-7000-8000-%012d", n);
+  std::snprintf(id, sizeof(id), "%08llx-%04llx-7000-8000-%012d", static_cast<unsigned long long>(millis >> 16),
+                static_cast<unsigned long long>(millis & 0xffff), n);
   Event event;
   event.event_id = id;
   event.user_id = "user-" + std::to_string(n % 10);
   event.event_type = "bet.placed";
   event.timestamp = "2025-06-15T15:06:40.000Z";
-  event.unix_millis = 1'750'000'000'000 + n;
+  event.unix_millis = millis;
   event.details_json = std::string(details_bytes, static_cast<char>('a' + n % 26));
   event.idempotency_key = "key-" + std::to_string(n % 10);
   event.request_hash =
@@ -98,6 +101,7 @@ void ExpectSameEvents(const std::vector<Event>& actual, const std::vector<Event>
     EXPECT_EQ(actual[i].details_json, expected[i].details_json);
     EXPECT_EQ(actual[i].idempotency_key, expected[i].idempotency_key);
     EXPECT_EQ(actual[i].request_hash, expected[i].request_hash);
+    EXPECT_EQ(actual[i].occurred_at, expected[i].occurred_at);
   }
 }
 
@@ -203,13 +207,39 @@ TEST_F(IntentLogTest, ReopenReplaysEveryFieldOfEveryAppendedEventInOrder) {
   non_ascii.unix_millis = -1;  // before 1970: the sign survives
   Event binary = MakeEvent(4);
   binary.request_hash = std::string("\0\xff\x01", 3);  // any bytes, including NUL
+  Event client_timed = MakeEvent(5);
+  client_timed.occurred_at = "2025-06-15T14:06:40.000Z";
+  client_timed.timestamp = "2025-06-15T14:06:39.500Z";
 
   const std::vector<Event> first = {keyed, no_key};
-  const std::vector<Event> second = {non_ascii, binary};
+  const std::vector<Event> second = {non_ascii, binary, client_timed};
   EXPECT_EQ(Append(first), 1u);
   EXPECT_EQ(Append(second), 1u);
 
   ExpectSameEvents(Reopen(), Concat(first, second));
+}
+
+TEST_F(IntentLogTest, OnlyAnOccurredAtAddsToTheEarlierRecordLayout) {
+  // Records of events without occurredAt are what earlier versions wrote
+  // (the layout RecordBytes computes), so their logs replay after an
+  // upgrade; a client-timed event adds one trailing length-prefixed field.
+  Reopen();
+  Event plain = MakeEvent(1);
+  Event client_timed = MakeEvent(2);
+  client_timed.occurred_at = "2025-06-15T14:06:40.000Z";
+  ASSERT_EQ(Append({plain}), 1u);
+  ASSERT_EQ(Append({client_timed}), 1u);
+  const std::string data = ReadFile(directory_ / SegmentName(1));
+  const size_t first = RecordBytes(plain);
+  ASSERT_GT(data.size(), first + 8);
+  const uint32_t first_length = static_cast<uint8_t>(data[0]) | static_cast<uint8_t>(data[1]) << 8 |
+                                static_cast<uint8_t>(data[2]) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(data[3])) << 24;
+  EXPECT_EQ(first_length + 8, first);
+  const uint32_t second_length = static_cast<uint8_t>(data[first]) | static_cast<uint8_t>(data[first + 1]) << 8;
+  EXPECT_EQ(second_length + 8, RecordBytes(client_timed) + 4 + client_timed.occurred_at.size());
+  EXPECT_EQ(data.substr(first + RecordBytes(client_timed), 4 + 24),
+            std::string("\x18\0\0\0", 4) + client_timed.occurred_at);
+  ExpectSameEvents(Reopen(), {plain, client_timed});
 }
 
 TEST_F(IntentLogTest, EmptyBatchWritesNothing) {

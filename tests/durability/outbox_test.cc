@@ -584,7 +584,7 @@ TEST(OutboxOpenTest, RefusesAFileWrittenByANewerVersion) {
   const std::string path = (dir.path() / "outbox.db").string();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE future (x INTEGER); PRAGMA user_version = 2;", nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE future (x INTEGER); PRAGMA user_version = 3;", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
 
@@ -592,13 +592,13 @@ TEST(OutboxOpenTest, RefusesAFileWrittenByANewerVersion) {
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition) << opened.status().ToString();
 
-  // Not modified: still version 2, still in its rollback-journal mode, and
+  // Not modified: still version 3, still in its rollback-journal mode, and
   // no outbox table was created.
   ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
   sqlite3_finalize(st);
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
@@ -622,6 +622,65 @@ TEST(OutboxOpenTest, OpensAFileOfTheCurrentVersionAndCreatesANewOne) {
   EXPECT_TRUE(std::filesystem::exists(path));
   Result<std::unique_ptr<Outbox>> reopened = Outbox::Open({.path = path});
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+}
+
+TEST(OutboxOpenTest, UpgradesAnOutboxOfVersion1InPlace) {
+  // Exactly what version 1 created, holding a pending entry.
+  TempDir dir;
+  const std::string path = (dir.path() / "outbox.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, R"sql(
+    PRAGMA journal_mode=WAL;
+    CREATE TABLE outbox (
+      event_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, event_type TEXT NOT NULL, timestamp TEXT NOT NULL,
+      details_json TEXT NOT NULL, idempotency_key TEXT, request_hash TEXT,
+      metadata_done INTEGER NOT NULL DEFAULT 0, document_done INTEGER NOT NULL DEFAULT 0,
+      state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+      created_at_ms INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL, last_error TEXT) WITHOUT ROWID;
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_ms, event_id);
+    CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox (user_id, idempotency_key)
+      WHERE idempotency_key IS NOT NULL;
+    INSERT INTO outbox (event_id, user_id, event_type, timestamp, details_json, idempotency_key, request_hash,
+                        metadata_done, created_at_ms, next_attempt_ms)
+      VALUES ('0197738a-a700-7000-8000-000000000001', 'u1', 'bet', '2025-06-15T15:06:40.000Z', '{"n":1}',
+              'k1', 'h1', 1, 1750000000000, 1750000000000);
+    PRAGMA user_version = 1;)sql",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  Result<std::unique_ptr<Outbox>> opened = Outbox::Open({.path = path});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Outbox& outbox = **opened;
+  Result<std::optional<OutboxEntry>> old = outbox.Find("0197738a-a700-7000-8000-000000000001");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->event.details_json, R"({"n":1})");
+  EXPECT_EQ((*old)->event.idempotency_key, "k1");
+  EXPECT_TRUE((*old)->metadata_done);
+  EXPECT_EQ((*old)->event.occurred_at, "");
+
+  // A client-timed event keeps its occurredAt, and is queued at its receipt
+  // (its eventId's millisecond), not at its much earlier timestamp.
+  Event event = testing_support::EventAt(kT0, "u2", "bet", "{}");
+  event.occurred_at = "2025-06-10T08:00:00.000Z";
+  event.timestamp = event.occurred_at;
+  event.unix_millis = kT0 - 5 * 24 * 3600 * 1000LL;
+  const std::vector<const Event*> events = {&event};
+  ASSERT_TRUE(outbox.RecordIntents(Batch(events), kT0).ok());
+  Result<std::optional<OutboxEntry>> found = outbox.Find(event.event_id);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->event.occurred_at, "2025-06-10T08:00:00.000Z");
+  EXPECT_EQ((*found)->event.timestamp, "2025-06-10T08:00:00.000Z");
+  EXPECT_EQ((*found)->created_at_ms, kT0);
+  opened->reset();  // closes it
+
+  // Reopening a current outbox changes nothing.
+  Result<std::unique_ptr<Outbox>> again = Outbox::Open({.path = path});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  found = (*again)->Find(event.event_id);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->event.occurred_at, "2025-06-10T08:00:00.000Z");
 }
 
 TEST(OutboxOpenTest, FailsWhenTheDirectoryDoesNotExist) {

@@ -43,6 +43,20 @@ TEST(RetryMessageTest, RoundTripsEveryFieldExactly) {
   EXPECT_EQ(decoded->error, original.error);
 }
 
+TEST(RetryMessageTest, CarriesAClientsOccurredAtOnlyWhenThereIsOne) {
+  RetryMessage original = Sample();
+  EXPECT_EQ(EncodeRetryMessage(original).find("occurredAt"), std::string::npos);
+  original.event.occurred_at = "2026-12-04T10:11:02.000Z";
+  const std::string body = EncodeRetryMessage(original);
+  EXPECT_THAT(body, HasSubstr(R"("occurredAt":"2026-12-04T10:11:02.000Z")"));
+  auto decoded = DecodeRetryMessage(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->event.occurred_at, original.event.occurred_at);
+  std::string bad = body;
+  bad.replace(bad.find("2026-12-04T10:11:02.000Z"), 24, "2026-12-04T10:11:02Z    ");
+  EXPECT_FALSE(DecodeRetryMessage(bad).ok());
+}
+
 TEST(RetryMessageTest, IsPlainAsciiWhateverTheEventHolds) {
   const std::string body = EncodeRetryMessage(Sample());
   for (const char c : body) {

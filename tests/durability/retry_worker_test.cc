@@ -90,6 +90,9 @@ class FakeMetadataStore final : public testing_support::KeylessMetadataStore {
   Result<EventMetadata> FindByIdempotencyKey(std::string_view, std::string_view) override {
     return Status::Internal("not used by the retry worker");
   }
+  Result<EventMetadata> FindEvent(std::string_view, std::string_view) override {
+    return Status::Internal("not used by the retry worker");
+  }
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }
   Status Ping() override { return Status::Ok(); }
@@ -106,6 +109,9 @@ class FakeDocumentStore final : public DocumentStore {
     return Status::Internal("not used by the retry worker");
   }
   Status FindEvent(std::string_view, std::string_view, const std::function<void(const DocumentView&)>&) override {
+    return Status::Internal("not used by the retry worker");
+  }
+  Status FindEventAt(std::string_view, const DocumentKey&, const std::function<void(const DocumentView&)>&) override {
     return Status::Internal("not used by the retry worker");
   }
   Status Scan(const ScanFilter&, const std::function<bool(const DocumentView&)>&) override {

@@ -29,6 +29,7 @@
 #include "integration/test_client.h"
 #include "storage/rocksdb_document_store.h"
 #include "storage/sqlite_metadata_store.h"
+#include "support/events.h"
 
 namespace eventlogger::testing {
 namespace {
@@ -237,12 +238,10 @@ TEST_F(CliTest, RetryStatsCountsEventsACrashLeftInTheIntentLog) {
   const int64_t written_at = SystemClock::Instance().NowUnixMillis() - 5000;
   std::vector<Event> events(3);
   for (int i = 0; i < 3; ++i) {
-    events[i].event_id = "0197a3c0-0000-7000-8000-00000000000" + std::to_string(i + 1);
-    events[i].user_id = "cli-crash";
-    events[i].event_type = "crash.left";
-    events[i].unix_millis = written_at + i;
-    events[i].timestamp = FormatTimestamp(events[i].unix_millis);
-    events[i].details_json = "{\"n\":" + std::to_string(i) + "}";
+    // UUIDv7 ids of that time, as the service makes them: the age counts
+    // from when an event was received, which its id carries.
+    events[i] = testing_support::EventAt(written_at + i, "cli-crash", "crash.left",
+                                         "{\"n\":" + std::to_string(i) + "}");
   }
   {
     std::vector<Event> replayed;

@@ -63,6 +63,9 @@ class FaultyMetadataStore final : public MetadataStore {
   Result<EventMetadata> FindByIdempotencyKey(std::string_view user, std::string_view key) override {
     return inner_->FindByIdempotencyKey(user, key);
   }
+  Result<EventMetadata> FindEvent(std::string_view user, std::string_view id) override {
+    return inner_->FindEvent(user, id);
+  }
   // Keys pass through untouched: a fault here is about event writes.
   Status InsertApiKey(const ApiKeyRow& row) override { return inner_->InsertApiKey(row); }
   Result<std::vector<ApiKeyRow>> ListApiKeys() override { return inner_->ListApiKeys(); }
@@ -94,6 +97,10 @@ class FaultyDocumentStore final : public DocumentStore {
   Status FindEvent(std::string_view user, std::string_view id,
                    const std::function<void(const DocumentView&)>& visit) override {
     return inner_->FindEvent(user, id, visit);
+  }
+  Status FindEventAt(std::string_view user, const DocumentKey& key,
+                     const std::function<void(const DocumentView&)>& visit) override {
+    return inner_->FindEventAt(user, key, visit);
   }
   Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
     return inner_->Scan(filter, visit);

@@ -45,6 +45,7 @@ struct MetadataRow {
 // A document read straight from the RocksDB directory.
 struct DocumentRow {
   std::string user_id, timestamp, event_id, event_type, details_json;
+  std::string occurred_at;  // empty when the client gave none
 };
 
 inline std::vector<MetadataRow> ReadSqliteRows(const std::filesystem::path& file) {
@@ -89,9 +90,13 @@ inline std::vector<DocumentRow> ReadRocksDbRows(const std::filesystem::path& dir
     row.user_id = key.substr(0, nul);
     row.timestamp = key.substr(nul + 1, 24);
     row.event_id = key.substr(nul + 25);
+    // Format 1: [1][type length][type][details]; format 2 carries a
+    // client's occurredAt (24 bytes) between the type and the details.
     const size_t type_length = static_cast<unsigned char>(value[1]);
+    const size_t occurred_length = value[0] == 2 ? 24 : 0;
     row.event_type = value.substr(2, type_length);
-    row.details_json = value.substr(2 + type_length);
+    row.occurred_at = value.substr(2 + type_length, occurred_length);
+    row.details_json = value.substr(2 + type_length + occurred_length);
     rows.push_back(row);
   }
   return rows;

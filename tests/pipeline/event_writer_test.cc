@@ -113,6 +113,9 @@ class FakeMetadataStore final : public testing_support::KeylessMetadataStore {
   Result<EventMetadata> FindByIdempotencyKey(std::string_view, std::string_view) override {
     return Status::Internal("not used by EventWriter");
   }
+  Result<EventMetadata> FindEvent(std::string_view, std::string_view) override {
+    return Status::Internal("not used by EventWriter");
+  }
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }
   Status Ping() override { return Status::Ok(); }
@@ -131,6 +134,9 @@ class FakeDocumentStore final : public DocumentStore {
   }
   Status FindEvent(std::string_view, std::string_view,
                    const std::function<void(const DocumentView&)>&) override {
+    return Status::Internal("not used by EventWriter");
+  }
+  Status FindEventAt(std::string_view, const DocumentKey&, const std::function<void(const DocumentView&)>&) override {
     return Status::Internal("not used by EventWriter");
   }
   Status Scan(const ScanFilter&, const std::function<bool(const DocumentView&)>&) override {

@@ -37,6 +37,7 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "core/validation.h"
+#include "storage/client_time_contract.h"
 #include "storage/user_range_contract.h"
 #include "support/events.h"
 
@@ -353,6 +354,12 @@ TEST_F(DynamoDbDocumentStoreTest, ReadUserRangeKeepsTheContract) {
   for (const size_t page : {1, 7}) contract.CheckWalks(*store, page);
 }
 
+TEST_F(DynamoDbDocumentStoreTest, ClientTimedEventsKeepTheContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckClientTimedDocuments(*store, "late-user");
+}
+
 TEST_F(DynamoDbDocumentStoreTest, FindEventMisses) {
   auto store = OpenMigrated();
   const Event event = factory_.Make("finder", kT0);
@@ -598,20 +605,28 @@ TEST(DynamoDbDocumentUrlTest, RefusesMalformedUrls) {
 }
 
 TEST(DynamoDbItemFormatTest, SizesAreExact) {
-  EXPECT_EQ(DynamoDbFixedItemBytes(), 170u);
-  EXPECT_EQ(DynamoDbMaxDocumentBytes(), 409600u - 170);
+  // The fixed part counts OccurredAt (10 + 24 bytes) whether or not an
+  // event has it, so the 413 bound holds for every event.
+  EXPECT_EQ(DynamoDbFixedItemBytes(), 204u);
+  EXPECT_EQ(DynamoDbMaxDocumentBytes(), 409600u - 204);
   EventFactory factory;
   for (const auto& [user, type, details] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"1", "a", "{}"},
            {"Zo\xC3\xAB-\xF0\x9F\x8E\xB2", "bet", "{\"k\":\"\xE6\x97\xA5\"}"},
            {std::string(128, 'u'), std::string(64, 't'), std::string(1000, ' ')}}) {
-    const Event event = factory.Make(user, kT0, type, details);
+    Event event = factory.Make(user, kT0, type, details);
     const aws::Item item = DynamoDbItemForEvent(event);
     EXPECT_EQ(DynamoDbItemBytes(event), aws::ItemSizeBytes(item));
-    EXPECT_EQ(DynamoDbItemBytes(event), DynamoDbFixedItemBytes() + user.size() + type.size() + details.size());
+    EXPECT_EQ(DynamoDbItemBytes(event), DynamoDbFixedItemBytes() - 34 + user.size() + type.size() + details.size());
     EXPECT_EQ(item.at("SortKey").value, event.timestamp + "#" + event.event_id);
     EXPECT_EQ(item.size(), 6u);
+    event.occurred_at = "2025-06-29T14:30:00.000Z";
+    const aws::Item with_occurred_at = DynamoDbItemForEvent(event);
+    EXPECT_EQ(DynamoDbItemBytes(event), aws::ItemSizeBytes(with_occurred_at));
+    EXPECT_EQ(DynamoDbItemBytes(event), DynamoDbFixedItemBytes() + user.size() + type.size() + details.size());
+    EXPECT_EQ(with_occurred_at.at("OccurredAt").value, event.occurred_at);
+    EXPECT_EQ(with_occurred_at.size(), 7u);
   }
 }
 

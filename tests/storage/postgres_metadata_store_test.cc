@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -326,7 +327,8 @@ TEST_P(SqlStoreTest, MigrateCreatesTheSchemaAndIsIdempotent) {
           schema_ + "' AND table_name = 'events'"),
       "event_id uuid NO, user_id text NO, event_type text NO, timestamp timestamp with time zone "
       "NO, "
-      "created_at timestamp with time zone NO, idempotency_key text YES, request_hash text YES");
+      "created_at timestamp with time zone NO, idempotency_key text YES, request_hash text YES, "
+      "occurred_at timestamp with time zone YES, received_at timestamp with time zone YES");
   EXPECT_EQ(
       admin_->Scalar("SELECT string_agg(indexdef, ' | ' ORDER BY indexname) FROM pg_indexes WHERE "
                      "schemaname = '" +
@@ -417,6 +419,102 @@ TEST_P(SqlStoreTest, MigrateFromVersionOneAddsTheApiKeyTableAndKeepsEvents) {
   Result<std::vector<ApiKeyRow>> keys = store->ListApiKeys();
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   EXPECT_TRUE(keys->empty());
+}
+
+// What version 2 (the build before event times) created, word for word,
+// for the schema `s`, with two events and a key in it. The events'
+// timestamps differ from the times in their ids on purpose, so the test sees
+// which one reads stand in for the missing received_at.
+std::string Version2Database(const std::string& s) {
+  const std::string events = "\"" + s + "\".events";
+  return "CREATE SCHEMA \"" + s + "\"; "
+         "CREATE TABLE \"" + s + "\".eventlogger_schema (version integer NOT NULL); "
+         "CREATE TABLE " + events + " (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
+         "event_type text NOT NULL, \"timestamp\" timestamptz(3) NOT NULL, created_at timestamptz "
+         "NOT NULL DEFAULT now(), idempotency_key text NULL, request_hash text NULL); "
+         "CREATE INDEX events_by_user_time ON " + events + " (user_id, \"timestamp\", event_id); "
+         "CREATE UNIQUE INDEX events_by_idempotency_key ON " + events +
+         " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL; "
+         "CREATE TABLE \"" + s + "\".api_keys (key_id text PRIMARY KEY, name text NOT NULL, "
+         "scopes text NOT NULL, secret_digest text NOT NULL, created_at timestamptz(3) NOT NULL, "
+         "last_used_at timestamptz(3) NULL, revoked_at timestamptz(3) NULL); "
+         "INSERT INTO \"" + s + "\".eventlogger_schema (version) VALUES (2); "
+         "INSERT INTO " + events + " (event_id, user_id, event_type, \"timestamp\", idempotency_key, "
+         "request_hash) VALUES "
+         "('" + Id(1) + "', 'u', 'login', '2025-01-01T00:00:00.000Z', 'k1', 'h1'), "
+         "('" + Id(2) + "', 'u', 'click', '2025-01-01T00:00:01.000Z', NULL, NULL); "
+         "INSERT INTO \"" + s + "\".api_keys (key_id, name, scopes, secret_digest, created_at) VALUES "
+         "('00000000000000a1', 'ci', 'admin', 'dd', '2025-01-01T00:00:00.000Z')";
+}
+
+void ExpectTimes(const EventMetadata& row, std::string_view timestamp, std::string_view occurred_at,
+                 std::string_view received_at) {
+  EXPECT_EQ(row.timestamp, timestamp) << row.event_id;
+  EXPECT_EQ(row.occurred_at, occurred_at) << row.event_id;
+  EXPECT_EQ(row.received_at, received_at) << row.event_id;
+}
+
+TEST_P(SqlStoreTest, MigrateFromVersionTwoAddsEventTimesAndKeepsEveryRow) {
+  admin_->Exec(Version2Database(schema_));
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  const Status behind = store->CheckSchema();
+  EXPECT_EQ(behind.code(), StatusCode::kFailedPrecondition) << behind.ToString();
+  EXPECT_THAT(behind.message(), HasSubstr("schema version 2, older than this build's 3"));
+
+  ASSERT_TRUE(store->Migrate().ok());
+  EXPECT_TRUE(store->CheckSchema().ok()) << store->CheckSchema().ToString();
+  EXPECT_EQ(admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")),
+            "3");
+  // No backfill: the old rows' received_at stays NULL and reads as their
+  // timestamp (below).
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events") +
+                           " WHERE received_at IS NULL AND occurred_at IS NULL"),
+            "2");
+  const std::vector<EventMetadata> rows = ScanUser(*store, "u");
+  ASSERT_EQ(EventIds(rows), (std::vector<std::string>{Id(1), Id(2)}));
+  EXPECT_EQ(rows[0].event_type, "login");
+  EXPECT_EQ(rows[0].idempotency_key, "k1");
+  EXPECT_EQ(rows[0].request_hash, "h1");
+  ExpectTimes(rows[0], "2025-01-01T00:00:00.000Z", "", "2025-01-01T00:00:00.000Z");
+  ExpectTimes(rows[1], "2025-01-01T00:00:01.000Z", "", "2025-01-01T00:00:01.000Z");
+  Result<EventMetadata> found = store->FindEvent("u", Id(2));
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ExpectTimes(*found, "2025-01-01T00:00:01.000Z", "", "2025-01-01T00:00:01.000Z");
+  EXPECT_EQ(store->FindByIdempotencyKey("u", "k1")->event_id, Id(1));
+  Result<std::vector<ApiKeyRow>> keys = store->ListApiKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 1u);
+
+  // New writes carry their times.
+  Event timed = MakeEvent(Id(3), "u", "2024-07-11T04:14:30.500Z");
+  timed.occurred_at = "2024-07-11T04:14:31.000Z";
+  ASSERT_TRUE(Write(*store, {timed}).ok());
+  found = store->FindEvent("u", Id(3));
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ExpectTimes(*found, "2024-07-11T04:14:30.500Z", "2024-07-11T04:14:31.000Z", "2024-07-11T04:14:32.960Z");
+
+  // An instance still running version 2 inserts without received_at; it
+  // timed its events by the server, so their timestamp reads as receipt.
+  admin_->Exec("INSERT INTO " + Table("events") +
+               " (event_id, user_id, event_type, \"timestamp\") VALUES ('" + Id(4) +
+               "', 'w', 'click', '2025-01-01T00:00:04.000Z')");
+  const std::vector<EventMetadata> late = ScanUser(*store, "w");
+  ASSERT_EQ(late.size(), 1u);
+  ExpectTimes(late[0], "2025-01-01T00:00:04.000Z", "", "2025-01-01T00:00:04.000Z");
+
+  // Migrating again changes nothing (and backfills nothing written since).
+  ASSERT_TRUE(store->Migrate().ok());
+  EXPECT_TRUE(store->CheckSchema().ok());
+  EXPECT_EQ(admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")),
+            "3");
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" +
+                           schema_ + "' AND table_name = 'events'"),
+            "9");
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events")), "4");
+  found = store->FindEvent("u", Id(3));
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ExpectTimes(*found, "2024-07-11T04:14:30.500Z", "2024-07-11T04:14:31.000Z", "2024-07-11T04:14:32.960Z");
 }
 
 TEST_P(SqlStoreTest, MigrateWaitsForAnotherMigratorOnlyUpToTheLockTimeout) {
@@ -525,6 +623,76 @@ TEST_P(SqlStoreTest, FindByIdempotencyKeyIsScopedToTheUser) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[1].idempotency_key, "");
   EXPECT_EQ(rows[1].request_hash, "");
+}
+
+TEST_P(SqlStoreTest, EventTimesRoundTripThroughEveryReadWhateverTheSessionTimeZone) {
+  auto store = OpenMigrated({.session_time_zone = "Pacific/Chatham"});
+  ASSERT_NE(store, nullptr);
+  // Id(n) is a UUIDv7 of 2024-07-11T04:14:32.960Z: when the server received
+  // it. The client said 04:14:31.000 by a clock 0.5 s fast.
+  Event timed = MakeEvent(Id(1), "u", "2024-07-11T04:14:30.500Z", "k1", "h1");
+  timed.occurred_at = "2024-07-11T04:14:31.000Z";
+  const Event server_timed = MakeEvent(Id(2), "u", "2024-07-11T04:14:32.960Z", "k2", "h2");
+  ASSERT_TRUE(Write(*store, {server_timed, timed}).ok());
+  const auto expect_timed = [](const EventMetadata& row) {
+    ExpectTimes(row, "2024-07-11T04:14:30.500Z", "2024-07-11T04:14:31.000Z", "2024-07-11T04:14:32.960Z");
+  };
+  const auto expect_server_timed = [](const EventMetadata& row) {
+    ExpectTimes(row, "2024-07-11T04:14:32.960Z", "", "2024-07-11T04:14:32.960Z");
+  };
+
+  const std::vector<EventMetadata> rows = ScanUser(*store, "u");
+  ASSERT_EQ(EventIds(rows), (std::vector<std::string>{Id(1), Id(2)}));
+  expect_timed(rows[0]);
+  expect_server_timed(rows[1]);
+  int scanned = 0;
+  ASSERT_TRUE(store->Scan({.user_id = "u"}, [&](const EventMetadata& row) {
+    ++scanned;
+    row.event_id == Id(1) ? expect_timed(row) : expect_server_timed(row);
+    return true;
+  }).ok());
+  EXPECT_EQ(scanned, 2);
+  Result<EventMetadata> by_key = store->FindByIdempotencyKey("u", "k1");
+  ASSERT_TRUE(by_key.ok()) << by_key.status().ToString();
+  expect_timed(*by_key);
+  Result<EventMetadata> by_id = store->FindEvent("u", Id(1));
+  ASSERT_TRUE(by_id.ok()) << by_id.status().ToString();
+  EXPECT_EQ(by_id->event_id, Id(1));
+  EXPECT_EQ(by_id->user_id, "u");
+  EXPECT_EQ(by_id->request_hash, "h1");
+  expect_timed(*by_id);
+  by_id = store->FindEvent("u", Id(2));
+  ASSERT_TRUE(by_id.ok()) << by_id.status().ToString();
+  expect_server_timed(*by_id);
+
+  // No occurredAt is NULL, and the instants stored are the right ones.
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events") + " WHERE occurred_at IS NULL"), "1");
+  EXPECT_EQ(admin_->Scalar("SELECT extract(epoch FROM received_at) * 1000 || ' ' || "
+                           "extract(epoch FROM occurred_at) * 1000 FROM " +
+                           Table("events") + " WHERE event_id = '" + Id(1) + "'"),
+            "1720671272960.000000 1720671271000.000000");
+}
+
+TEST_P(SqlStoreTest, FindEventFindsOnlyTheUsersOwnEvent) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Write(*store, {MakeEvent(Id(1), "alice", "2025-01-01T00:00:00.000Z"),
+                             MakeEvent(Id(2), "bob", "2025-01-01T00:00:00.000Z")})
+                  .ok());
+  Result<EventMetadata> found = store->FindEvent("alice", Id(1));
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->user_id, "alice");
+  EXPECT_EQ(found->timestamp, "2025-01-01T00:00:00.000Z");
+  // Ids are looked up as UUIDs: the uppercase spelling is the same event.
+  std::string upper = Id(1);
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  EXPECT_EQ(store->FindEvent("alice", upper)->event_id, Id(1));
+  EXPECT_EQ(store->FindEvent("alice", Id(2)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->FindEvent("Alice", Id(1)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->FindEvent("alice", Id(3)).status().code(), StatusCode::kNotFound);
+  // Not a UUID: no event has it, and the store does not fail over it.
+  EXPECT_EQ(store->FindEvent("alice", "not-an-event-id").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store->Ping().ok());
 }
 
 TEST_P(SqlStoreTest, RewritesAreIdempotentByEventId) {
@@ -771,7 +939,9 @@ TEST_P(SqlStoreTest, BothStoresShareOneSchema) {
   // the two are interchangeable on the same database.
   auto store = OpenMigrated();
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(Write(*store, {MakeEvent(Id(1), "u", "2025-06-29T14:32:45.123Z", "k", "h")}).ok());
+  Event timed = MakeEvent(Id(1), "u", "2025-06-29T14:32:45.123Z", "k", "h");
+  timed.occurred_at = "2025-06-29T14:32:44.000Z";
+  ASSERT_TRUE(Write(*store, {timed}).ok());
   PostgresMetadataOptions pg;
   pg.url = url_;
   pg.schema = schema_;
@@ -792,6 +962,8 @@ TEST_P(SqlStoreTest, BothStoresShareOneSchema) {
     EXPECT_EQ(mine[i].timestamp, theirs[i].timestamp);
     EXPECT_EQ(mine[i].idempotency_key, theirs[i].idempotency_key);
     EXPECT_EQ(mine[i].request_hash, theirs[i].request_hash);
+    EXPECT_EQ(mine[i].occurred_at, theirs[i].occurred_at);
+    EXPECT_EQ(mine[i].received_at, theirs[i].received_at);
   }
 }
 

@@ -26,6 +26,7 @@
 #include "core/event.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
+#include "storage/client_time_contract.h"
 #include "storage/user_range_contract.h"
 #include "support/events.h"
 #include "support/temp_dir.h"
@@ -255,6 +256,13 @@ TEST(RocksDbDocumentStoreTest, ReadUserRangeKeepsTheContract) {
   contract.WriteTo(*store);
   contract.CheckEdges(*store);
   for (const size_t page : {1, 7, 100}) contract.CheckWalks(*store, page);
+}
+
+TEST(RocksDbDocumentStoreTest, ClientTimedEventsKeepTheContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckClientTimedDocuments(*store, "late-user");
 }
 
 TEST(RocksDbDocumentStoreTest, FindEventByUserAndEventId) {

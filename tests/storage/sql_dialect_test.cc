@@ -34,6 +34,15 @@ Event MakeEvent(std::string id, std::string user, std::string timestamp, std::st
   return event;
 }
 
+// An event the client timed: its timestamp (occurredAt corrected for skew)
+// differs from both occurredAt and the time in its id (UUIDv7, received at
+// 2024-07-11T04:14:32.960Z).
+Event ClientTimedEvent() {
+  Event event = MakeEvent("0190a000-0000-7000-8000-000000000005", "u", "2024-07-11T04:14:30.500Z");
+  event.occurred_at = "2024-07-11T04:14:31.000Z";
+  return event;
+}
+
 std::vector<const Event*> Pointers(const std::vector<Event>& events) {
   std::vector<const Event*> pointers;
   for (const Event& event : events) pointers.push_back(&event);
@@ -65,6 +74,7 @@ std::vector<SqlStatement> AllStatements(const SqlDialect& dialect, EventBatch ba
                     .since = "2025-01-01T00:00:00.000Z",
                     .until = "2025-01-02T00:00:00.000Z"}),
       dialect.FindByIdempotencyKey("user-1", "key-1"),
+      dialect.FindEvent("user-1", "0190a000-0000-7000-8000-000000000001"),
       dialect.Ping(),
       dialect.SchemaVersion(),
   };
@@ -160,7 +170,8 @@ TEST(SqlDialectTest, ValuesNeverAppearInStatementText) {
     const std::vector<SqlStatement> statements = {
         dialect.InsertBatch(batch), dialect.ScanUser(hostile_user),
         dialect.Scan({.user_id = hostile_user, .since = hostile_key, .until = hostile_key}),
-        dialect.FindByIdempotencyKey(hostile_user, hostile_key)};
+        dialect.FindByIdempotencyKey(hostile_user, hostile_key),
+        dialect.FindEvent(hostile_user, "0190a000-0000-7000-8000-000000000001")};
     for (const SqlStatement& statement : statements) {
       EXPECT_THAT(statement.text, AllOf(Not(HasSubstr("robert")), Not(HasSubstr("xp_cmdshell"))))
           << dialect.name();
@@ -170,19 +181,21 @@ TEST(SqlDialectTest, ValuesNeverAppearInStatementText) {
 
 // ---- PostgreSQL -------------------------------------------------------------
 
-TEST(SqlDialectTest, PostgresInsertIsOneUnnestWithSixArrays) {
-  const std::vector<Event> events = {
+TEST(SqlDialectTest, PostgresInsertIsOneUnnestWithEightArrays) {
+  std::vector<Event> events = {
       MakeEvent("0190a000-0000-7000-8000-000000000001", "alice", "2025-06-29T14:32:45.123Z",
                 "key-1", "hash-1"),
       MakeEvent("0190a000-0000-7000-8000-000000000002", "b\"ob", "2025-06-29T14:32:45.000Z")};
+  events[0].occurred_at = "2025-06-29T14:32:44.999Z";
   const SqlStatement insert = Postgres("el").InsertBatch(Pointers(events));
   EXPECT_EQ(
       insert.text,
       "INSERT INTO \"el\".events (event_id, user_id, event_type, \"timestamp\", idempotency_key, "
-      "request_hash) SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS text[]), CAST($3 AS "
-      "text[]), "
-      "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[])) ON CONFLICT DO NOTHING");
-  ASSERT_EQ(insert.parameters.size(), 6u);
+      "request_hash, occurred_at, received_at) SELECT * FROM unnest(CAST($1 AS uuid[]), CAST($2 AS "
+      "text[]), CAST($3 AS text[]), "
+      "CAST($4 AS timestamptz[]), CAST($5 AS text[]), CAST($6 AS text[]), "
+      "CAST($7 AS timestamptz[]), CAST($8 AS timestamptz[])) ON CONFLICT DO NOTHING");
+  ASSERT_EQ(insert.parameters.size(), 8u);
   EXPECT_EQ(insert.parameters[0],
             "{\"0190a000-0000-7000-8000-000000000001\",\"0190a000-0000-7000-8000-000000000002\"}");
   EXPECT_EQ(insert.parameters[1], "{\"alice\",\"b\\\"ob\"}");
@@ -190,10 +203,13 @@ TEST(SqlDialectTest, PostgresInsertIsOneUnnestWithSixArrays) {
   EXPECT_EQ(insert.parameters[3], "{\"2025-06-29T14:32:45.123Z\",\"2025-06-29T14:32:45.000Z\"}");
   EXPECT_EQ(insert.parameters[4], "{\"key-1\",NULL}");
   EXPECT_EQ(insert.parameters[5], "{\"hash-1\",NULL}");
+  EXPECT_EQ(insert.parameters[6], "{\"2025-06-29T14:32:44.999Z\",NULL}");
+  // When the server received each: the time in its eventId (a UUIDv7).
+  EXPECT_EQ(insert.parameters[7], "{\"2024-07-11T04:14:32.960Z\",\"2024-07-11T04:14:32.960Z\"}");
 
   // The parameter count does not grow with the batch.
   std::vector<Event> many(5000, events[0]);
-  EXPECT_EQ(Postgres().InsertBatch(Pointers(many)).parameters.size(), 6u);
+  EXPECT_EQ(Postgres().InsertBatch(Pointers(many)).parameters.size(), 8u);
 }
 
 TEST(SqlDialectTest, PostgresOdbcInsertUsesQuestionMarks) {
@@ -201,7 +217,8 @@ TEST(SqlDialectTest, PostgresOdbcInsertUsesQuestionMarks) {
       MakeEvent("0190a000-0000-7000-8000-000000000001", "u", "2025-01-01T00:00:00.000Z")};
   EXPECT_THAT(PostgresOdbc().InsertBatch(Pointers(events)).text,
               HasSubstr("unnest(CAST(? AS uuid[]), CAST(? AS text[]), CAST(? AS text[]), "
-                        "CAST(? AS timestamptz[]), CAST(? AS text[]), CAST(? AS text[]))"));
+                        "CAST(? AS timestamptz[]), CAST(? AS text[]), CAST(? AS text[]), "
+                        "CAST(? AS timestamptz[]), CAST(? AS timestamptz[]))"));
 }
 
 TEST(SqlDialectTest, PostgresReadsFormatTimestampsInUtc) {
@@ -209,9 +226,23 @@ TEST(SqlDialectTest, PostgresReadsFormatTimestampsInUtc) {
   EXPECT_EQ(scan.text,
             "SELECT event_id::text, user_id, event_type, to_char(\"timestamp\" AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), COALESCE(idempotency_key, ''), "
-            "COALESCE(request_hash, '') "
+            "COALESCE(request_hash, ''), "
+            "COALESCE(to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), "
+            "COALESCE(to_char(COALESCE(received_at, \"timestamp\") AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '') "
             "FROM \"el\".events WHERE user_id = $1 ORDER BY \"timestamp\", event_id");
   EXPECT_EQ(scan.parameters, (std::vector<std::optional<std::string>>{"u"}));
+}
+
+TEST(SqlDialectTest, PostgresFindEventLooksUpThePrimaryKeyAndChecksTheUser) {
+  const SqlStatement find = Postgres("el").FindEvent("u", "0190a000-0000-7000-8000-000000000001");
+  EXPECT_THAT(find.text, AllOf(StartsWith("SELECT event_id::text, user_id, event_type, "),
+                               HasSubstr(" FROM \"el\".events WHERE event_id = CAST($1 AS uuid) "
+                                         "AND user_id = $2")));
+  EXPECT_EQ(find.parameters,
+            (std::vector<std::optional<std::string>>{"0190a000-0000-7000-8000-000000000001", "u"}));
+  EXPECT_THAT(PostgresOdbc().FindEvent("u", "x").text,
+              HasSubstr("WHERE event_id = CAST(? AS uuid) AND user_id = ?"));
 }
 
 TEST(SqlDialectTest, PostgresScanAddsOnlyTheBoundsGiven) {
@@ -256,7 +287,7 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
   EXPECT_EQ(Postgres().MigrateBegin(std::chrono::milliseconds(5000)).size(), 3u);
 
   const auto upgrade = Postgres("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 6u);
+  ASSERT_EQ(upgrade.size(), 7u);
   EXPECT_EQ(
       upgrade[0].text,
       "CREATE TABLE IF NOT EXISTS \"el\".events (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
@@ -274,11 +305,29 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
             "CREATE TABLE IF NOT EXISTS \"el\".api_keys (key_id text PRIMARY KEY, name text NOT NULL, "
             "scopes text NOT NULL, secret_digest text NOT NULL, created_at timestamptz(3) NOT NULL, "
             "last_used_at timestamptz(3) NULL, revoked_at timestamptz(3) NULL)");
-  EXPECT_EQ(upgrade[4].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[5].text,
+  EXPECT_EQ(upgrade[5].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[6].text,
             "INSERT INTO \"el\".eventlogger_schema (version) VALUES (CAST($1 AS integer))");
-  EXPECT_EQ(upgrade[5].parameters,
+  EXPECT_EQ(upgrade[6].parameters,
             (std::vector<std::optional<std::string>>{std::to_string(kSqlSchemaVersion)}));
+}
+
+TEST(SqlDialectTest, PostgresUpgradeFromVersionTwoAddsTheEventTimeColumns) {
+  EXPECT_EQ(kSqlSchemaVersion, 3);
+  const auto upgrade = Postgres("el").MigrateUpgrade(2);
+  ASSERT_EQ(upgrade.size(), 3u);
+  // Nullable columns and no backfill (reads take the timestamp where
+  // received_at is NULL): a catalog change, whatever the table's size.
+  EXPECT_EQ(upgrade[0].text,
+            "ALTER TABLE \"el\".events ADD COLUMN IF NOT EXISTS occurred_at timestamptz(3) NULL, "
+            "ADD COLUMN IF NOT EXISTS received_at timestamptz(3) NULL");
+  EXPECT_EQ(upgrade[1].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[2].parameters, (std::vector<std::optional<std::string>>{"3"}));
+  // Version 1 gets the api_keys table first.
+  const auto from_one = Postgres("el").MigrateUpgrade(1);
+  ASSERT_EQ(from_one.size(), 4u);
+  EXPECT_THAT(from_one[0].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".api_keys"));
+  EXPECT_EQ(from_one[1].text, upgrade[0].text);
 }
 
 TEST(SqlDialectTest, PostgresApiKeyStatementsExactText) {
@@ -344,9 +393,19 @@ TEST(SqlDialectTest, SqlServerSimpleStatementsExactText) {
   EXPECT_EQ(find.text,
             "SELECT LOWER(CONVERT(char(36), event_id)), user_id, event_type, "
             "CONCAT(REPLACE(CONVERT(char(23), [timestamp], 121), ' ', 'T'), 'Z'), "
-            "COALESCE(idempotency_key, N''), COALESCE(request_hash, N'') FROM [el].[events] "
+            "COALESCE(idempotency_key, N''), COALESCE(request_hash, N''), "
+            "COALESCE(REPLACE(CONVERT(char(23), occurred_at, 121), ' ', 'T') + 'Z', N''), "
+            "COALESCE(REPLACE(CONVERT(char(23), COALESCE(received_at, [timestamp]), 121), ' ', 'T') "
+            "+ 'Z', N'') FROM [el].[events] "
             "WHERE user_id = ? AND idempotency_key = ?");
   EXPECT_EQ(find.parameters, (std::vector<std::optional<std::string>>{"u", "k"}));
+  const SqlStatement find_event = dialect.FindEvent("u", "0190a000-0000-7000-8000-000000000001");
+  EXPECT_THAT(find_event.text,
+              AllOf(StartsWith("SELECT LOWER(CONVERT(char(36), event_id)), user_id, "),
+                    HasSubstr(" FROM [el].[events] WHERE event_id = CONVERT(uniqueidentifier, ?) "
+                              "AND user_id = ?")));
+  EXPECT_EQ(find_event.parameters,
+            (std::vector<std::optional<std::string>>{"0190a000-0000-7000-8000-000000000001", "u"}));
   const auto setup = dialect.SessionSetup(std::chrono::milliseconds(5000));
   ASSERT_EQ(setup.size(), 1u);
   EXPECT_EQ(setup[0].text, "SET XACT_ABORT ON; SET NOCOUNT ON;");
@@ -380,11 +439,14 @@ TEST(SqlDialectTest, SqlServerInsertIsOneOpenJsonStatementSkippingExistingRows) 
       insert.text,
       AllOf(
           StartsWith("INSERT INTO [el].[events] (event_id, user_id, event_type, [timestamp], "
-                     "idempotency_key, request_hash) SELECT "),
+                     "idempotency_key, request_hash, occurred_at, received_at) SELECT "),
           HasSubstr("CONVERT(datetime2(3), v.[timestamp], 127)"),
+          HasSubstr("v.request_hash, CONVERT(datetime2(3), v.occurred_at, 127), "
+                    "CONVERT(datetime2(3), v.received_at, 127) FROM"),
           HasSubstr("FROM OPENJSON(?) WITH (event_id uniqueidentifier '$.i', user_id nvarchar(128) "
                     "'$.u', event_type nvarchar(64) '$.t', [timestamp] nvarchar(30) '$.s', "
-                    "idempotency_key nvarchar(255) '$.k', request_hash nvarchar(128) '$.h') AS v"),
+                    "idempotency_key nvarchar(255) '$.k', request_hash nvarchar(128) '$.h', "
+                    "occurred_at nvarchar(30) '$.o', received_at nvarchar(30) '$.r') AS v"),
           HasSubstr("WHERE NOT EXISTS (SELECT 1 FROM [el].[events] AS e WITH (UPDLOCK, HOLDLOCK) "
                     "WHERE e.event_id = v.event_id)"),
           HasSubstr(
@@ -404,24 +466,31 @@ TEST(SqlDialectTest, SqlServerBatchJsonCarriesEveryFieldAndDropsRepeats) {
       MakeEvent("0190a000-0000-7000-8000-000000000003", "Zo\xc3\xab \"q\"",
                 "2025-01-01T00:00:00.000Z", "key-1", "hash-2"),
       // Same key, other user: kept.
-      MakeEvent("0190a000-0000-7000-8000-000000000004", "u2", "2025-01-01T00:00:00.000Z", "key-1")};
+      MakeEvent("0190a000-0000-7000-8000-000000000004", "u2", "2025-01-01T00:00:00.000Z", "key-1"),
+      ClientTimedEvent()};
   const SqlStatement insert = SqlServer().InsertBatch(Pointers(events));
   ASSERT_EQ(insert.parameters.size(), 1u);
   rapidjson::Document json;
   json.Parse(insert.parameters[0]->data(), insert.parameters[0]->size());
   ASSERT_FALSE(json.HasParseError()) << *insert.parameters[0];
   ASSERT_TRUE(json.IsArray());
-  ASSERT_EQ(json.Size(), 3u);
+  ASSERT_EQ(json.Size(), 4u);
   EXPECT_STREQ(json[0]["i"].GetString(), "0190a000-0000-7000-8000-000000000001");
   EXPECT_STREQ(json[0]["u"].GetString(), "Zo\xc3\xab \"q\"");
   EXPECT_STREQ(json[0]["t"].GetString(), "page.view");
   EXPECT_STREQ(json[0]["s"].GetString(), "2025-06-29T14:32:45.123Z");
   EXPECT_STREQ(json[0]["k"].GetString(), "key-1");
   EXPECT_STREQ(json[0]["h"].GetString(), "hash-1");
+  EXPECT_TRUE(json[0]["o"].IsNull());
+  EXPECT_STREQ(json[0]["r"].GetString(), "2024-07-11T04:14:32.960Z");  // the eventId's time
   EXPECT_STREQ(json[1]["i"].GetString(), "0190a000-0000-7000-8000-000000000002");
   EXPECT_TRUE(json[1]["k"].IsNull());
   EXPECT_TRUE(json[1]["h"].IsNull());
   EXPECT_STREQ(json[2]["i"].GetString(), "0190a000-0000-7000-8000-000000000004");
+  // Timed by the client: three different times.
+  EXPECT_STREQ(json[3]["s"].GetString(), "2024-07-11T04:14:30.500Z");
+  EXPECT_STREQ(json[3]["o"].GetString(), "2024-07-11T04:14:31.000Z");
+  EXPECT_STREQ(json[3]["r"].GetString(), "2024-07-11T04:14:32.960Z");
 }
 
 TEST(SqlDialectTest, SqlServerMigrationTakesAnAppLockInTheTransaction) {
@@ -448,7 +517,7 @@ TEST(SqlDialectTest, SqlServerMigrationTakesAnAppLockInTheTransaction) {
 
 TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 6u);
+  ASSERT_EQ(upgrade.size(), 8u);
   EXPECT_THAT(
       upgrade[0].text,
       AllOf(StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[events] ("),
@@ -476,13 +545,29 @@ TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
                     HasSubstr("key_id varchar(16) COLLATE Latin1_General_100_BIN2 NOT NULL CONSTRAINT "
                               "PK_api_keys PRIMARY KEY"),
                     HasSubstr("revoked_at datetime2(3) NULL)")));
-  EXPECT_EQ(upgrade[4].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[5].text,
+  EXPECT_THAT(upgrade[4].text, StartsWith("IF COL_LENGTH(?, N'occurred_at') IS NULL"));
+  EXPECT_EQ(upgrade[6].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[7].text,
             "INSERT INTO [el].[eventlogger_schema] (version) VALUES (CAST(? AS int))");
-  // From version 1, only the api_keys table is added.
-  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 3u);
+  // From version 1: the api_keys table, then the event time columns.
+  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 5u);
   // Already current: only the version row is rewritten.
   EXPECT_TRUE(SqlServer("el").MigrateUpgrade(kSqlSchemaVersion).size() == 2u);
+}
+
+TEST(SqlDialectTest, SqlServerUpgradeFromVersionTwoAddsEachColumnOnce) {
+  const auto upgrade = SqlServer("el").MigrateUpgrade(2);
+  ASSERT_EQ(upgrade.size(), 4u);
+  EXPECT_EQ(upgrade[0].text,
+            "IF COL_LENGTH(?, N'occurred_at') IS NULL ALTER TABLE [el].[events] ADD occurred_at "
+            "datetime2(3) NULL");
+  EXPECT_EQ(upgrade[0].parameters, (std::vector<std::optional<std::string>>{"[el].[events]"}));
+  EXPECT_EQ(upgrade[1].text,
+            "IF COL_LENGTH(?, N'received_at') IS NULL ALTER TABLE [el].[events] ADD received_at "
+            "datetime2(3) NULL");
+  EXPECT_EQ(upgrade[1].parameters, (std::vector<std::optional<std::string>>{"[el].[events]"}));
+  EXPECT_EQ(upgrade[2].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"3"}));
 }
 
 // ---- Errors -------------------------------------------------------------------

@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/timestamp.h"
 #include "storage/api_key_contract.h"
+#include "support/events.h"
 #include "support/temp_dir.h"
 
 namespace eventlogger {
@@ -254,7 +256,7 @@ TEST(SqliteMetadataStoreTest, FileOnDiskHasWalModeSchemaVersionAndNoUserIndexByD
   // WAL is persistent in the file header, so it shows after close too.
   EXPECT_EQ(raw.Scalar("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.Scalar("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
   // No by-user index unless asked for (SqliteMetadataOptions::user_index).
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_user_time'"), "0");
   // Every row carries an insert time in the API's timestamp format.
@@ -350,8 +352,247 @@ TEST(SqliteMetadataStoreTest, UpgradesAVersionOneFileInPlace) {
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   EXPECT_TRUE(keys->empty());
   RawDb raw(path);
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "1");
+}
+
+// ---- Event times (schema version 3) ---------------------------------------------
+
+// An event the client timed, as the service makes one: received at
+// `received_millis` (the time in its UUIDv7 id), `occurred_at` by the
+// client's clock, and `timestamp` that time corrected for the clock's skew.
+Event ClientTimedEvent(int64_t received_millis, std::string user_id, std::string occurred_at,
+                       std::string timestamp) {
+  Event event = testing_support::EventAt(received_millis, std::move(user_id));
+  event.occurred_at = std::move(occurred_at);
+  event.timestamp = std::move(timestamp);
+  event.unix_millis = ParseTimestamp(event.timestamp).value_or(0);
+  return event;
+}
+
+void ExpectTimes(const EventMetadata& row, std::string_view timestamp, std::string_view occurred_at,
+                 std::string_view received_at) {
+  EXPECT_EQ(row.timestamp, timestamp) << row.event_id;
+  EXPECT_EQ(row.occurred_at, occurred_at) << row.event_id;
+  EXPECT_EQ(row.received_at, received_at) << row.event_id;
+}
+
+TEST(SqliteMetadataStoreTest, EventTimesRoundTripThroughEveryRead) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  // Received at 14:32:45.123; the client says 14:30:00.000 by a clock
+  // 2.5 s slow. Three different times, each kept in its own column.
+  Event timed = ClientTimedEvent(1751207565123, "u", "2025-06-29T14:30:00.000Z", "2025-06-29T14:30:02.500Z");
+  timed.idempotency_key = "k1";
+  Event server_timed = testing_support::EventAt(1751207566000, "u");
+  server_timed.idempotency_key = "k2";
+  ASSERT_TRUE(Write(*store, {server_timed, timed}).ok());
+  const auto expect_timed = [](const EventMetadata& row) {
+    ExpectTimes(row, "2025-06-29T14:30:02.500Z", "2025-06-29T14:30:00.000Z", "2025-06-29T14:32:45.123Z");
+  };
+  const auto expect_server_timed = [](const EventMetadata& row) {
+    ExpectTimes(row, "2025-06-29T14:32:46.000Z", "", "2025-06-29T14:32:46.000Z");
+  };
+
+  const std::vector<EventMetadata> rows = Scan(*store, "u");
+  ASSERT_EQ(EventIds(rows), (std::vector<std::string>{timed.event_id, server_timed.event_id}));
+  expect_timed(rows[0]);
+  expect_server_timed(rows[1]);
+
+  int scanned = 0;
+  ASSERT_TRUE(store->Scan({.user_id = "u"}, [&](const EventMetadata& row) {
+    ++scanned;
+    row.event_id == timed.event_id ? expect_timed(row) : expect_server_timed(row);
+    return true;
+  }).ok());
+  EXPECT_EQ(scanned, 2);
+
+  Result<EventMetadata> by_key = store->FindByIdempotencyKey("u", "k1");
+  ASSERT_TRUE(by_key.ok()) << by_key.status().ToString();
+  expect_timed(*by_key);
+  Result<EventMetadata> by_id = store->FindEvent("u", timed.event_id);
+  ASSERT_TRUE(by_id.ok()) << by_id.status().ToString();
+  EXPECT_EQ(by_id->event_id, timed.event_id);
+  EXPECT_EQ(by_id->user_id, "u");
+  EXPECT_EQ(by_id->idempotency_key, "k1");
+  expect_timed(*by_id);
+  by_id = store->FindEvent("u", server_timed.event_id);
+  ASSERT_TRUE(by_id.ok()) << by_id.status().ToString();
+  expect_server_timed(*by_id);
+
+  // No occurredAt is NULL in the file, not an empty string.
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE occurred_at IS NULL"), "1");
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE received_at IS NULL"), "0");
+}
+
+TEST(SqliteMetadataStoreTest, FindEventFindsOnlyTheUsersOwnEvent) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("m.db"));
+  ASSERT_NE(store, nullptr);
+  const Event alices = testing_support::EventAt(1751207565123, "alice", "login");
+  const Event bobs = testing_support::EventAt(1751207565123, "bob", "logout");
+  ASSERT_TRUE(Write(*store, {alices, bobs}).ok());
+  Result<EventMetadata> found = store->FindEvent("alice", alices.event_id);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->event_type, "login");
+  EXPECT_EQ(store->FindEvent("alice", bobs.event_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->FindEvent("Alice", alices.event_id).status().code(), StatusCode::kNotFound);
+  const Event unknown = testing_support::EventAt(1751207565123, "alice");
+  EXPECT_EQ(store->FindEvent("alice", unknown.event_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->FindEvent("alice", "not-an-event-id").status().code(), StatusCode::kNotFound);
+}
+
+// What version 2 (the build before event times) created in a new file,
+// word for word.
+constexpr const char* kVersion2Schema = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  event_id   TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  timestamp  TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  idempotency_key TEXT,
+  request_hash    TEXT
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key
+  ON events (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id        TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  scopes        TEXT NOT NULL,
+  secret_digest TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  last_used_at  TEXT,
+  revoked_at    TEXT
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+)sql";
+
+// A version 2 file holding three events and a key, as that build left it.
+// The timestamps differ from the times in the ids on purpose, so the test
+// sees which one reads stand in for the missing received_at.
+void WriteVersion2File(const std::string& path) {
+  RawDb raw(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  raw.Exec("PRAGMA journal_mode=WAL");
+  raw.Exec(kVersion2Schema);
+  raw.Exec(
+      "INSERT INTO events (event_id, user_id, event_type, timestamp, created_at, idempotency_key, "
+      "request_hash) VALUES "
+      "('0190a000-0000-7000-8000-000000000001', 'u', 'login', '2025-01-01T00:00:00.000Z', "
+      "'2025-01-01T00:00:00.004Z', 'k1', 'h1'), "
+      "('0190a000-0000-7000-8000-000000000002', 'u', 'click', '2025-01-01T00:00:01.000Z', "
+      "'2025-01-01T00:00:01.004Z', NULL, NULL), "
+      "('0190a000-0000-7000-8000-000000000003', 'v', 'click', '2025-01-01T00:00:02.000Z', "
+      "'2025-01-01T00:00:02.004Z', NULL, NULL)");
+  raw.Exec(
+      "INSERT INTO api_keys (key_id, name, scopes, secret_digest, created_at) VALUES "
+      "('00000000000000a1', 'ci', 'admin', 'dd', '2025-01-01T00:00:00.000Z')");
+}
+
+std::string EventsColumns(RawDb& raw) {
+  std::string names;
+  for (const std::string& name : raw.Column("SELECT name FROM pragma_table_info('events') ORDER BY cid")) {
+    names += (names.empty() ? "" : ",") + name;
+  }
+  return names;
+}
+
+TEST(SqliteMetadataStoreTest, OpeningAVersionTwoFileAddsEventTimesKeepingEveryRow) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  WriteVersion2File(path);
+  {
+    RawDb before(path);
+    EXPECT_EQ(before.Scalar("PRAGMA user_version"), "2");
+  }
+  // The embedded store upgrades when it opens (there is no separate
+  // `migrate` step for SQLite), so it is current from then on.
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->CheckSchema().ok());
+  {
+    RawDb raw(path);
+    EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+    EXPECT_EQ(EventsColumns(raw),
+              "event_id,user_id,event_type,timestamp,created_at,idempotency_key,request_hash,"
+              "occurred_at,received_at");
+    // No backfill: the old rows' received_at stays NULL and reads as their
+    // timestamp (below).
+    EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE received_at IS NULL AND occurred_at IS NULL"), "3");
+    EXPECT_EQ(raw.Scalar("PRAGMA integrity_check"), "ok");
+  }
+  const std::vector<EventMetadata> rows = Scan(*store, "u");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].event_id, "0190a000-0000-7000-8000-000000000001");
+  EXPECT_EQ(rows[0].event_type, "login");
+  EXPECT_EQ(rows[0].idempotency_key, "k1");
+  EXPECT_EQ(rows[0].request_hash, "h1");
+  ExpectTimes(rows[0], "2025-01-01T00:00:00.000Z", "", "2025-01-01T00:00:00.000Z");
+  ExpectTimes(rows[1], "2025-01-01T00:00:01.000Z", "", "2025-01-01T00:00:01.000Z");
+  Result<EventMetadata> found = store->FindEvent("v", "0190a000-0000-7000-8000-000000000003");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ExpectTimes(*found, "2025-01-01T00:00:02.000Z", "", "2025-01-01T00:00:02.000Z");
+  EXPECT_EQ(store->FindByIdempotencyKey("u", "k1")->event_id, "0190a000-0000-7000-8000-000000000001");
+  Result<std::vector<ApiKeyRow>> keys = store->ListApiKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 1u);
+
+  // New writes carry their times.
+  const Event timed = ClientTimedEvent(1751207565123, "u", "2025-06-29T14:30:00.000Z", "2025-06-29T14:30:02.500Z");
+  ASSERT_TRUE(Write(*store, {timed}).ok());
+  found = store->FindEvent("u", timed.event_id);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ExpectTimes(*found, "2025-06-29T14:30:02.500Z", "2025-06-29T14:30:00.000Z", "2025-06-29T14:32:45.123Z");
+
+  // A process of the older build that had the file open before the upgrade
+  // goes on inserting without received_at; its events were timed by the
+  // server, so their timestamp is read as the time they were received.
+  {
+    RawDb old_build(path, SQLITE_OPEN_READWRITE);
+    old_build.Exec(
+        "INSERT INTO events (event_id, user_id, event_type, timestamp, created_at) VALUES "
+        "('0190a000-0000-7000-8000-000000000009', 'w', 'click', '2025-01-01T00:00:09.000Z', "
+        "'2025-01-01T00:00:09.000Z')");
+  }
+  const std::vector<EventMetadata> late = Scan(*store, "w");
+  ASSERT_EQ(late.size(), 1u);
+  ExpectTimes(late[0], "2025-01-01T00:00:09.000Z", "", "2025-01-01T00:00:09.000Z");
+
+  // Migrating or opening again changes nothing.
+  EXPECT_TRUE(store->Migrate().ok());
+  store.reset();
+  auto reopened = OpenOrDie(path);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(Scan(*reopened, "u").size(), 3u);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.Scalar("SELECT received_at FROM events WHERE event_id = '" + timed.event_id + "'"),
+            "2025-06-29T14:32:45.123Z");
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE received_at IS NULL"), "4");  // the old rows
+}
+
+TEST(SqliteMetadataStoreTest, ProcessesOpeningAVersionTwoFileAtOnceUpgradeItOnce) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  WriteVersion2File(path);
+  constexpr int kOpeners = 4;
+  std::vector<Status> results(kOpeners);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] {
+      Result<std::unique_ptr<MetadataStore>> store = OpenSqliteMetadataStore({.path = path});
+      results[i] = store.status();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Status& result : results) EXPECT_TRUE(result.ok()) << result.ToString();
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'received_at'"), "1");
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'occurred_at'"), "1");
 }
 
 TEST(SqliteMetadataStoreTest, RefusesADatabaseFromANewerSchema) {
