@@ -7,7 +7,7 @@ namespace {
 
 constexpr int64_t kMaxTimestampMillis = 253402300799999;  // 9999-12-31T23:59:59.999Z
 constexpr int64_t kMaxFutureSkewMs = 7LL * 24 * 60 * 60 * 1000;
-constexpr int64_t kMaxEventAgeDays = 100 * 366;
+constexpr int64_t kMaxEventAgeDays = int64_t{100} * 366;
 
 }  // namespace
 

@@ -19,7 +19,7 @@ namespace eventlogger {
 // --max-event-age-days). An event whose corrected timestamp lies further
 // ahead of the server's receipt, or further back, is refused.
 struct ClientTimeOptions {
-  int64_t max_future_skew_ms = 5 * 60 * 1000;
+  int64_t max_future_skew_ms = int64_t{5} * 60 * 1000;
   int64_t max_event_age_days = 30;
 
   // Empty when valid, else what is wrong.
