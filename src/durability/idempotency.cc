@@ -65,7 +65,7 @@ Result<std::optional<IdempotentRecord>> IdempotencyIndex::Find(std::string_view 
   if (queued->has_value()) {
     const OutboxEntry& entry = **queued;
     IdempotentRecord record{entry.event.event_id, entry.event.request_hash, true, entry.metadata_done,
-                            entry.document_done};
+                            entry.document_done, entry.event};
     // The outbox learns the request path's outcome only when the retry
     // worker next applies it, after the response has gone out; a retry in
     // between would otherwise be told "queued, neither store" about an event

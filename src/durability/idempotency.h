@@ -43,6 +43,10 @@ struct IdempotentRecord {
   bool queued = false;  // still pending in the outbox
   bool metadata_done = true;
   bool document_done = true;
+  // The whole event, for a record found pending in the outbox: a replay
+  // must queue it remotely (RetryQueue) before answering "queued" where the
+  // outbox does not outlive the process.
+  std::optional<Event> pending_event;
 };
 
 class IdempotencyIndex {

@@ -44,6 +44,9 @@ struct Item {
   bool claimed = false;         // this request holds the key's claim
   int duplicate_of = -1;        // an earlier item of this batch with the same key and body
   std::shared_ptr<WriteTicket> ticket;
+  // A replay of an event pending in the local outbox, to send to the retry
+  // queue before it is answered.
+  std::optional<RetryMessage> requeue;
   ItemResult result;
 };
 
@@ -289,6 +292,14 @@ asio::awaitable<Response> PostEventBatch(const Request& request, const HandlerCo
           FailMismatch(item);
         } else {
           Replay(item, **existing);
+          // Pending in the local outbox only: queued remotely below, before
+          // the answer says "queued" (the first try may have been refused
+          // because the retry queue failed).
+          if (context.retry_queue != nullptr && (*existing)->pending_event) {
+            item.requeue.emplace(RetryMessage{*std::move((*existing)->pending_event), (*existing)->metadata_done,
+                                              (*existing)->document_done,
+                                              "a retry of a request whose first answer may not have queued it"});
+          }
         }
       }
     }
@@ -393,6 +404,11 @@ asio::awaitable<Response> PostEventBatch(const Request& request, const HandlerCo
                                       !outcome.metadata.ok() ? outcome.metadata.ToString() : outcome.document.ToString()});
       queued_items.push_back(i);
     }
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].requeue) continue;
+    to_queue.push_back(std::move(*items[i].requeue));
+    queued_items.push_back(i);
   }
   if (!to_queue.empty()) {
     // The local outbox does not outlive this process: "queued" only once

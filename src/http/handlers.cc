@@ -63,6 +63,20 @@ Response ReplayResponse(const IdempotentRecord& record, const std::string& user_
   return response;
 }
 
+// A write that failed in a store and could not reach the retry queue
+// either: not acknowledged.
+Response NotQueued(const std::string& event_id, const RetryQueue& queue, const Status& error) {
+  log::Error("a store write failed and the event could not be queued for retry; refused",
+             {{"eventId", event_id}, {"retryQueue", queue.Kind()}, {"error", error.ToString()}});
+  Response response = MakeProblem(
+      HttpStatus::service_unavailable,
+      "A store failed and the event could not be queued for retry, so it is not acknowledged (it may be "
+      "stored in part). Retry with the same Idempotency-Key.",
+      kProblemNotStored, "Not stored");
+  response.set(beast_http::field::retry_after, "1");
+  return response;
+}
+
 Response Forbidden(std::string_view detail, std::string_view scope) {
   Response response = MakeProblem(HttpStatus::forbidden, detail, kProblemForbidden, "Forbidden");
   std::string challenge = "Bearer error=\"insufficient_scope\"";
@@ -159,6 +173,20 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
                               "This Idempotency-Key was used with a different request body.",
                               kProblemIdempotencyMismatch, "Idempotency-Key reused");
       }
+      // Pending in the local outbox only: the first try may have been
+      // refused because the retry queue failed, so queue it now, before
+      // this answer says "queued".
+      std::optional<Event>& pending = (*existing)->pending_event;
+      if (context.retry_queue != nullptr && pending) {
+        RetryMessage message{*std::move(pending), (*existing)->metadata_done, (*existing)->document_done,
+                             "a retry of a request whose first answer may not have queued it"};
+        RetryQueue& queue = *context.retry_queue;
+        const auto deadline = info.deadline;
+        auto enqueue = [&queue, message = std::move(message), deadline] { return queue.Enqueue(message, deadline); };
+        if (const Status sent = co_await RunBlocking(context.blocking_pool, std::move(enqueue)); !sent.ok()) {
+          co_return NotQueued((*existing)->event_id, queue, sent);
+        }
+      }
       co_return ReplayResponse(**existing, event->user_id);
     }
   }
@@ -232,17 +260,7 @@ asio::awaitable<Response> PostEvent(const Request& request, const HandlerContext
     const auto deadline = info.deadline;
     auto enqueue = [&queue, message = std::move(message), deadline] { return queue.Enqueue(message, deadline); };
     const Status sent = co_await RunBlocking(context.blocking_pool, std::move(enqueue));
-    if (!sent.ok()) {
-      log::Error("a store write failed and the event could not be queued for retry; refused",
-                 {{"eventId", written.event_id}, {"retryQueue", queue.Kind()}, {"error", sent.ToString()}});
-      Response response = MakeProblem(
-          HttpStatus::service_unavailable,
-          "A store failed and the event could not be queued for retry, so it is not acknowledged (it may be "
-          "stored in part). Retry with the same Idempotency-Key.",
-          kProblemNotStored, "Not stored");
-      response.set(beast_http::field::retry_after, "1");
-      co_return response;
-    }
+    if (!sent.ok()) co_return NotQueued(written.event_id, queue, sent);
     log::Info("event queued for retry", {{"eventId", written.event_id}, {"retryQueue", queue.Kind()}});
   }
   if (!written.idempotency_key.empty()) {

@@ -25,9 +25,9 @@ inline std::string SqsTestEndpoint() {
 }
 
 // A new, empty queue; returns its URL (empty after a failure is recorded).
-inline std::string CreateSqsTestQueue(const std::string& prefix = "retries") {
-  static std::mt19937_64 random(std::random_device{}());
-  const std::string name = prefix + "-" + std::to_string(random() % 1'000'000'000'000ULL);
+// Creates the queue `name` (again, after sqslite restarted: it keeps
+// queues in memory) and returns its URL; empty on failure.
+inline std::string CreateSqsQueueNamed(const std::string& name) {
   auto http = aws::HttpClient::Create({});
   if (!http.ok()) {
     ADD_FAILURE() << http.status().ToString();
@@ -49,6 +49,11 @@ inline std::string CreateSqsTestQueue(const std::string& prefix = "retries") {
     return {};
   }
   return response->body.substr(begin + 10, end - begin - 10);
+}
+
+inline std::string CreateSqsTestQueue(const std::string& prefix = "retries") {
+  static std::mt19937_64 random(std::random_device{}());
+  return CreateSqsQueueNamed(prefix + "-" + std::to_string(random() % 1'000'000'000'000ULL));
 }
 
 }  // namespace eventlogger::testing

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 #include "aws/sqs_client.h"
 #include "aws/sqslite_support.h"
 #include "durability/retry_message.h"
@@ -369,6 +371,56 @@ TEST_F(LambdaTest, AFailedWriteThatCannotBeQueuedIsRefusedNotAcknowledged) {
   EXPECT_THAT(refused["headers"]["Content-Type"].GetString(), StartsWith("application/problem+json"));
   EXPECT_THAT(refused["body"].GetString(), HasSubstr("could not be queued for retry"));
   EXPECT_STREQ(refused["headers"]["Retry-After"].GetString(), "1");
+}
+
+// A write refused because neither the store nor the retry queue took it
+// stays in the local outbox; a retry with the same Idempotency-Key must not
+// be answered "queued" from there alone, which a new execution environment
+// would not have: it queues the event first, and is refused again if it
+// still cannot.
+TEST_F(LambdaTest, ARetryOfAWriteTheQueueRefusedQueuesItBeforeAcknowledging) {
+  if (CurrentBackend() == Backend::kEmbedded) GTEST_SKIP() << "needs a real server to stop";
+  const std::string name = "lambda-requeue-" + std::to_string(::getpid());
+  const std::string queue_url = CreateSqsQueueNamed(name);
+  ASSERT_FALSE(queue_url.empty());
+  auto function = StartLambda({"--insecure", "--store-timeout-ms", "1000", "--retry-queue-url", queue_url});
+  ASSERT_TRUE(runtime_.WaitFor(runtime_.Enqueue(V2Event("GET", "/healthz"))).has_value()) << function->Output();
+  const std::string body = R"({"userId":"lambda-requeue","eventType":"t","jsonDetails":{"try":1}})";
+  const auto post = [&] {  // the same Idempotency-Key on every try
+    const auto answer = runtime_.WaitFor(
+        runtime_.Enqueue(V2Event("POST", "/events", "", body, R"(,"idempotency-key":"requeue-1")")));
+    EXPECT_TRUE(answer.has_value()) << function->Output();
+    return answer.has_value() ? ParseAnswer(*answer) : rapidjson::Document();
+  };
+
+  Servers("stop-dynalite");
+  Servers("stop-sqslite");
+  const rapidjson::Document refused = post();
+  EXPECT_EQ(refused["statusCode"].GetInt(), 503) << refused["body"].GetString();
+  // Still no queue: refused again, from the outbox's record this time (or
+  // 409 while the first try is still settling).
+  rapidjson::Document again = post();
+  for (int i = 0; i < 50 && again["statusCode"].GetInt() == 409; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    again = post();
+  }
+  EXPECT_EQ(again["statusCode"].GetInt(), 503) << again["body"].GetString();
+
+  Servers("start-sqslite");
+  ASSERT_EQ(CreateSqsQueueNamed(name), queue_url);
+  const rapidjson::Document accepted = post();
+  Servers("start-dynalite");
+  ASSERT_EQ(accepted["statusCode"].GetInt(), 202) << accepted["body"].GetString();
+  EXPECT_STREQ(accepted["headers"]["Idempotent-Replayed"].GetString(), "true");
+  rapidjson::Document answer;
+  answer.Parse(accepted["body"].GetString());
+  const std::vector<aws::SqsMessage> messages = ReceiveFrom(queue_url, 1);
+  ASSERT_EQ(messages.size(), 1u);
+  const auto message = DecodeRetryMessage(messages[0].body);
+  ASSERT_TRUE(message.ok()) << message.status().ToString();
+  EXPECT_EQ(message->event.event_id, answer["eventId"].GetString());
+  EXPECT_EQ(message->event.details_json, R"({"try":1})");
+  EXPECT_FALSE(message->document_done);
 }
 
 TEST_F(LambdaTest, TheWorkerFunctionTakesOnlySqsEventsAndAStoreItCannotOpenIsAnInitError) {

@@ -8,6 +8,7 @@
 #   tests/support/test-servers.sh start STATE_DIR   prints export lines for the tests
 #   tests/support/test-servers.sh stop STATE_DIR    stops whatever start started
 #   tests/support/test-servers.sh restart-postgres|restart-dynalite STATE_DIR
+#   tests/support/test-servers.sh stop-X|start-X STATE_DIR  (X: postgres, dynalite, sqslite)
 #
 # Ports: `start` takes the first free port from EVENTLOGGER_TEST_PG_PORT (default
 # 25432), EVENTLOGGER_TEST_DYNAMO_PORT (default 25800) and EVENTLOGGER_TEST_SQS_PORT
@@ -147,5 +148,7 @@ case "$command" in
   start-postgres) load_ports; start_postgres ;;
   stop-dynalite) load_ports; stop_dynalite ;;
   start-dynalite) load_ports; start_dynalite ;;
+  stop-sqslite) load_ports; stop_sqslite ;;
+  start-sqslite) load_ports; start_sqslite ;;
   *) echo "unknown command: $command" >&2; exit 2 ;;
 esac
