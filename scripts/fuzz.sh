@@ -5,15 +5,9 @@
 # crash, leak, timeout or broken invariant; the input that caused it is kept
 # under build/fuzz/artifacts/ (add it to tests/fuzz/regressions/ with the fix).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
-#   scripts/fuzz.sh --build-only          builds the targets, runs nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_only=0
-if [ "${1:-}" = "--build-only" ]; then
-  build_only=1
-  shift
-fi
 seconds="${1:-30}"
 shift || true
 targets=("$@")
@@ -21,7 +15,6 @@ targets=("$@")
 
 cmake -S fuzz -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/fuzz -j "${EVENTLOGGER_BUILD_JOBS:-$(nproc)}" >/dev/null
-[ "$build_only" -eq 0 ] || exit 0
 
 artifacts="build/fuzz/artifacts"
 mkdir -p "$artifacts"
