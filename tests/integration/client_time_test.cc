@@ -64,7 +64,7 @@ std::string Civil(int64_t ms) {
   const sys_days day = floor<days>(sys_time<milliseconds>(milliseconds(ms)));
   const year_month_day ymd(day);
   const int64_t in_day = ms - duration_cast<milliseconds>(day.time_since_epoch()).count();
-  char text[40];
+  char text[96];  // room for any ints, so the compiler can prove no truncation
   std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03d", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                 static_cast<int>(in_day / kHour), static_cast<int>(in_day / kMinute % 60),
@@ -79,7 +79,7 @@ std::string Iso(int64_t ms) { return Civil(ms) + "Z"; }
 // with `sub_ms` appended to the milliseconds (more fraction digits).
 std::string Zoned(int64_t ms, int offset_minutes, const std::string& sub_ms = "") {
   const int magnitude = offset_minutes < 0 ? -offset_minutes : offset_minutes;
-  char zone[8];
+  char zone[32];  // room for any int, so the compiler can prove no truncation
   std::snprintf(zone, sizeof zone, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', magnitude / 60, magnitude % 60);
   return Civil(ms + offset_minutes * kMinute) + sub_ms + zone;
 }
