@@ -67,6 +67,9 @@ void AppendEventJsonAfterPrefix(std::string& out, std::string_view prefix, const
   out.resize(at + size);
   char* p = out.data() + at;
   for (const std::string_view part : parts) {
+    // An absent occurredAt is an empty view whose data() may be null, which
+    // memcpy must not be given even for zero bytes.
+    if (part.empty()) continue;
     std::memcpy(p, part.data(), part.size());
     p += part.size();
   }
