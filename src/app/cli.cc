@@ -3,7 +3,11 @@
 #include <signal.h>
 
 #include <boost/program_options.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <iostream>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +25,9 @@
 #include "durability/intent_log.h"
 #include "durability/outbox.h"
 #include "durability/reconciler.h"
+#include "core/validation.h"
+#include "http/privacy_handlers.h"
+#include "privacy/receipt_keys.h"
 
 namespace eventlogger {
 namespace po = boost::program_options;
@@ -42,6 +49,11 @@ Usage:
                                    compare the stores by eventId and report (or repair) gaps
   eventlogger keys create --name N --scopes S | list | revoke KEY_ID
                                    manage API keys (kept, hashed, in the metadata store)
+  eventlogger erase --user U | --job ERASURE_ID
+                                   erase a user's events now, with a signed receipt
+  eventlogger verify-receipt --key KEY.pem | --hmac-secret S [RECEIPT_FILE]
+                                   check an erasure receipt's signature and print what it attests
+  eventlogger receipt-key          print the public key erasure receipts are signed with
   eventlogger COMMAND --help       the command's options
   eventlogger --version            print the version
 
@@ -193,6 +205,11 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
   int64_t retry_queue_reserve_ms = out.handlers.retry_queue_reserve.count();
   int64_t max_batch_events = static_cast<int64_t>(out.handlers.max_batch_events);
   int64_t max_batch_bytes = static_cast<int64_t>(out.handlers.max_batch_bytes);
+  std::string retention;
+  int64_t retention_default_days = 0;
+  int64_t retention_sweep_interval_s = std::chrono::duration_cast<std::chrono::seconds>(out.privacy.sweep.interval).count();
+  int64_t erasure_settle_ms = -1;  // unset: the store timeout and a second
+  std::string receipt_subject = "hashed";
 
   po::options_description options("eventlogger serve options");
   StoreOptions stores;
@@ -229,6 +246,14 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
       ("retry-queue-url", po::value(&out.retry_queue_url), "an SQS queue URL: a write that fails in a store is also sent there before it is answered 202, and `eventlogger worker` completes it. For a data dir that does not outlive the process (AWS Lambda, a container without a volume); the local outbox still retries meanwhile")
       ("retry-queue-region", po::value(&out.retry_queue_region), "the retry queue's AWS region; default: from the queue URL's host, else AWS_REGION")
       ("retry-queue-reserve-ms", po::value(&retry_queue_reserve_ms)->default_value(retry_queue_reserve_ms), "with --retry-queue-url under an invocation deadline (Lambda): time kept back from the store writes for queueing a failure, in ms")
+      ("retention", po::value(&retention), "keep events of these types this many days, e.g. login=30,purchase=3653 (7 to 3653 days each); expired events disappear from reads at once and from the stores at the next sweep (DynamoDB: its TTL, after `eventlogger migrate` turned it on). Users under a legal hold keep everything")
+      ("retention-default-days", po::value(&retention_default_days)->default_value(retention_default_days), "keep events of types --retention does not name this many days (7 to 3653); 0 keeps them forever")
+      ("retention-sweep-interval-s", po::value(&retention_sweep_interval_s)->default_value(retention_sweep_interval_s), "delete expired events this often, in seconds, in batches of 1000")
+      ("erasure-batch-size", po::value(&out.privacy.erasure.batch_size)->default_value(out.privacy.erasure.batch_size), "rows or documents an erasure deletes per statement or round trip (1 to 100000); its progress is saved after each")
+      ("erasure-settle-ms", po::value(&erasure_settle_ms), "how long an erasure job waits after its cutoff before deleting, so that writes in flight at the cutoff have landed; default: --store-timeout-ms plus 1000")
+      ("receipt-key", po::value(&out.privacy.receipt_key_file), "sign erasure receipts with this Ed25519 private key (PEM, as `openssl genpkey -algorithm ed25519` writes). Default: DATA_DIR/receipt-key.pem, made at the first start")
+      ("receipt-hmac-secret", po::value(&out.privacy.receipt_hmac_secret), "sign erasure receipts with HMAC-SHA-256 and this secret (at least 32 bytes) instead of a key; prefer the environment variable")
+      ("receipt-subject", po::value(&receipt_subject)->default_value(receipt_subject), "how receipts name the erased user: hashed (sha256 of the userId: the receipt keeps no id, whoever has the id can match it) or user-id")
       ("idle-timeout-ms", po::value(&idle_timeout_ms)->default_value(idle_timeout_ms), "close keep-alive connections idle this long, in ms")
       ("read-timeout-ms", po::value(&read_timeout_ms)->default_value(read_timeout_ms), "time allowed to receive one request, in ms")
       ("header-timeout-ms", po::value(&header_timeout_ms)->default_value(header_timeout_ms), "time allowed to receive a request's head once its first byte arrived, in ms (a client trickling a header is disconnected)")
@@ -300,9 +325,23 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
                    "--tls-cert and --tls-key go together"),
            require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
                    "--store-writers must be auto, per-store or intent-writer"),
+           require(retention_sweep_interval_s >= 1 && retention_sweep_interval_s <= 7 * 86'400,
+                   "--retention-sweep-interval-s must be 1 to 604800"),
+           require(erasure_settle_ms == -1 || (erasure_settle_ms >= 0 && erasure_settle_ms <= 3'600'000),
+                   "--erasure-settle-ms must be 0 to 3600000"),
+           require(receipt_subject == "hashed" || receipt_subject == "user-id",
+                   "--receipt-subject must be hashed or user-id"),
        }) {
     if (!s.ok()) return s;
   }
+  Result<RetentionPolicy> policy = RetentionPolicy::Parse(retention, retention_default_days);
+  if (!policy.ok()) return policy.status();
+  out.privacy.retention = std::make_shared<const RetentionPolicy>(std::move(*policy));
+  out.privacy.sweep.interval = std::chrono::seconds(retention_sweep_interval_s);
+  out.privacy.erasure.settle =
+      std::chrono::milliseconds(erasure_settle_ms >= 0 ? erasure_settle_ms : store_timeout_ms + 1000);
+  out.privacy.erasure.hash_subject_in_receipts = receipt_subject == "hashed";
+  if (std::string invalid = out.privacy.Validate(); !invalid.empty()) return Status::InvalidArgument(invalid);
   out.http.max_body_bytes = static_cast<size_t>(max_body_bytes);
   out.http.io_threads = static_cast<int>(io_threads);
   out.http.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
@@ -528,14 +567,24 @@ int Retry(const std::vector<std::string>& args) {
 
 int Migrate(const std::vector<std::string>& args) {
   StoreOptions stores;
+  std::string retention;
+  int64_t retention_default_days = 0;
   po::options_description options("eventlogger migrate options");
-  options.add_options()("help", "show this help");
+  options.add_options()
+      ("help", "show this help")
+      ("retention", po::value(&retention), "the retention rules serve will run with (--retention): with any, a DynamoDB table gets its TTL turned on for the ExpiresAt attribute")
+      ("retention-default-days", po::value(&retention_default_days)->default_value(retention_default_days), "as serve's --retention-default-days");
   AddStoreOptions(options, stores);
   po::variables_map values;
   if (!ParseCommand("migrate", options, nullptr, args, values)) return 2;
   if (values.count("help") != 0) {
     std::cout << options;
     return 0;
+  }
+  Result<RetentionPolicy> policy = RetentionPolicy::Parse(retention, retention_default_days);
+  if (!policy.ok()) {
+    std::cerr << "eventlogger migrate: " << policy.status().message() << "\n";
+    return 2;
   }
   const StoreUrls urls = ResolveStoreUrls(stores.urls, stores.data_dir);
   const auto report = [](const char* store, const std::string& url, const Status& status) {
@@ -546,7 +595,8 @@ int Migrate(const std::vector<std::string>& args) {
   Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
   if (!metadata.ok()) return report("metadata", urls.metadata, metadata.status());
   if (Status s = (*metadata)->Migrate(); !s.ok()) return report("metadata", urls.metadata, s);
-  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
+  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(
+      urls.documents, nullptr, {std::make_shared<const RetentionPolicy>(std::move(*policy)), nullptr});
   if (!documents.ok()) return report("document", urls.documents, documents.status());
   if (Status s = (*documents)->Migrate(); !s.ok()) return report("document", urls.documents, s);
   // The data dir's own outbox, so that `retry` works on it from the start.
@@ -732,6 +782,224 @@ int Keys(const std::vector<std::string>& args) {
   return 0;
 }
 
+
+// `erase`: erases a user's events (or runs an erasure job already accepted)
+// on the stores, here and now, and prints the finished job with its receipt.
+// For deployments whose front-end runs no background jobs (Lambda), and for
+// operators. Waits --settle-ms after the cutoff, as the service's jobs do,
+// for writes another instance had in flight.
+int EraseCommand(const std::vector<std::string>& args) {
+  StoreOptions stores;
+  std::string user_id;
+  std::string job_id;
+  int64_t settle_ms = 6000;
+  PrivacyOptions privacy;
+  std::string receipt_subject = "hashed";
+  po::options_description options("eventlogger erase options");
+  options.add_options()
+      ("help", "show this help")
+      ("user", po::value(&user_id), "erase this user's events (everything received until now)")
+      ("job", po::value(&job_id), "or run this erasure job (an erasureId the API returned) to its end")
+      ("settle-ms", po::value(&settle_ms)->default_value(settle_ms), "wait this long after the cutoff before deleting, for writes in flight elsewhere, in ms")
+      ("receipt-key", po::value(&privacy.receipt_key_file), "sign the receipt with this Ed25519 private key (PEM); default DATA_DIR/receipt-key.pem")
+      ("receipt-hmac-secret", po::value(&privacy.receipt_hmac_secret), "sign the receipt with HMAC-SHA-256 and this secret instead")
+      ("receipt-subject", po::value(&receipt_subject)->default_value(receipt_subject), "hashed or user-id: how the receipt names the user");
+  AddStoreOptions(options, stores);
+  po::variables_map values;
+  if (!ParseCommand("erase", options, nullptr, args, values)) return 2;
+  if (values.count("help") != 0) {
+    std::cout << "Usage: eventlogger erase --user USER_ID | --job ERASURE_ID\n" << options;
+    return 0;
+  }
+  const auto usage = [](const std::string& message) {
+    std::cerr << "eventlogger erase: " << message << "\n";
+    return 2;
+  };
+  if (user_id.empty() == job_id.empty()) return usage("give --user or --job");
+  if (!user_id.empty()) {
+    if (std::string problem = CheckUserId(user_id); !problem.empty()) return usage("--user " + problem);
+  }
+  if (settle_ms < 0 || settle_ms > 3'600'000) return usage("--settle-ms must be 0 to 3600000");
+  if (receipt_subject != "hashed" && receipt_subject != "user-id") return usage("--receipt-subject must be hashed or user-id");
+  privacy.erasure.settle = std::chrono::milliseconds(settle_ms);
+  privacy.erasure.hash_subject_in_receipts = receipt_subject == "hashed";
+  if (std::string problem = privacy.Validate(); !problem.empty()) return usage(problem);
+  const auto fail = [](const Status& status) {
+    std::cerr << "eventlogger erase: " << status.ToString() << "\n";
+    return 1;
+  };
+  const StoreUrls urls = ResolveStoreUrls(stores.urls, stores.data_dir);
+  Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
+  if (!metadata.ok()) return fail(metadata.status());
+  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents);
+  if (!documents.ok()) return fail(documents.status());
+  std::unique_ptr<Outbox> outbox;
+  const std::filesystem::path outbox_path = std::filesystem::path(stores.data_dir) / "outbox.db";
+  if (std::filesystem::exists(outbox_path)) {
+    Result<std::unique_ptr<Outbox>> opened = Outbox::Open({.path = outbox_path.string()});
+    if (!opened.ok()) return fail(opened.status());
+    outbox = std::move(*opened);
+  }
+  Result<std::unique_ptr<ReceiptSigner>> signer = OpenReceiptSigner(privacy, stores.data_dir);
+  if (!signer.ok()) return fail(signer.status());
+  const Clock& clock = SystemClock::Instance();
+  PrivacyRegistry registry(**metadata, nullptr);
+  if (Status s = registry.Refresh(); !s.ok()) return fail(s);
+  Uuid7Generator ids(clock);
+  ErasureService erasures(privacy.erasure, **metadata, **documents, outbox.get(), registry, **signer, ids, clock);
+  if (!user_id.empty()) {
+    ErasureRefusal refusal;
+    Result<ErasureJobRow> job = erasures.Request(user_id, &refusal);
+    if (!job.ok()) {
+      if (job.status().code() == StatusCode::kFailedPrecondition) {
+        std::cerr << "eventlogger erase: the user is under a legal hold" << (refusal.reason.empty() ? "" : ": ")
+                  << refusal.reason << "\n";
+        return 3;
+      }
+      return fail(job.status());
+    }
+    job_id = job->id;
+  }
+  Result<ErasureJobRow> job = erasures.Find(job_id);
+  if (!job.ok()) return fail(job.status());
+  const int64_t due = ParseTimestamp(job->received_cutoff).value_or(0) + settle_ms;
+  if (const int64_t wait = due - clock.NowUnixMillis(); wait > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+  }
+  Result<ErasureJobRow> done = erasures.RunJob(job_id);
+  if (!done.ok()) {
+    // A refused job (a hold) is recorded as failed; show it like any other.
+    Result<ErasureJobRow> latest = erasures.Find(job_id);
+    if (!latest.ok()) return fail(done.status());
+    std::cout << http::ErasureJobJson(*latest) << "\n";
+    return 1;
+  }
+  std::cout << http::ErasureJobJson(*done) << "\n";
+  return done->state == "done" ? 0 : 1;
+}
+
+// The receipt envelope in `text`: the text itself, or the "receipt" member
+// of a GET /erasures/{id} answer (its payload string is kept byte for byte,
+// so the signature still covers it).
+std::string ReceiptEnvelopeOf(const std::string& text) {
+  rapidjson::Document document;
+  document.Parse(text.data(), text.size());
+  if (document.HasParseError() || !document.IsObject()) return text;
+  const auto receipt = document.FindMember("receipt");
+  if (receipt == document.MemberEnd() || !receipt->value.IsObject()) return text;
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  receipt->value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// `verify-receipt`: checks an erasure receipt (the envelope, or the whole
+// GET /erasures/{id} answer holding it) and prints what it attests.
+int VerifyReceiptCommand(const std::vector<std::string>& args) {
+  std::string key_file;
+  std::string hmac_secret;
+  std::string user_id;
+  std::string path = "-";
+  po::options_description options("eventlogger verify-receipt options");
+  options.add_options()
+      ("help", "show this help")
+      ("key", po::value(&key_file), "the Ed25519 key the receipt should be signed with: a public key (PEM, from `eventlogger receipt-key`) or the private key file")
+      ("hmac-secret", po::value(&hmac_secret), "or the HMAC secret it should be signed with")
+      ("user", po::value(&user_id), "also check that the receipt names this userId")
+      ("receipt", po::value(&path), "the receipt's file; - (the default) reads standard input");
+  po::positional_options_description positional;
+  positional.add("receipt", 1);
+  po::variables_map values;
+  if (!ParseCommand("verify-receipt", options, &positional, args, values)) return 2;
+  if (values.count("help") != 0) {
+    std::cout << "Usage: eventlogger verify-receipt --key KEY.pem | --hmac-secret S [RECEIPT_FILE]\n" << options;
+    return 0;
+  }
+  if (key_file.empty() == hmac_secret.empty()) {
+    std::cerr << "eventlogger verify-receipt: give --key or --hmac-secret\n";
+    return 2;
+  }
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+      std::cerr << "eventlogger verify-receipt: cannot read " << path << "\n";
+      return 2;
+    }
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  }
+  Result<ReceiptVerifier> verifier = Status::Internal("unset");
+  if (!hmac_secret.empty()) {
+    verifier = ReceiptVerifier::FromHmacSecret(hmac_secret);
+  } else {
+    std::ifstream file(key_file);
+    const std::string pem((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    verifier = pem.find("PRIVATE KEY") != std::string::npos ? ReceiptVerifier::FromEd25519PrivateKeyFile(key_file)
+                                                           : ReceiptVerifier::FromEd25519PublicKeyFile(key_file);
+  }
+  if (!verifier.ok()) {
+    std::cerr << "eventlogger verify-receipt: " << verifier.status().message() << "\n";
+    return 2;
+  }
+  Result<ErasureReceipt> receipt = VerifyReceipt(ReceiptEnvelopeOf(text), *verifier);
+  if (!receipt.ok()) {
+    std::cerr << "eventlogger verify-receipt: NOT VALID: " << receipt.status().message() << "\n";
+    return 1;
+  }
+  if (!user_id.empty() && !receipt->subject.Names(user_id)) {
+    std::cerr << "eventlogger verify-receipt: NOT VALID for this user: the receipt names another subject\n";
+    return 1;
+  }
+  std::string out = "{\"valid\":true,\"erasureId\":";
+  AppendJsonString(out, receipt->job_id);
+  out += ",\"subject\":";
+  AppendJsonString(out, receipt->subject.text);
+  out += ",\"receivedCutoff\":";
+  AppendJsonString(out, FormatTimestamp(receipt->received_cutoff_ms));
+  out += ",\"startedAt\":";
+  AppendJsonString(out, FormatTimestamp(receipt->started_at_ms));
+  out += ",\"finishedAt\":";
+  AppendJsonString(out, FormatTimestamp(receipt->finished_at_ms));
+  out += ",\"erased\":{\"metadata\":" + std::to_string(receipt->counts.metadata) +
+         ",\"documents\":" + std::to_string(receipt->counts.documents) +
+         ",\"outbox\":" + std::to_string(receipt->counts.outbox) +
+         ",\"deadLetters\":" + std::to_string(receipt->counts.dead_letters) + "}";
+  out += ",\"algorithm\":";
+  AppendJsonString(out, receipt->algorithm);
+  out += ",\"keyId\":";
+  AppendJsonString(out, receipt->key_id);
+  out += "}";
+  std::cout << out << "\n";
+  return 0;
+}
+
+// `receipt-key`: prints the public half of the key receipts are signed
+// with, for auditors.
+int ReceiptKeyCommand(const std::vector<std::string>& args) {
+  StoreOptions stores;
+  PrivacyOptions privacy;
+  po::options_description options("eventlogger receipt-key options");
+  options.add_options()
+      ("help", "show this help")
+      ("receipt-key", po::value(&privacy.receipt_key_file), "the Ed25519 private key file; default DATA_DIR/receipt-key.pem (made if missing)");
+  AddStoreOptions(options, stores);
+  po::variables_map values;
+  if (!ParseCommand("receipt-key", options, nullptr, args, values)) return 2;
+  if (values.count("help") != 0) {
+    std::cout << options;
+    return 0;
+  }
+  Result<std::unique_ptr<ReceiptSigner>> signer = OpenReceiptSigner(privacy, stores.data_dir);
+  if (!signer.ok()) {
+    std::cerr << "eventlogger receipt-key: " << signer.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << (*signer)->PublicKeyPem();
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -756,6 +1024,9 @@ int RunCli(int argc, char** argv) {
   if (command == "retry") return Retry(args);
   if (command == "reconcile") return ReconcileCommand(args);
   if (command == "keys") return Keys(args);
+  if (command == "erase") return EraseCommand(args);
+  if (command == "verify-receipt") return VerifyReceiptCommand(args);
+  if (command == "receipt-key") return ReceiptKeyCommand(args);
   std::cerr << "eventlogger: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

@@ -69,6 +69,9 @@ int LambdaCommand(const std::vector<std::string>& args) {
   if (!options.ok()) return init_failed(options.status(), 2);
   options->serve_http = false;
   options->behind_public_gateway = true;
+  // Frozen between invocations, an environment runs no background job:
+  // erasures and sweeps run in `serve` or `eventlogger erase` on the stores.
+  options->privacy.background_jobs = false;
   signal(SIGPIPE, SIG_IGN);
   Result<std::unique_ptr<Service>> service = Service::Start(*options);
   if (!service.ok()) return init_failed(service.status(), 1);

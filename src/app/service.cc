@@ -14,6 +14,7 @@
 #include "ops/http_metrics.h"
 #include "ops/metrics.h"
 #include "pipeline/event_reader.h"
+#include "privacy/receipt_keys.h"
 
 namespace eventlogger {
 
@@ -23,6 +24,11 @@ struct Service::Parts {
   std::unique_ptr<UserEventsCache> read_cache;  // before the store that invalidates it
   std::unique_ptr<MetadataStore> metadata;
   std::unique_ptr<DocumentStore> documents;
+  // Holds and erasures every part obeys, and the jobs behind the privacy
+  // routes (erasures and sweeps stop before the stores close).
+  std::unique_ptr<PrivacyRegistry> privacy;
+  std::unique_ptr<ReceiptSigner> receipt_signer;
+  std::unique_ptr<LegalHolds> holds;
   std::unique_ptr<Outbox> outbox;
   std::unique_ptr<IntentLog> intent_log;  // outlives the writer and the retry worker
   std::unique_ptr<CircuitBreaker> metadata_breaker;
@@ -40,6 +46,8 @@ struct Service::Parts {
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<HttpMetrics> http_metrics;
   std::unique_ptr<RetryQueue> retry_queue;  // only with ServiceOptions::retry_queue_url
+  std::unique_ptr<ErasureService> erasures;      // after the ids and the outbox it uses
+  std::unique_ptr<RetentionSweeper> sweeper;
   std::unique_ptr<http::HandlerContext> handler_context;
   std::unique_ptr<http::HttpServer> server;
   bool stopped = false;
@@ -102,6 +110,27 @@ Status Service::StartAuthentication(const ServiceOptions& options, Parts& parts)
     log::Warn("INSECURE: serving a non-loopback address with no API key and no JWT configured; anyone who "
               "reaches it can read and write every user's events",
               {{"address", options.behind_public_gateway ? std::string("API Gateway") : options.http.host}});
+  }
+  return Status::Ok();
+}
+
+Status Service::StartPrivacy(const ServiceOptions& options, Parts& parts) {
+  const PrivacyOptions& privacy = options.privacy;
+  const Clock& clock = SystemClock::Instance();
+  parts.holds = std::make_unique<LegalHolds>(*parts.metadata, *parts.documents, *parts.privacy, clock);
+  if (!privacy.background_jobs) return Status::Ok();
+  Result<std::unique_ptr<ReceiptSigner>> signer = OpenReceiptSigner(privacy, options.data_dir);
+  if (!signer.ok()) return signer.status();
+  parts.receipt_signer = std::move(*signer);
+  parts.erasures = std::make_unique<ErasureService>(privacy.erasure, *parts.metadata, *parts.documents,
+                                                    parts.outbox.get(), *parts.privacy, *parts.receipt_signer,
+                                                    *parts.ids, clock);
+  parts.erasures->Start();
+  parts.sweeper = std::make_unique<RetentionSweeper>(privacy.sweep, *parts.metadata, *parts.documents,
+                                                     *parts.privacy, clock);
+  parts.sweeper->Start();
+  if (parts.privacy->retention().enabled()) {
+    log::Info("retention", {{"rules", parts.privacy->retention().Describe()}});
   }
   return Status::Ok();
 }
@@ -187,6 +216,11 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
   const StoreUrls urls = ResolveStoreUrls(options.stores, options.data_dir);
   Result<std::unique_ptr<MetadataStore>> metadata = OpenMetadataStore(urls.metadata);
   if (!metadata.ok()) return metadata.status();
+  // Before the document store: DynamoDB stamps each document's expiry at
+  // write, and a held user's get none.
+  auto privacy = std::make_unique<PrivacyRegistry>(**metadata, options.privacy.retention);
+  DocumentExpiryHooks expiry{privacy->shared_retention(),
+                             [registry = privacy.get()](std::string_view user) { return registry->IsHeld(user); }};
   // The retry queue and DynamoDB share one AWS HTTP client: one TLS context
   // (the CA bundle is read once, which shows in a Lambda cold start).
   std::shared_ptr<aws::HttpClient> aws_http;
@@ -195,7 +229,7 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
     if (!http.ok()) return http.status();
     aws_http = std::move(http).value();
   }
-  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents, aws_http);
+  Result<std::unique_ptr<DocumentStore>> documents = OpenDocumentStore(urls.documents, aws_http, std::move(expiry));
   if (!documents.ok()) return documents.status();
   // Serving on a schema that is behind would fail request by request; say
   // what to run instead, once, at start.
@@ -203,13 +237,14 @@ Result<std::unique_ptr<Service>> Service::Start(const ServiceOptions& options) {
   if (Status s = (*documents)->CheckSchema(); !s.ok()) return s;
   log::Info("stores opened", {{"metadataStore", RedactUrl(urls.metadata)},
                               {"documentStore", RedactUrl(urls.documents)}});
-  return StartWith(options, std::move(*metadata), std::move(*documents), std::move(aws_http));
+  return StartWith(options, std::move(*metadata), std::move(*documents), std::move(aws_http), std::move(privacy));
 }
 
 Result<std::unique_ptr<Service>> Service::StartWithStores(const ServiceOptions& options,
                                                           std::unique_ptr<MetadataStore> metadata,
                                                           std::unique_ptr<DocumentStore> documents) {
-  return StartWith(options, std::move(metadata), std::move(documents), nullptr);
+  auto privacy = std::make_unique<PrivacyRegistry>(*metadata, options.privacy.retention);
+  return StartWith(options, std::move(metadata), std::move(documents), nullptr, std::move(privacy));
 }
 
 Status Service::StartRetryQueue(const ServiceOptions& options, std::shared_ptr<aws::HttpClient> aws_http,
@@ -239,7 +274,9 @@ Status Service::StartRetryQueue(const ServiceOptions& options, std::shared_ptr<a
 Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& options,
                                                     std::unique_ptr<MetadataStore> metadata,
                                                     std::unique_ptr<DocumentStore> documents,
-                                                    std::shared_ptr<aws::HttpClient> aws_http) {
+                                                    std::shared_ptr<aws::HttpClient> aws_http,
+                                                    std::unique_ptr<PrivacyRegistry> privacy) {
+  if (std::string problem = options.privacy.Validate(); !problem.empty()) return Status::InvalidArgument(problem);
   auto parts = std::make_unique<Parts>();
   if (Status s = StartRetryQueue(options, std::move(aws_http), *parts); !s.ok()) return s;
   UserEventsCacheOptions cache_options = options.read_cache;
@@ -255,6 +292,10 @@ Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& option
   parts->metadata = std::move(metadata);
   parts->documents =
       std::make_unique<CacheInvalidatingDocumentStore>(std::move(documents), *parts->read_cache);
+  parts->privacy = std::move(privacy);
+  // Before the intent-log replay and the retry worker, which must not write
+  // back an event an erasure covers.
+  if (Status s = parts->privacy->Refresh(); !s.ok()) return s;
 
   // The outbox is local to this instance, whatever the stores are.
   std::error_code ignored;
@@ -281,7 +322,9 @@ Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& option
   if (!replayed.empty()) {
     std::vector<const Event*> all;
     all.reserve(replayed.size());
-    for (const Event& event : replayed) all.push_back(&event);
+    for (const Event& event : replayed) {
+      if (!parts->privacy->IsErased(event)) all.push_back(&event);
+    }
     const EventBatch events(all);
     Status written;
     const size_t chunk = std::max<size_t>(1, options.writer.max_batch_size);
@@ -295,15 +338,20 @@ Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& option
                 {{"error", written.ToString()}});
       if (Status s = parts->outbox->RecordIntents(events, clock.NowUnixMillis()); !s.ok()) return s;
     }
-    log::Info("intent log replayed", {{"events", static_cast<int64_t>(replayed.size())},
+    log::Info("intent log replayed", {{"events", static_cast<int64_t>(all.size())},
+                                      {"erasedSkipped", static_cast<int64_t>(replayed.size() - all.size())},
                                       {"intoOutbox", !written.ok()}});
   }
   if (Status s = parts->intent_log->DiscardReplayed(); !s.ok()) return s;
   parts->metadata_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
   parts->document_breaker = std::make_unique<CircuitBreaker>(clock, options.breaker);
+  RetryWorkerOptions retry_options = options.retry;
+  retry_options.is_erased = [registry = parts->privacy.get()](const Event& event) {
+    return registry->IsErased(event);
+  };
   parts->retry_worker = std::make_unique<RetryWorker>(*parts->outbox, *parts->metadata, *parts->documents,
                                                       *parts->metadata_breaker, *parts->document_breaker,
-                                                      clock, options.retry);
+                                                      clock, retry_options);
   if (Status s = parts->retry_worker->Start(); !s.ok()) return s;
   parts->idempotency =
       std::make_unique<IdempotencyIndex>(*parts->outbox, *parts->metadata, *parts->documents);
@@ -328,13 +376,15 @@ Result<std::unique_ptr<Service>> Service::StartWith(const ServiceOptions& option
       options.cursor_secret.empty() ? http::RandomCursorSecret() : options.cursor_secret);
   parts->rate_limiter = std::make_unique<http::RateLimiter>(options.rate_limit);
   if (Status s = StartAuthentication(options, *parts); !s.ok()) return s;
+  if (Status s = StartPrivacy(options, *parts); !s.ok()) return s;
   parts->handler_context.reset(new http::HandlerContext{
       *parts->writer, *parts->reader, *parts->read_cache, *parts->cursors, *parts->rate_limiter,
       *parts->authenticator, *parts->ids,
       *parts->idempotency,
       *parts->blocking_pool,
       parts->documents->MaxDocumentBytes(), [raw = parts.get()] { return RenderMetrics(*raw); },
-      [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers, parts->retry_queue.get()});
+      [raw = parts.get()] { return CheckReadiness(*raw); }, options.handlers, parts->retry_queue.get(),
+      parts->privacy.get(), parts->erasures.get(), parts->holds.get()});
   const http::HandlerContext* context = parts->handler_context.get();
   parts->http_metrics = std::make_unique<HttpMetrics>();
   if (!options.serve_http) {
@@ -382,6 +432,8 @@ void Service::Stop() {
   parts_->stopped = true;
   parts_->stopping.store(true);
   if (parts_->server) parts_->server->Shutdown();  // no new requests; in-flight ones answered
+  if (parts_->erasures) parts_->erasures->Stop();  // between batches; a job resumes at the next start
+  if (parts_->sweeper) parts_->sweeper->Stop();
   parts_->writer->Stop();          // every admitted event through the pipeline
   parts_->retry_worker->Stop();    // request failures recorded in the outbox
   parts_->writer->FlushReleases(); // stores synced; every settled intent released

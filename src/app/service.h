@@ -22,6 +22,7 @@
 #include "http/handlers.h"
 #include "http/http_server.h"
 #include "pipeline/event_writer.h"
+#include "privacy/privacy_options.h"
 #include "storage/store_factory.h"
 
 namespace eventlogger {
@@ -75,6 +76,8 @@ struct ServiceOptions {
   // deployments whose data dir does not outlive the process (Lambda).
   std::string retry_queue_url;
   std::string retry_queue_region;  // empty: from the URL's host, else AWS_REGION
+  // Erasure, retention and legal holds.
+  PrivacyOptions privacy;
 };
 
 class Service {
@@ -105,7 +108,9 @@ class Service {
   static Result<std::unique_ptr<Service>> StartWith(const ServiceOptions& options,
                                                     std::unique_ptr<MetadataStore> metadata,
                                                     std::unique_ptr<DocumentStore> documents,
-                                                    std::shared_ptr<aws::HttpClient> aws_http);
+                                                    std::shared_ptr<aws::HttpClient> aws_http,
+                                                    std::unique_ptr<PrivacyRegistry> privacy);
+  static Status StartPrivacy(const ServiceOptions& options, Parts& parts);
   static Status StartAuthentication(const ServiceOptions& options, Parts& parts);
   static Status StartRetryQueue(const ServiceOptions& options, std::shared_ptr<aws::HttpClient> aws_http,
                                 Parts& parts);

@@ -351,7 +351,36 @@ Result<std::optional<Item>> DynamoDbClient::GetItem(const GetItemRequest& reques
   return ParseGetItemResponse(*body);
 }
 
+Status DynamoDbClient::UpdateItem(const UpdateItemRequest& request) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  Key(w, "TableName");
+  String(w, request.table_name);
+  Key(w, "Key");
+  WriteItem(w, request.key);
+  Key(w, "UpdateExpression");
+  String(w, request.update_expression);
+  if (!request.condition_expression.empty()) {
+    Key(w, "ConditionExpression");
+    String(w, request.condition_expression);
+  }
+  WriteParameters(w, request.parameters);
+  w.EndObject();
+  Result<std::string> body = Call("UpdateItem", std::string(buffer.GetString(), buffer.GetSize()));
+  return body.ok() ? Status::Ok() : body.status();
+}
+
 Status DynamoDbClient::BatchWriteItem(std::string_view table_name, std::span<const Item> items) {
+  return SendBatchWrite(table_name, items, "PutRequest", "Item");
+}
+
+Status DynamoDbClient::BatchDeleteItem(std::string_view table_name, std::span<const Item> keys) {
+  return SendBatchWrite(table_name, keys, "DeleteRequest", "Key");
+}
+
+Status DynamoDbClient::SendBatchWrite(std::string_view table_name, std::span<const Item> items,
+                                      std::string_view request, std::string_view member) {
   if (items.empty()) return Status::Ok();
   if (items.size() > kMaxBatchWriteItems) {
     return Status::InvalidArgument("BatchWriteItem takes at most 25 items, got " + std::to_string(items.size()));
@@ -365,9 +394,9 @@ Status DynamoDbClient::BatchWriteItem(std::string_view table_name, std::span<con
   w.StartArray();
   for (const Item& item : items) {
     w.StartObject();
-    Key(w, "PutRequest");
+    Key(w, request);
     w.StartObject();
-    Key(w, "Item");
+    Key(w, member);
     WriteItem(w, item);
     w.EndObject();
     w.EndObject();
@@ -406,6 +435,10 @@ Result<ItemPage> DynamoDbClient::Query(const QueryRequest& request) {
     Key(w, "FilterExpression");
     String(w, request.filter_expression);
   }
+  if (!request.projection_expression.empty()) {
+    Key(w, "ProjectionExpression");
+    String(w, request.projection_expression);
+  }
   WriteParameters(w, request.parameters);
   Key(w, "ScanIndexForward");
   w.Bool(request.scan_index_forward);
@@ -436,6 +469,10 @@ Result<ItemPage> DynamoDbClient::Scan(const ScanRequest& request) {
   if (!request.filter_expression.empty()) {
     Key(w, "FilterExpression");
     String(w, request.filter_expression);
+  }
+  if (!request.projection_expression.empty()) {
+    Key(w, "ProjectionExpression");
+    String(w, request.projection_expression);
   }
   WriteParameters(w, request.parameters);
   if (request.limit > 0) {

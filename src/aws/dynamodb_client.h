@@ -25,9 +25,10 @@
 // message; never credentials, and never item contents.
 //
 // All requests are idempotent as this service uses them (writes put whole
-// items under fixed keys), which is what makes resending after a timeout
-// safe. A PutItem with a condition that is retried after a lost response
-// may report AlreadyExists for its own first attempt.
+// items under fixed keys; deletes and updates name exact keys), which is
+// what makes resending after a timeout safe. A PutItem or UpdateItem with a
+// condition that is retried after a lost response may report AlreadyExists
+// for its own first attempt.
 //
 // Thread safety: a DynamoDbClient may be shared by any number of threads.
 // The injected hooks must be thread-safe if it is.
@@ -106,6 +107,14 @@ struct PutItemRequest {
   ExpressionParameters parameters;
 };
 
+struct UpdateItemRequest {
+  std::string table_name;
+  Item key;
+  std::string update_expression;     // e.g. "REMOVE #ttl"
+  std::string condition_expression;  // e.g. "attribute_exists(#pk)"; empty: none
+  ExpressionParameters parameters;
+};
+
 struct GetItemRequest {
   std::string table_name;
   Item key;
@@ -116,6 +125,7 @@ struct QueryRequest {
   std::string table_name;
   std::string key_condition_expression;  // e.g. "#pk = :pk AND #sk >= :since"
   std::string filter_expression;         // optional
+  std::string projection_expression;     // e.g. "#pk, #sk"; empty: every attribute
   ExpressionParameters parameters;
   bool scan_index_forward = true;        // ascending sort key
   int limit = 0;                         // items evaluated per page; 0: DynamoDB's 1 MB pages
@@ -125,7 +135,8 @@ struct QueryRequest {
 
 struct ScanRequest {
   std::string table_name;
-  std::string filter_expression;  // optional
+  std::string filter_expression;      // optional
+  std::string projection_expression;  // optional, as in QueryRequest
   ExpressionParameters parameters;
   int limit = 0;
   std::optional<Item> exclusive_start_key;
@@ -152,6 +163,9 @@ class DynamoDbClient {
   Status PutItem(const PutItemRequest& request);
   // nullopt when no item has the key.
   Result<std::optional<Item>> GetItem(const GetItemRequest& request);
+  // AlreadyExists when the condition expression is false. Without a
+  // condition, an update of a missing key creates the item.
+  Status UpdateItem(const UpdateItemRequest& request);
 
   // Puts up to 25 items (InvalidArgument beyond that, or with duplicate
   // keys, which DynamoDB refuses) and resends UnprocessedItems until all
@@ -159,6 +173,10 @@ class DynamoDbClient {
   // some items may have been written). Each round is itself retried as any
   // call is.
   Status BatchWriteItem(std::string_view table_name, std::span<const Item> items);
+  // The same for deletes: `keys` are up to 25 primary keys (the key
+  // attributes only), resent as BatchWriteItem resends puts. Deleting a key
+  // that holds no item succeeds, so a resend after a lost answer is safe.
+  Status BatchDeleteItem(std::string_view table_name, std::span<const Item> keys);
 
   Result<ItemPage> Query(const QueryRequest& request);
   Result<ItemPage> Scan(const ScanRequest& request);
@@ -175,6 +193,10 @@ class DynamoDbClient {
   DynamoDbClient(DynamoDbClientOptions options, std::shared_ptr<HttpClient> http, std::string host);
 
   std::chrono::milliseconds Backoff(int retry) const;
+  // BatchWriteItem with one kind of request for every item: "PutRequest"
+  // with each as "Item", or "DeleteRequest" with each as "Key".
+  Status SendBatchWrite(std::string_view table_name, std::span<const Item> items, std::string_view request,
+                        std::string_view member);
 
   DynamoDbClientOptions options_;
   std::shared_ptr<HttpClient> http_;

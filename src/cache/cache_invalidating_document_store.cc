@@ -14,6 +14,13 @@ Status CacheInvalidatingDocumentStore::WriteBatchWithoutSync(EventBatch events) 
   return status;
 }
 
+Result<int64_t> CacheInvalidatingDocumentStore::EraseUserEvents(const UserErasure& erasure, int limit) {
+  if (cache_.enabled()) cache_.Invalidate(erasure.user_id);
+  Result<int64_t> erased = store_->EraseUserEvents(erasure, limit);
+  if (cache_.enabled()) cache_.Invalidate(erasure.user_id);
+  return erased;
+}
+
 void CacheInvalidatingDocumentStore::Invalidate(EventBatch events) {
   // After the write: a read that starts later sees the new documents, and a
   // read already under way holds a token this makes stale.

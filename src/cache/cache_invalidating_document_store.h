@@ -40,6 +40,18 @@ class CacheInvalidatingDocumentStore final : public DocumentStore {
   Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
     return store_->Scan(filter, visit);
   }
+  // Drops the user's cached page, before (so no read serves it while the
+  // erasure runs) and after (a read that raced the erasure cannot put back
+  // what it saw).
+  Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) override;
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, const std::function<bool(std::string_view)>& is_held,
+                                int limit) override {
+    // A cached answer never outlives the first of its events to expire
+    // (CachedAnswer::expires_at_ms), so a sweep leaves the cache valid.
+    return store_->DeleteExpired(rule, is_held, limit);
+  }
+  // Changes no document a read returns: the cache stays valid.
+  Result<int64_t> ClearExpiry(std::string_view user_id) override { return store_->ClearExpiry(user_id); }
   size_t MaxDocumentBytes() const override { return store_->MaxDocumentBytes(); }
   Status Migrate() override { return store_->Migrate(); }
   Status CheckSchema() override { return store_->CheckSchema(); }

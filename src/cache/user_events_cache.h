@@ -61,6 +61,9 @@ struct CachedAnswer {
   std::string body;
   std::string etag;       // the ETag field value
   std::string next_link;  // the Link field value; empty on a last page
+  // When the first of its events' retention ends (Unix ms): the answer is
+  // stale from then on. INT64_MAX: never.
+  int64_t visible_until_ms = INT64_MAX;
 
   // What it holds in memory: the strings' allocations, not their lengths.
   size_t Bytes() const { return sizeof(CachedAnswer) + body.capacity() + etag.capacity() + next_link.capacity(); }

@@ -385,4 +385,26 @@ Result<int64_t> Outbox::PurgeDead(int64_t created_before_ms) {
                        {created_before_ms});
 }
 
+Result<OutboxErasure> Outbox::EraseUserEvents(std::string_view user_id, int64_t received_cutoff_ms) {
+  std::lock_guard lock(impl_->mutex);
+  // A user's entries are few (the outbox holds only what a store refused),
+  // and the receipt time lives in the eventId, not in a column: select
+  // them, then delete those the cutoff covers.
+  Result<std::vector<OutboxEntry>> entries = impl_->Select("WHERE user_id = ?1", {std::string(user_id)}, {});
+  if (!entries.ok()) return entries.status();
+  OutboxErasure erased;
+  for (const OutboxEntry& entry : *entries) {
+    if (ReceivedMillisOf(entry.event.event_id, entry.created_at_ms) > received_cutoff_ms) continue;
+    Result<int64_t> deleted = impl_->Change("DELETE FROM outbox WHERE event_id = ?1", {entry.event.event_id}, {});
+    if (!deleted.ok()) return deleted.status();
+    if (*deleted == 0) continue;
+    if (entry.state == OutboxState::kDead) {
+      ++erased.dead;
+    } else {
+      ++erased.pending;
+    }
+  }
+  return erased;
+}
+
 }  // namespace eventlogger

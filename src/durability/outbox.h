@@ -80,6 +80,12 @@ struct OutboxStats {
   int64_t oldest_pending_created_ms = 0;  // 0 when nothing is pending
 };
 
+// What an erasure removed from the outbox.
+struct OutboxErasure {
+  int64_t pending = 0;
+  int64_t dead = 0;
+};
+
 struct OutboxOptions {
   std::string path;            // SQLite file; its directory must exist
   int busy_timeout_ms = 10000; // wait this long for another process's lock
@@ -130,6 +136,10 @@ class Outbox {
   Result<int64_t> ReplayAllDead(int64_t now_ms);
   // Deletes dead letters created before `created_before_ms`. Returns how many.
   Result<int64_t> PurgeDead(int64_t created_before_ms);
+  // Deletes the user's entries, pending and dead, whose events the server
+  // received at or before `received_cutoff_ms` (their eventIds' time): an
+  // erasure must leave nothing the worker would write back.
+  Result<OutboxErasure> EraseUserEvents(std::string_view user_id, int64_t received_cutoff_ms);
 
  private:
   struct Impl;

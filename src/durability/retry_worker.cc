@@ -114,7 +114,13 @@ Status RetryWorker::RetryDue() {
 
   // One batch per store with exactly the entries that store still lacks.
   std::vector<const Event*> metadata_batch, document_batch;
-  for (const OutboxEntry& entry : *due) {
+  std::vector<bool> erased(due->size(), false);
+  for (size_t i = 0; i < due->size(); ++i) {
+    const OutboxEntry& entry = (*due)[i];
+    if (options_.is_erased && options_.is_erased(entry.event)) {
+      erased[i] = true;
+      continue;
+    }
     if (!entry.metadata_done) metadata_batch.push_back(&entry.event);
     if (!entry.document_done) document_batch.push_back(&entry.event);
   }
@@ -140,9 +146,17 @@ Status RetryWorker::RetryDue() {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<OutboxAttempt> attempts;
   attempts.reserve(due->size());
-  for (const OutboxEntry& entry : *due) {
+  for (size_t i = 0; i < due->size(); ++i) {
+    const OutboxEntry& entry = (*due)[i];
     OutboxAttempt attempt;
     attempt.event_id = entry.event.event_id;
+    if (erased[i]) {
+      // Done in both stores as far as the outbox is concerned: removed.
+      attempt.metadata_done = attempt.document_done = true;
+      log::Info("an erased event's retry was dropped", {{"eventId", entry.event.event_id}});
+      attempts.push_back(std::move(attempt));
+      continue;
+    }
     attempt.metadata_done = entry.metadata_done || metadata_status.ok();
     attempt.document_done = entry.document_done || document_status.ok();
     if (attempt.metadata_done && attempt.document_done) {

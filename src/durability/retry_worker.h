@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -31,6 +32,9 @@ struct RetryWorkerOptions {
   RetryPolicy policy;
   std::chrono::milliseconds poll_interval{250};  // how often due entries are looked for
   int batch_limit = 512;                         // entries taken per round
+  // True for an event an erasure covers: its entry is removed, not written
+  // back into a store the erasure emptied. Unset: none is.
+  std::function<bool(const Event&)> is_erased;
 };
 
 struct RetryCounters {

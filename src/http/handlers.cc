@@ -17,6 +17,7 @@
 #include "http/entity_tag.h"
 #include "http/event_list_query.h"
 #include "http/openapi_document.h"
+#include "http/privacy_handlers.h"
 #include "http/problem.h"
 #include "http/query_string.h"
 #include "http/router.h"
@@ -323,7 +324,10 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
   UserEventsCache& cache = context.read_cache;
   // A hit is answered right here on the io thread: no store, no thread hop.
   if (cacheable) {
-    if (const UserEventsCache::Body cached = cache.Find(route.user_id)) {
+    const UserEventsCache::Body cached = cache.Find(route.user_id);
+    // An answer holding an event whose retention has ended since is stale.
+    if (cached && (cached->visible_until_ms == ReadVisibility::kNever ||
+                   cached->visible_until_ms > SystemClock::Instance().NowUnixMillis())) {
       co_return SharedRepresentationResponse(request, cached, info);
     }
   }
@@ -345,10 +349,13 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
   };
   const EventReader& reader = context.reader;
   const PageCursors& cursors = context.cursors;
-  auto read = [&reader, &cache, &cursors, &list, &range, &binding, cacheable,
+  const PrivacyRegistry* privacy = context.privacy;
+  auto read = [&reader, &cache, &cursors, &list, &range, &binding, cacheable, privacy,
                user_id = route.user_id]() -> Result<Read> {
     const UserEventsCache::Token token = cacheable ? cache.BeginRead(user_id) : 0;
-    Result<EventPage> page = reader.UserEventsPage(user_id, std::move(range), list.limit);
+    const ReadVisibility visibility =
+        privacy == nullptr ? ReadVisibility{} : privacy->VisibilityFor(user_id, SystemClock::Instance().NowUnixMillis());
+    Result<EventPage> page = reader.UserEventsPage(user_id, std::move(range), list.limit, visibility);
     if (!page.ok()) return page.status();
     Read out;
     out.answer = std::make_shared<CachedAnswer>();
@@ -360,6 +367,7 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
       answer.next_link = "<" + list.NextPageTarget(user_id, cursor) + ">; rel=\"next\"";
     }
     answer.body = std::move(page->json);
+    answer.visible_until_ms = page->visible_until_ms;
     if (cacheable && cache.enabled()) {
       // The answer grew by appending, so up to half its allocation can be
       // slack; the cache charges the allocation, and a copy of the exact
@@ -401,8 +409,11 @@ asio::awaitable<Response> GetUserEvent(const Request& request, const Route& rout
          {{"eventId", "must be a UUID such as 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}}});
   }
   const EventReader& reader = context.reader;
-  auto read = [&reader, user_id = route.user_id, event_id = route.event_id] {
-    return reader.EventJson(user_id, event_id);
+  const PrivacyRegistry* privacy = context.privacy;
+  auto read = [&reader, privacy, user_id = route.user_id, event_id = route.event_id] {
+    const ReadVisibility visibility =
+        privacy == nullptr ? ReadVisibility{} : privacy->VisibilityFor(user_id, SystemClock::Instance().NowUnixMillis());
+    return reader.EventJson(user_id, event_id, visibility);
   };
   Result<std::string> body = co_await RunBlocking(context.blocking_pool, std::move(read));
   if (!body.ok()) {
@@ -594,6 +605,11 @@ asio::awaitable<Response> Dispatch(const Request& request, Route route, const Ha
     case RouteKind::kOpenApi:
       if (method != Verb::get) co_return MethodNotAllowed("GET");
       co_return JsonResponse(HttpStatus::ok, std::string(OpenApiDocument()));
+    case RouteKind::kUserEventsErasure:
+    case RouteKind::kUserHold:
+    case RouteKind::kErasure:
+      if (auto refused = RequireScope(principal, auth::Scope::kAdmin)) co_return std::move(*refused);
+      co_return co_await HandlePrivacyRoute(request, route, context);
     case RouteKind::kNotFound:
       break;
   }

@@ -24,6 +24,9 @@
 #include "pipeline/event_reader.h"
 #include "core/event_time.h"
 #include "pipeline/event_writer.h"
+#include "privacy/erasure_service.h"
+#include "privacy/legal_holds.h"
+#include "privacy/privacy_registry.h"
 
 namespace eventlogger::http {
 
@@ -64,6 +67,12 @@ struct HandlerContext {
   // Where a write that failed in a store must also go before it is answered
   // 202, when the local outbox does not outlive the process; null otherwise.
   RetryQueue* retry_queue = nullptr;
+  // The privacy lifecycle: what reads must hide (erased, expired), and the
+  // admin routes' services. Null where not run (a Lambda): reads hide
+  // nothing extra and the routes answer 501.
+  const PrivacyRegistry* privacy = nullptr;
+  ErasureService* erasures = nullptr;
+  LegalHolds* holds = nullptr;
 };
 
 // Routes and handles one request. Never throws; failures become problem

@@ -59,6 +59,38 @@ Route MatchRoute(std::string_view target) {
     route.name = "/events";
     return route;
   }
+  if (path.starts_with("/users/")) {
+    // /users/{userId}/events and /users/{userId}/hold: the privacy routes.
+    const std::string_view rest = path.substr(sizeof "/users/" - 1);
+    const size_t slash = rest.rfind('/');
+    if (slash == std::string_view::npos || slash == 0) return route;
+    const std::string_view tail = rest.substr(slash + 1);
+    if (tail == "events") {
+      route.kind = RouteKind::kUserEventsErasure;
+      route.name = "/users/{userId}/events";
+    } else if (tail == "hold") {
+      route.kind = RouteKind::kUserHold;
+      route.name = "/users/{userId}/hold";
+    } else {
+      return route;
+    }
+    const std::string_view user_segment = rest.substr(0, slash);
+    // A userId's own slashes arrive %-encoded; a raw one is another path.
+    if (user_segment.find('/') != std::string_view::npos) {
+      route = Route();
+      return route;
+    }
+    if (!PercentDecode(user_segment, &route.user_id)) route.bad_encoding = true;
+    return route;
+  }
+  if (path.starts_with("/erasures/")) {
+    const std::string_view segment = path.substr(sizeof "/erasures/" - 1);
+    if (segment.empty() || segment.find('/') != std::string_view::npos) return route;
+    route.kind = RouteKind::kErasure;
+    route.name = "/erasures/{erasureId}";
+    if (!PercentDecode(segment, &route.erasure_id)) route.bad_encoding = true;
+    return route;
+  }
   if (!path.starts_with("/events/")) return route;
   std::string_view rest = path.substr(kEventsPrefix.size() + 1);
   const size_t slash = rest.find('/');

@@ -16,6 +16,9 @@ enum class RouteKind {
   kReady,        // /readyz
   kMetrics,      // /metrics
   kOpenApi,      // /openapi.json
+  kUserEventsErasure,  // /users/{userId}/events (DELETE: erase them)
+  kUserHold,           // /users/{userId}/hold
+  kErasure,            // /erasures/{erasureId}
 };
 
 struct Route {
@@ -23,6 +26,7 @@ struct Route {
   std::string_view name = "unmatched";  // template for logs, e.g. "/events/{userId}"
   std::string user_id;                  // percent-decoded
   std::string event_id;                 // percent-decoded
+  std::string erasure_id;               // percent-decoded
   bool bad_encoding = false;            // a path segment had a malformed %-escape
 };
 

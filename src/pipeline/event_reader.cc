@@ -1,5 +1,6 @@
 #include "pipeline/event_reader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -81,13 +82,20 @@ void AppendEventJson(std::string& out, const DocumentView& document) {
   AppendEventJsonAfterPrefix(out, EventPrefix(document.user_id), document);
 }
 
-Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRangeQuery range,
-                                              size_t limit) const {
+Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRangeQuery range, size_t limit,
+                                              const ReadVisibility& visibility) const {
   EventPage page;
   page.json = "[";
   range.expected = limit + 1;
   const std::string prefix = EventPrefix(user_id);
+  const bool filtered = !visibility.HidesNothing();
   const Status status = documents_.ReadUserRange(user_id, range, [&](const DocumentView& document) {
+    if (filtered) {
+      if (visibility.Hides(document)) return true;
+      if (page.count < limit) {
+        page.visible_until_ms = std::min(page.visible_until_ms, visibility.VisibleUntilMs(document));
+      }
+    }
     if (page.count == limit) {
       page.more = true;
       return false;
@@ -115,13 +123,21 @@ Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRang
   return page;
 }
 
-Result<std::string> EventReader::EventJson(std::string_view user_id,
-                                           std::string_view event_id) const {
+Result<std::string> EventReader::EventJson(std::string_view user_id, std::string_view event_id,
+                                           const ReadVisibility& visibility) const {
   std::string out;
-  const auto render = [&out](const DocumentView& document) { AppendEventJson(out, document); };
+  bool hidden = false;
+  const auto render = [&out, &hidden, &visibility](const DocumentView& document) {
+    if (!visibility.HidesNothing() && visibility.Hides(document)) {
+      hidden = true;
+      return;
+    }
+    AppendEventJson(out, document);
+  };
   Status status = documents_.FindEvent(user_id, event_id, render);
   if (status.code() != StatusCode::kNotFound || metadata_ == nullptr) {
     if (!status.ok()) return status;
+    if (hidden) return Status::NotFound("the event is erased or expired");
     return out;
   }
   // Not under its eventId's time: a client-timed event, or none at all.
@@ -129,6 +145,7 @@ Result<std::string> EventReader::EventJson(std::string_view user_id,
   if (!metadata.ok()) return metadata.status();
   status = documents_.FindEventAt(user_id, DocumentKey{metadata->timestamp, metadata->event_id}, render);
   if (!status.ok()) return status;
+  if (hidden) return Status::NotFound("the event is erased or expired");
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "privacy/read_visibility.h"
 #include "storage/document_store.h"
 #include "storage/metadata_store.h"
 
@@ -26,6 +27,9 @@ struct EventPage {
   // key to resume after.
   bool more = false;
   DocumentKey last;
+  // When the first of its events stops being visible (retention): a cached
+  // copy of the page is stale from then on.
+  int64_t visible_until_ms = ReadVisibility::kNever;
 };
 
 class EventReader {
@@ -38,12 +42,17 @@ class EventReader {
   // Up to `limit` (>= 1) of the user's events that `range` covers, in its
   // order. Reads one document past the page to know whether more exist, so
   // a range that ends exactly on a page boundary has no empty last page.
-  Result<EventPage> UserEventsPage(std::string_view user_id, UserRangeQuery range, size_t limit) const;
+  // Documents `visibility` hides are skipped as if absent (they do not
+  // count towards the page, nor announce more).
+  Result<EventPage> UserEventsPage(std::string_view user_id, UserRangeQuery range, size_t limit,
+                                   const ReadVisibility& visibility = {}) const;
 
   // One event as a JSON object; NotFound if the user has no such event.
   // Found by its eventId's time in one read; an event stored under another
   // timestamp (a client's occurredAt) takes a metadata lookup first.
-  Result<std::string> EventJson(std::string_view user_id, std::string_view event_id) const;
+  // NotFound too when `visibility` hides it.
+  Result<std::string> EventJson(std::string_view user_id, std::string_view event_id,
+                                const ReadVisibility& visibility = {}) const;
 
  private:
   DocumentStore& documents_;

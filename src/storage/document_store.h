@@ -116,6 +116,25 @@ class DocumentStore {
   virtual Status Scan(const ScanFilter& filter,
                       const std::function<bool(const DocumentView&)>& visit) = 0;
 
+  // Deletes up to `limit` of the user's documents that `erasure` covers and
+  // returns how many it deleted; fewer than `limit` means none are left.
+  // Works in ranges and batches (RocksDB DeleteRange, DynamoDB
+  // BatchWriteItem), never one round trip per document; documents received
+  // after the cutoff that lie among erased ones are kept.
+  virtual Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) = 0;
+
+  // Deletes up to `limit` documents that `rule` covers, skipping users for
+  // whom `is_held` is true; returns how many (fewer than `limit`: none are
+  // left). A sweep for stores without expiry of their own.
+  virtual Result<int64_t> DeleteExpired(const ExpiryRule& rule,
+                                        const std::function<bool(std::string_view user_id)>& is_held,
+                                        int limit) = 0;
+
+  // Removes the store's own expiry (DynamoDB TTL) from every document of
+  // the user, so that nothing deletes them behind a legal hold; returns how
+  // many documents carried one. 0 for a store without expiry of its own.
+  virtual Result<int64_t> ClearExpiry(std::string_view /*user_id*/) { return int64_t{0}; }
+
   // The largest event the store accepts, measured as the sum of the bytes of
   // userId, eventType and jsonDetails (the store accounts for its own fixed
   // overhead: attribute names, eventId, timestamp, keys). Larger events are

@@ -1,12 +1,19 @@
 #include "storage/dynamodb_document_store.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "aws/credentials.h"
+#include "core/event_time.h"
+#include "core/log.h"
 #include "core/percent_encoding.h"
 #include "core/timestamp.h"
 #include "core/uuid.h"
@@ -21,6 +28,13 @@ constexpr size_t kEventIdLength = 36;
 // 9999-12-31T23:59:59.999Z: FormatTimestamp's upper bound. A UUIDv7 can
 // carry later times (48 bits of milliseconds), which no event has.
 constexpr int64_t kMaxTimestampMillis = 253402300799999;
+// ExpiresAt at its widest: at most 12 digits (Unix seconds up to the year
+// 9999 plus kMaxRetentionDays), which DynamoDB stores in 6 base-100 digits
+// and a byte.
+constexpr size_t kMaxExpiresAtValueBytes = 7;
+// TimeToLiveStatus values saying TTL is on (or turning on).
+constexpr std::string_view kTimeToLiveEnabled = "ENABLED";
+constexpr std::string_view kTimeToLiveEnabling = "ENABLING";
 
 bool IsValidTableName(std::string_view name) {
   if (name.size() < 3 || name.size() > 255) return false;
@@ -68,6 +82,73 @@ bool DecodeItem(const Item& item, DocumentView* view) {
          text(kDynamoDbPayloadAttribute, &view->details_json);
 }
 
+// The string attribute `name` of an item, or null when it is missing or of
+// another type.
+const std::string* StringAttribute(const Item& item, std::string_view name) {
+  auto it = item.find(name);
+  if (it == item.end() || it->second.type != AttributeValue::Type::kString) return nullptr;
+  return &it->second.value;
+}
+
+// The primary key of an item read with (at least) its key attributes.
+Item KeyOf(const Item& item) {
+  Item key;
+  for (std::string_view name : {kDynamoDbUserIdAttribute, kDynamoDbSortKeyAttribute}) {
+    if (auto it = item.find(name); it != item.end()) key.emplace(name, it->second);
+  }
+  return key;
+}
+
+// The bytes DynamoDB stores a whole number in: one per base-100 digit from
+// the first through the last non-zero one (digits are paired from the
+// decimal point), plus one. REQUIRES: number > 0, as every ExpiresAt is.
+size_t WholeNumberBytes(int64_t number) {
+  if (number <= 0) return 1;
+  while (number % 100 == 0) number /= 100;
+  size_t pairs = 0;
+  for (; number > 0; number /= 100) ++pairs;
+  return pairs + 1;
+}
+
+// True when `rule` covers events of this type.
+bool RuleCoversType(const ExpiryRule& rule, std::string_view event_type) {
+  const auto named = [event_type](const std::vector<std::string>& types) {
+    return std::find(types.begin(), types.end(), event_type) != types.end();
+  };
+  return rule.event_types.empty() ? !named(rule.except_types) : named(rule.event_types);
+}
+
+// Which sweep a DeleteExpired call continues: its types, not its `before`,
+// which moves with the clock from one call to the next.
+std::string SweepIdentity(const ExpiryRule& rule) {
+  std::string identity;
+  for (const std::string& type : rule.event_types) identity += type + '\0';
+  identity += '\1';
+  for (const std::string& type : rule.except_types) identity += type + '\0';
+  return identity;
+}
+
+// `#t IN (:<prefix>0, …)` over `types`, their values added to `parameters`.
+std::string TypeIn(const std::vector<std::string>& types, const std::string& prefix,
+                   aws::ExpressionParameters* parameters) {
+  std::string expression = "#t IN (";
+  for (size_t i = 0; i < types.size(); ++i) {
+    const std::string name = ":" + prefix + std::to_string(i);
+    if (i > 0) expression += ", ";
+    expression += name;
+    parameters->values[name] = AttributeValue::S(types[i]);
+  }
+  return expression + ')';
+}
+
+// DynamoDB Local and dynalite lack some operations (UpdateTimeToLive);
+// they answer UnknownOperationException, which the client maps to Internal
+// with the name in its message.
+bool IsUnknownOperation(const Status& status) {
+  return status.code() == StatusCode::kInternal &&
+         status.message().find("UnknownOperationException") != std::string::npos;
+}
+
 // Keeps the code but names the table: several stores may share a process.
 Status WithContext(const Status& status, const std::string& what) {
   if (status.ok()) return status;
@@ -93,10 +174,12 @@ class DynamoDbDocumentStore final : public DocumentStore {
   }
 
   Status WriteBatch(EventBatch events) override {
+    const std::vector<std::optional<int64_t>> expires_at = ExpiresAtOf(events);
     // Refuse the whole batch before writing anything: DynamoDB would refuse
     // the chunk holding the event anyway, after earlier chunks were written.
-    for (const Event* event : events) {
-      const size_t bytes = DynamoDbItemBytes(*event);
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event* event = events[i];
+      const size_t bytes = DynamoDbItemBytes(*event, expires_at[i]);
       if (bytes > aws::kMaxItemBytes) {
         return Status::InvalidArgument("event " + event->event_id + " is " + std::to_string(bytes) +
                                        " bytes as a DynamoDB item; the limit is " +
@@ -108,12 +191,13 @@ class DynamoDbDocumentStore final : public DocumentStore {
     std::unordered_set<std::string> seen;
     std::vector<Item> chunk;
     chunk.reserve(aws::kMaxBatchWriteItems);
-    for (const Event* event : events) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event* event = events[i];
       std::string key = event->user_id;
       key.push_back('\0');
       key += event->event_id;
       if (!seen.insert(std::move(key)).second) continue;
-      chunk.push_back(DynamoDbItemForEvent(*event));
+      chunk.push_back(DynamoDbItemForEvent(*event, expires_at[i]));
       if (chunk.size() == aws::kMaxBatchWriteItems) {
         Status status = client_->BatchWriteItem(options_.table, chunk);
         if (!status.ok()) return WithContext(status, Where("writing documents"));
@@ -139,14 +223,7 @@ class DynamoDbDocumentStore final : public DocumentStore {
       // other types too, and Limit counts them, so a page may come back
       // short or empty with more to follow; the loop below keeps asking.
       query.parameters.names["#t"] = std::string(kDynamoDbEventTypeAttribute);
-      query.filter_expression = "#t IN (";
-      for (size_t i = 0; i < range.event_types.size(); ++i) {
-        const std::string name = ":t" + std::to_string(i);
-        if (i > 0) query.filter_expression += ", ";
-        query.filter_expression += name;
-        query.parameters.values[name] = AttributeValue::S(range.event_types[i]);
-      }
-      query.filter_expression += ')';
+      query.filter_expression = TypeIn(range.event_types, "t", &query.parameters);
     }
     if (range.after) {
       Item start;
@@ -272,6 +349,138 @@ class DynamoDbDocumentStore final : public DocumentStore {
     }
   }
 
+  // Deletes go by exact key, so a document written meanwhile, which the
+  // Query did not return, can never be deleted by mistake.
+  Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("an erasure's limit must be positive");
+    if (erasure.user_id.empty()) return int64_t{0};  // no such user; DynamoDB refuses empty keys
+    aws::QueryRequest query = UserQuery(erasure.user_id, "", "");
+    query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
+    query.parameters.names["#e"] = std::string(kDynamoDbEventIdAttribute);
+    query.projection_expression = "#u, #k, #e";
+    query.limit = options_.page_limit;
+    query.consistent_read = options_.consistent_reads;
+    KeyDeleter deleter(*this, "erasing a user's documents");
+    while (deleter.total() < limit) {
+      Result<aws::ItemPage> page = client_->Query(query);
+      if (!page.ok()) return WithContext(page.status(), Where("querying documents to erase"));
+      for (const Item& item : page->items) {
+        if (deleter.total() == limit) break;
+        const std::string* event_id = StringAttribute(item, kDynamoDbEventIdAttribute);
+        if (event_id == nullptr) return Status::Internal(Where("malformed item"));
+        // An id that is not a UUIDv7 carries no receipt: erased, as reads
+        // already hide it once the user has an erasure (privacy/read_visibility.cc).
+        if (ReceivedMillisOf(*event_id, 0) > erasure.received_cutoff_ms) continue;
+        if (Status deleted = deleter.Add(KeyOf(item)); !deleted.ok()) return deleted;
+      }
+      if (!page->last_evaluated_key) break;
+      query.exclusive_start_key = std::move(page->last_evaluated_key);
+    }
+    if (Status deleted = deleter.Flush(); !deleted.ok()) return deleted;
+    return deleter.deleted();
+  }
+
+  // A Scan, filtered by the server (it still reads, and charges for, every
+  // item), resumed from where the previous call of the same sweep stopped.
+  // Deletes go by exact key, as in EraseUserEvents.
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, const std::function<bool(std::string_view)>& is_held,
+                                int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("a sweep's limit must be positive");
+    // One call of a sweep at a time: each continues from the last one's key.
+    std::lock_guard sweeping(sweep_mutex_);
+    const std::string identity = SweepIdentity(rule);
+    aws::ScanRequest scan;
+    scan.table_name = options_.table;
+    scan.parameters.names = {{"#u", std::string(kDynamoDbUserIdAttribute)},
+                             {"#k", std::string(kDynamoDbSortKeyAttribute)},
+                             {"#s", std::string(kDynamoDbTimestampAttribute)},
+                             {"#t", std::string(kDynamoDbEventTypeAttribute)}};
+    scan.parameters.values[":before"] = AttributeValue::S(rule.before);
+    scan.filter_expression = "#s < :before";
+    if (!rule.event_types.empty()) {
+      scan.filter_expression += " AND " + TypeIn(rule.event_types, "t", &scan.parameters);
+    } else if (!rule.except_types.empty()) {
+      scan.filter_expression += " AND NOT (" + TypeIn(rule.except_types, "x", &scan.parameters) + ")";
+    }
+    scan.projection_expression = "#u, #k, #s, #t";
+    scan.limit = options_.page_limit;
+    scan.consistent_read = options_.consistent_reads;
+    if (auto resume = sweep_resume_keys_.find(identity); resume != sweep_resume_keys_.end()) {
+      scan.exclusive_start_key = resume->second;
+    }
+    std::unordered_map<std::string, bool> held;  // asked once per user and call
+    KeyDeleter deleter(*this, "deleting expired documents");
+    std::optional<Item> stopped_after;  // set when the call ends before the table does
+    while (!stopped_after) {
+      Result<aws::ItemPage> page = client_->Scan(scan);
+      if (!page.ok()) return WithContext(page.status(), Where("scanning for expired documents"));
+      for (const Item& item : page->items) {
+        const std::string* user = StringAttribute(item, kDynamoDbUserIdAttribute);
+        const std::string* timestamp = StringAttribute(item, kDynamoDbTimestampAttribute);
+        const std::string* type = StringAttribute(item, kDynamoDbEventTypeAttribute);
+        if (user == nullptr || timestamp == nullptr || type == nullptr) {
+          return Status::Internal(Where("malformed item"));
+        }
+        // The filter's job, checked again so that the rule holds whatever
+        // the expression did.
+        if (*timestamp >= rule.before || !RuleCoversType(rule, *type)) continue;
+        auto [decision, first] = held.try_emplace(*user, false);
+        if (first && is_held) decision->second = is_held(*user);
+        if (decision->second) continue;
+        if (Status deleted = deleter.Add(KeyOf(item)); !deleted.ok()) return deleted;
+        if (deleter.total() == limit) {
+          stopped_after = KeyOf(item);  // a Scan resumes after any item's key
+          break;
+        }
+      }
+      if (stopped_after) break;
+      if (!page->last_evaluated_key) break;
+      scan.exclusive_start_key = std::move(page->last_evaluated_key);
+    }
+    if (Status deleted = deleter.Flush(); !deleted.ok()) return deleted;
+    // A short call reached the end: the next call starts a new sweep.
+    if (stopped_after) {
+      sweep_resume_keys_[identity] = std::move(*stopped_after);
+    } else {
+      sweep_resume_keys_.erase(identity);
+    }
+    return deleter.deleted();
+  }
+
+  // One conditional UpdateItem per document carrying ExpiresAt: legal holds
+  // are rare, and the condition keeps an update from recreating, as a bare
+  // key, a document deleted since the Query (by an erasure or by TTL).
+  Result<int64_t> ClearExpiry(std::string_view user_id) override {
+    if (user_id.empty()) return int64_t{0};
+    aws::QueryRequest query = UserQuery(user_id, "", "");
+    query.parameters.names["#k"] = std::string(kDynamoDbSortKeyAttribute);
+    query.parameters.names["#x"] = std::string(kDynamoDbExpiresAtAttribute);
+    query.filter_expression = "attribute_exists(#x)";
+    query.projection_expression = "#u, #k";
+    query.limit = options_.page_limit;
+    query.consistent_read = options_.consistent_reads;
+    aws::UpdateItemRequest update;
+    update.table_name = options_.table;
+    update.update_expression = "REMOVE #x";
+    update.condition_expression = "attribute_exists(#k)";
+    update.parameters.names = {{"#k", std::string(kDynamoDbSortKeyAttribute)},
+                               {"#x", std::string(kDynamoDbExpiresAtAttribute)}};
+    int64_t cleared = 0;
+    while (true) {
+      Result<aws::ItemPage> page = client_->Query(query);
+      if (!page.ok()) return WithContext(page.status(), Where("querying documents to clear expiry"));
+      for (const Item& item : page->items) {
+        update.key = KeyOf(item);
+        const Status updated = client_->UpdateItem(update);
+        if (updated.code() == StatusCode::kAlreadyExists) continue;  // deleted since the Query
+        if (!updated.ok()) return WithContext(updated, Where("clearing a document's expiry"));
+        ++cleared;
+      }
+      if (!page->last_evaluated_key) return cleared;
+      query.exclusive_start_key = std::move(page->last_evaluated_key);
+    }
+  }
+
   size_t MaxDocumentBytes() const override { return DynamoDbMaxDocumentBytes(); }
 
   Status Migrate() override {
@@ -302,7 +511,10 @@ class DynamoDbDocumentStore final : public DocumentStore {
       }
       if (table.ok()) {
         if (Status schema = CheckKeySchema(*table); !schema.ok()) return schema;
-        if (table->table_status == "ACTIVE" || table->table_status == "UPDATING") return Status::Ok();
+        if (table->table_status == "ACTIVE" || table->table_status == "UPDATING") {
+          if (options_.retention && options_.retention->enabled()) return EnableTimeToLive();
+          return Status::Ok();
+        }
         if (table->table_status != "CREATING") {
           return Status::FailedPrecondition(Where("table is " + table->table_status + ", not ACTIVE"));
         }
@@ -344,7 +556,120 @@ class DynamoDbDocumentStore final : public DocumentStore {
   std::string_view Kind() const override { return "dynamodb"; }
 
  private:
+  // Collects keys and deletes them in BatchWriteItem calls of 25.
+  class KeyDeleter {
+   public:
+    KeyDeleter(DynamoDbDocumentStore& store, std::string what) : store_(store), what_(std::move(what)) {}
+    Status Add(Item key) {
+      pending_.push_back(std::move(key));
+      return pending_.size() == aws::kMaxBatchWriteItems ? Flush() : Status::Ok();
+    }
+    Status Flush() {
+      if (pending_.empty()) return Status::Ok();
+      Status status = store_.client_->BatchDeleteItem(store_.options_.table, pending_);
+      if (!status.ok()) return WithContext(status, store_.Where(what_));
+      deleted_ += static_cast<int64_t>(pending_.size());
+      pending_.clear();
+      return Status::Ok();
+    }
+    int64_t deleted() const { return deleted_; }
+    // Deleted and still pending.
+    int64_t total() const { return deleted_ + static_cast<int64_t>(pending_.size()); }
+
+   private:
+    DynamoDbDocumentStore& store_;
+    const std::string what_;
+    std::vector<Item> pending_;
+    int64_t deleted_ = 0;
+  };
+
   std::string Where(const std::string& what) const { return "DynamoDB table " + options_.table + ": " + what; }
+
+  // Each event's ExpiresAt: none without an expiring rule for its type, or
+  // for a held user.
+  std::vector<std::optional<int64_t>> ExpiresAtOf(EventBatch events) const {
+    std::vector<std::optional<int64_t>> expires_at(events.size());
+    if (!options_.retention || !options_.retention->enabled()) return expires_at;
+    std::unordered_map<std::string_view, bool> held;  // a batch holds few users
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& event = *events[i];
+      const std::optional<int64_t> expiry = options_.retention->ExpiryMillisOf(event.event_type, event.unix_millis);
+      if (!expiry) continue;
+      auto [decision, first] = held.try_emplace(event.user_id, false);
+      if (first && options_.is_held) decision->second = options_.is_held(event.user_id);
+      if (!decision->second) expires_at[i] = DynamoDbExpiresAtSeconds(*expiry);
+    }
+    return expires_at;
+  }
+
+  // Turns on the table's TTL on ExpiresAt unless it is on already (enabling
+  // it twice is a ValidationException, and another process may be
+  // migrating too). A server without TTL (dynalite, DynamoDB Local) is
+  // logged and accepted: the service's own sweep (DeleteExpired) deletes
+  // expired events there.
+  Status EnableTimeToLive() {
+    Result<TimeToLive> current = DescribeTimeToLive();
+    if (!current.ok()) {
+      return IsUnknownOperation(current.status()) ? NoTimeToLive() : current.status();
+    }
+    if (current->IsOn()) return SameTimeToLive(*current);
+    // Table names are validated at open and need no JSON escaping.
+    const std::string body = "{\"TableName\":\"" + options_.table +
+                             "\",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":\"" +
+                             std::string(kDynamoDbExpiresAtAttribute) + "\"}}";
+    Result<std::string> updated = client_->Call("UpdateTimeToLive", body);
+    if (updated.ok()) return Status::Ok();
+    if (IsUnknownOperation(updated.status())) return NoTimeToLive();
+    if (updated.status().code() == StatusCode::kInvalidArgument) {
+      // Perhaps another process enabled it first, or it is being disabled
+      // (DynamoDB refuses changes for up to an hour after that).
+      current = DescribeTimeToLive();
+      if (current.ok() && current->IsOn()) return SameTimeToLive(*current);
+    }
+    return WithContext(updated.status(), Where("enabling TTL on " + std::string(kDynamoDbExpiresAtAttribute)));
+  }
+
+  struct TimeToLive {
+    std::string status;     // TimeToLiveStatus: ENABLED, DISABLED, ...
+    std::string attribute;  // empty while disabled
+    bool IsOn() const { return status == kTimeToLiveEnabled || status == kTimeToLiveEnabling; }
+  };
+
+  Result<TimeToLive> DescribeTimeToLive() {
+    const std::string body = "{\"TableName\":\"" + options_.table + "\"}";
+    Result<std::string> described = client_->Call("DescribeTimeToLive", body);
+    if (!described.ok()) return WithContext(described.status(), Where("describing TTL"));
+    rapidjson::Document document;
+    document.Parse(described->data(), described->size());
+    if (document.HasParseError() || !document.IsObject()) {
+      return Status::Internal(Where("malformed DescribeTimeToLive answer"));
+    }
+    auto description = document.FindMember("TimeToLiveDescription");
+    if (description == document.MemberEnd() || !description->value.IsObject()) return TimeToLive{};
+    const auto text = [&description](const char* name) {
+      auto member = description->value.FindMember(name);
+      if (member == description->value.MemberEnd() || !member->value.IsString()) return std::string();
+      return std::string(member->value.GetString(), member->value.GetStringLength());
+    };
+    return TimeToLive{text("TimeToLiveStatus"), text("AttributeName")};
+  }
+
+  // OK when TTL is on ExpiresAt; an operator's TTL on another attribute
+  // would leave ours unused, and a table has only one.
+  Status SameTimeToLive(const TimeToLive& current) const {
+    if (current.attribute == kDynamoDbExpiresAtAttribute) return Status::Ok();
+    return Status::FailedPrecondition(Where("TTL is enabled on attribute " + current.attribute + ", not " +
+                                            std::string(kDynamoDbExpiresAtAttribute) +
+                                            "; a table has one TTL attribute: disable it to let retention use it"));
+  }
+
+  Status NoTimeToLive() {
+    std::call_once(no_time_to_live_logged_, [this] {
+      log::Warn("DynamoDB endpoint has no TTL; expired events are deleted by the retention sweep only",
+                {{"table", options_.table}});
+    });
+    return Status::Ok();
+  }
 
   Status CheckKeySchema(const aws::TableDescription& table) const {
     const std::vector<aws::KeySchemaElement> expected = {
@@ -413,6 +738,10 @@ class DynamoDbDocumentStore final : public DocumentStore {
 
   std::unique_ptr<aws::DynamoDbClient> client_;
   DynamoDbDocumentOptions options_;
+  std::once_flag no_time_to_live_logged_;
+  // Where each unfinished sweep (by SweepIdentity) continues.
+  std::mutex sweep_mutex_;
+  std::map<std::string, Item> sweep_resume_keys_;
 };
 
 }  // namespace
@@ -426,7 +755,12 @@ std::string DynamoDbSortKey(std::string_view timestamp, std::string_view event_i
   return key;
 }
 
-aws::Item DynamoDbItemForEvent(const Event& event) {
+int64_t DynamoDbExpiresAtSeconds(int64_t expiry_millis) {
+  const int64_t seconds = expiry_millis / 1000 + (expiry_millis % 1000 > 0 ? 1 : 0);
+  return std::max<int64_t>(seconds, 1);  // TTL ignores what is not a positive epoch time
+}
+
+aws::Item DynamoDbItemForEvent(const Event& event, std::optional<int64_t> expires_at_seconds) {
   Item item;
   item.emplace(kDynamoDbUserIdAttribute, AttributeValue::S(event.user_id));
   item.emplace(kDynamoDbSortKeyAttribute, AttributeValue::S(DynamoDbSortKey(event.timestamp, event.event_id)));
@@ -435,10 +769,13 @@ aws::Item DynamoDbItemForEvent(const Event& event) {
   item.emplace(kDynamoDbTimestampAttribute, AttributeValue::S(event.timestamp));
   item.emplace(kDynamoDbPayloadAttribute, AttributeValue::S(event.details_json));
   if (!event.occurred_at.empty()) item.emplace(kDynamoDbOccurredAtAttribute, AttributeValue::S(event.occurred_at));
+  if (expires_at_seconds) {
+    item.emplace(kDynamoDbExpiresAtAttribute, AttributeValue::N(std::to_string(*expires_at_seconds)));
+  }
   return item;
 }
 
-size_t DynamoDbItemBytes(const Event& event) {
+size_t DynamoDbItemBytes(const Event& event, std::optional<int64_t> expires_at_seconds) {
   // The attribute names and values, each in UTF-8 bytes (std::string sizes);
   // equal to aws::ItemSizeBytes(DynamoDbItemForEvent(event)) without
   // building the item.
@@ -447,16 +784,18 @@ size_t DynamoDbItemBytes(const Event& event) {
          event.event_id.size() + kDynamoDbEventTypeAttribute.size() + event.event_type.size() +
          kDynamoDbTimestampAttribute.size() + event.timestamp.size() + kDynamoDbPayloadAttribute.size() +
          event.details_json.size() +
-         (event.occurred_at.empty() ? 0 : kDynamoDbOccurredAtAttribute.size() + event.occurred_at.size());
+         (event.occurred_at.empty() ? 0 : kDynamoDbOccurredAtAttribute.size() + event.occurred_at.size()) +
+         (expires_at_seconds ? kDynamoDbExpiresAtAttribute.size() + WholeNumberBytes(*expires_at_seconds) : 0);
 }
 
 size_t DynamoDbFixedItemBytes() {
   const size_t names = kDynamoDbUserIdAttribute.size() + kDynamoDbSortKeyAttribute.size() +
                        kDynamoDbEventIdAttribute.size() + kDynamoDbEventTypeAttribute.size() +
                        kDynamoDbTimestampAttribute.size() + kDynamoDbPayloadAttribute.size() +
-                       kDynamoDbOccurredAtAttribute.size();  // counted whether or not an event has it
+                       kDynamoDbOccurredAtAttribute.size() +  // counted whether or not an event has them
+                       kDynamoDbExpiresAtAttribute.size();
   const size_t sort_key = kTimestampLength + 1 + kEventIdLength;
-  return names + sort_key + kEventIdLength + kTimestampLength + kTimestampLength;
+  return names + sort_key + kEventIdLength + kTimestampLength + kTimestampLength + kMaxExpiresAtValueBytes;
 }
 
 size_t DynamoDbMaxDocumentBytes() { return aws::kMaxItemBytes - DynamoDbFixedItemBytes(); }

@@ -7,13 +7,18 @@
 // Credentials come from the environment or the shared files (aws/credentials.h).
 //
 // Table: partition key UserId (S), sort key SortKey (S); on-demand capacity.
-// Item (every attribute a string, S):
+// Item (every attribute a string, S, but ExpiresAt):
 //   UserId       the userId                           (partition key)
 //   SortKey      "<timestamp>#<eventId>", 61 bytes    (sort key)
 //   EventId      the UUIDv7, 36 bytes
 //   EventType    the eventType
 //   Timestamp    ISO 8601 UTC with milliseconds, 24 bytes
 //   JsonPayload  the jsonDetails JSON text, verbatim
+//   OccurredAt   the client's occurredAt, 24 bytes    (only when it gave one)
+//   ExpiresAt    N: when the event expires, Unix seconds, rounded up
+//                (only with a retention policy that expires its type, and
+//                not for a user under a legal hold): the table's TTL
+//                attribute, so DynamoDB deletes expired events itself.
 // The fixed-width timestamp makes SortKey order (timestamp, eventId) order,
 // so a user's history is one ascending Query, and a UUIDv7 event id carries
 // its timestamp, so FindEvent is one GetItem on the exact key.
@@ -24,12 +29,14 @@
 // are strongly consistent by default, so a 201 is visible to the next GET.
 //
 // Size: DynamoDB refuses items over 400 KB, counted as the UTF-8 bytes of
-// attribute names plus values. An event's item is 170 fixed bytes (names,
-// SortKey, EventId, Timestamp) plus its "document bytes": userId + eventType
-// + jsonDetails. MaxDocumentBytes() is 400 KB - 170, so an event fits exactly
-// when its document bytes are at most that; DynamoDbItemBytes() is the whole
-// count. As a backstop, WriteBatch refuses a batch holding an oversized item
-// with InvalidArgument before writing any of it.
+// attribute names plus values. An event's item is at most 220 fixed bytes
+// (names, SortKey, EventId, Timestamp, OccurredAt, ExpiresAt at its widest)
+// plus its "document bytes": userId + eventType + jsonDetails.
+// MaxDocumentBytes() is 400 KB - 220, so an event fits whenever its
+// document bytes are at most that, exactly so for one with both optional
+// attributes; DynamoDbItemBytes() is the whole count. As a backstop,
+// WriteBatch refuses a batch holding an oversized item with InvalidArgument
+// before writing any of it.
 //
 // Thread safety: as DocumentStore. The underlying client is shared by the
 // writer thread and the read pool; it pools connections per thread-safe
@@ -47,6 +54,7 @@
 #include "aws/dynamodb_client.h"
 #include "core/event.h"
 #include "core/status.h"
+#include "privacy/retention_policy.h"
 #include "storage/document_store.h"
 
 namespace eventlogger {
@@ -72,6 +80,13 @@ struct DynamoDbDocumentOptions {
   // Test hook, passed to the client (backoff sleeps) and used for Migrate's
   // polling; default: std::this_thread::sleep_for.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // When set and enabled, writes give expiring events an ExpiresAt and
+  // Migrate() turns on the table's TTL on it. Null: nothing expires.
+  std::shared_ptr<const RetentionPolicy> retention;
+  // True for a user under a legal hold, whose events get no ExpiresAt. Asked
+  // once per user per written batch, on the writer's thread: it should
+  // answer from memory. Empty: nobody is held.
+  std::function<bool(std::string_view user_id)> is_held;
 };
 
 // Parses the URL above into options (table, region, endpoint); nothing is
@@ -93,24 +108,31 @@ inline constexpr std::string_view kDynamoDbTimestampAttribute = "Timestamp";
 inline constexpr std::string_view kDynamoDbPayloadAttribute = "JsonPayload";
 // Only on events whose client gave occurredAt.
 inline constexpr std::string_view kDynamoDbOccurredAtAttribute = "OccurredAt";
+// Only on events that expire (see the item format above); a number.
+inline constexpr std::string_view kDynamoDbExpiresAtAttribute = "ExpiresAt";
 
 // "<timestamp>#<eventId>".
 std::string DynamoDbSortKey(std::string_view timestamp, std::string_view event_id);
 
-// The item an event is stored as.
-aws::Item DynamoDbItemForEvent(const Event& event);
+// ExpiresAt for an event expiring at `expiry_millis`: Unix seconds, the
+// unit of DynamoDB's TTL, rounded up so that TTL never deletes an event
+// before it has expired.
+int64_t DynamoDbExpiresAtSeconds(int64_t expiry_millis);
 
-// The event's item size as DynamoDB counts it (exact: all attributes are
-// strings).
-size_t DynamoDbItemBytes(const Event& event);
+// The item an event is stored as; with ExpiresAt when given.
+aws::Item DynamoDbItemForEvent(const Event& event, std::optional<int64_t> expires_at_seconds = std::nullopt);
+
+// The event's item size as DynamoDB counts it (exact: the strings by their
+// bytes, ExpiresAt by DynamoDB's rule for numbers).
+size_t DynamoDbItemBytes(const Event& event, std::optional<int64_t> expires_at_seconds = std::nullopt);
 
 // Bytes of every item that do not depend on the event's userId, eventType
-// or jsonDetails: the six attribute names plus SortKey, EventId and
-// Timestamp values (170).
+// or jsonDetails: the eight attribute names plus SortKey, EventId,
+// Timestamp and OccurredAt values, and ExpiresAt's at its widest (220).
 size_t DynamoDbFixedItemBytes();
 
 // The largest userId + eventType + jsonDetails (in bytes) an item can hold:
-// 400 KB - DynamoDbFixedItemBytes() = 409430.
+// 400 KB - DynamoDbFixedItemBytes() = 409380.
 size_t DynamoDbMaxDocumentBytes();
 
 }  // namespace eventlogger

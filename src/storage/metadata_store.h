@@ -10,6 +10,7 @@
 // (the group-commit writer and the retry worker both write).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,56 @@ struct ApiKeyRow {
   std::string last_used_at;   // empty: never used (or not recorded yet)
   std::string revoked_at;     // empty: live
   bool operator==(const ApiKeyRow&) const = default;
+};
+
+// Which of a user's events an erasure removes: every one the service
+// received at or before the erasure job's cutoff, whatever its timestamp
+// (an occurredAt may date an event long before it arrived). Events received
+// after the cutoff are kept.
+struct UserErasure {
+  std::string user_id;
+  std::string received_cutoff;     // ISO 8601 UTC with milliseconds, as stored
+  int64_t received_cutoff_ms = 0;  // the same instant
+};
+
+// Which events a retention sweep removes: those older than `before` (by
+// timestamp) of the types it names, never a held user's.
+struct ExpiryRule {
+  // These types; when empty, every type except `except_types` (the default
+  // retention covers the types without a rule of their own).
+  std::vector<std::string> event_types;
+  std::vector<std::string> except_types;
+  std::string before;      // timestamp < before (ISO 8601, as stored)
+  int64_t before_ms = 0;   // the same instant
+};
+
+// A legal hold: while it exists, neither erasure nor retention removes any
+// of the user's events.
+struct LegalHoldRow {
+  std::string user_id;
+  std::string reason;     // what the operator gave (a case number, say); may be empty
+  std::string placed_at;  // ISO 8601 UTC with milliseconds
+  bool operator==(const LegalHoldRow&) const = default;
+};
+
+// An erasure job as stored, so that it survives restarts and every instance
+// sharing the store sees it (privacy/erasure_service.h runs them).
+struct ErasureJobRow {
+  std::string id;               // a UUIDv7, public
+  std::string user_id;
+  std::string state;            // "pending", "running", "done" or "failed"
+  std::string received_cutoff;  // see UserErasure
+  std::string created_at;
+  std::string started_at;       // empty until it runs
+  std::string finished_at;      // empty until it ends
+  // What was erased, per place, so far.
+  int64_t metadata_erased = 0;
+  int64_t documents_erased = 0;
+  int64_t outbox_erased = 0;       // pending entries in the local outbox
+  int64_t dead_letters_erased = 0;
+  std::string receipt;  // the signed receipt (JSON) once done
+  std::string error;    // why it failed, for operators
+  bool operator==(const ErasureJobRow&) const = default;
 };
 
 class MetadataStore {
@@ -112,6 +163,32 @@ class MetadataStore {
   // Moves last_used_at forward to `used_at` (never back); a missing id is
   // not an error.
   virtual Status RecordApiKeyUse(std::string_view id, std::string_view used_at) = 0;
+
+  // Privacy lifecycle (privacy/erasure_service.h, privacy/retention.h).
+  //
+  // Deletes up to `limit` of the user's events that `erasure` covers and
+  // returns how many it deleted; fewer than `limit` means none are left.
+  // Bounded so that no statement holds locks for long.
+  virtual Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) = 0;
+  // Deletes up to `limit` events that `rule` covers, skipping users under a
+  // legal hold; returns how many (fewer than `limit`: none are left).
+  virtual Result<int64_t> DeleteExpired(const ExpiryRule& rule, int limit) = 0;
+
+  // Places (or replaces) a hold.
+  virtual Status PutLegalHold(const LegalHoldRow& row) = 0;
+  // NotFound when the user has no hold.
+  virtual Status DeleteLegalHold(std::string_view user_id) = 0;
+  // Every hold, by user id.
+  virtual Result<std::vector<LegalHoldRow>> ListLegalHolds() = 0;
+
+  // AlreadyExists when the id is taken.
+  virtual Status InsertErasureJob(const ErasureJobRow& row) = 0;
+  // Replaces the stored job of row.id with `row`; NotFound if none.
+  virtual Status UpdateErasureJob(const ErasureJobRow& row) = 0;
+  // NotFound when no job has the id.
+  virtual Result<ErasureJobRow> FindErasureJob(std::string_view id) = 0;
+  // Every job, oldest first (jobs are few: one per erasure request).
+  virtual Result<std::vector<ErasureJobRow>> ListErasureJobs() = 0;
 
   // Creates or upgrades the schema. Idempotent, and safe to run from several
   // processes at once.

@@ -644,6 +644,99 @@ class OdbcMetadataStore final : public MetadataStore {
     });
   }
 
+  // Repeated on a fresh connection after a cut one (see the PostgreSQL store).
+  Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
+    return DeletedCount(context_.dialect.EraseUserEvents(erasure, limit), "erasing a user's event metadata");
+  }
+
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
+    return DeletedCount(context_.dialect.DeleteExpired(rule, limit), "deleting expired event metadata");
+  }
+
+  Status PutLegalHold(const LegalHoldRow& row) override {
+    const SqlStatement upsert = context_.dialect.PutLegalHold(row);
+    return Run([&](OdbcConnection* conn, bool*) {
+      return Execute(conn, upsert, context_, "placing a legal hold");
+    });
+  }
+
+  // Not retried after a cut connection (see the PostgreSQL store).
+  Status DeleteLegalHold(std::string_view user_id) override {
+    const SqlStatement remove = context_.dialect.DeleteLegalHold(user_id);
+    bool found = false;
+    Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+      *delivered = true;
+      return Execute(conn, remove, context_, "removing a legal hold", [&found](const auto&) {
+        found = true;
+        return true;
+      });
+    });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no legal hold on user " + std::string(user_id));
+    return Status::Ok();
+  }
+
+  Result<std::vector<LegalHoldRow>> ListLegalHolds() override {
+    const SqlStatement query = context_.dialect.ListLegalHolds();
+    std::vector<LegalHoldRow> rows;
+    Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+      rows.clear();
+      return Execute(
+          conn, query, context_, "listing legal holds",
+          [&rows](const std::vector<std::optional<std::string>>& c) {
+            const auto text = [&c](size_t i) { return i < c.size() ? c[i].value_or("") : std::string(); };
+            rows.push_back(LegalHoldRow{text(0), text(1), text(2)});
+            return true;
+          },
+          delivered);
+    });
+    if (!status.ok()) return status;
+    return rows;
+  }
+
+  // Not retried after a cut connection (see the PostgreSQL store).
+  Status InsertErasureJob(const ErasureJobRow& row) override {
+    const SqlStatement insert = context_.dialect.InsertErasureJob(row);
+    return Run([&](OdbcConnection* conn, bool* delivered) {
+      *delivered = true;
+      return Execute(conn, insert, context_, "storing an erasure job");
+    });
+  }
+
+  Status UpdateErasureJob(const ErasureJobRow& row) override {
+    // The column is a uuid (uniqueidentifier): any other text names no job.
+    if (!ParseUuid(row.id)) return Status::NotFound("no erasure job has id " + row.id);
+    const SqlStatement update = context_.dialect.UpdateErasureJob(row);
+    bool found = false;
+    Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+      return Execute(
+          conn, update, context_, "updating an erasure job",
+          [&found](const auto&) {
+            found = true;
+            return true;
+          },
+          delivered);
+    });
+    if (!status.ok()) return status;
+    if (!found) return Status::NotFound("no erasure job has id " + row.id);
+    return Status::Ok();
+  }
+
+  Result<ErasureJobRow> FindErasureJob(std::string_view id) override {
+    if (!ParseUuid(id)) return Status::NotFound("no erasure job has id " + std::string(id));
+    Result<std::vector<ErasureJobRow>> rows =
+        ErasureJobs(context_.dialect.FindErasureJob(id), "looking up an erasure job");
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return Status::NotFound("no erasure job has id " + std::string(id));
+    return std::move(rows->front());
+  }
+
+  Result<std::vector<ErasureJobRow>> ListErasureJobs() override {
+    return ErasureJobs(context_.dialect.ListErasureJobs(), "listing erasure jobs");
+  }
+
   Status Migrate() override {
     return Run([&](OdbcConnection* conn, bool*) {
       Status status = MigrateInTransaction(conn);
@@ -693,6 +786,47 @@ class OdbcMetadataStore final : public MetadataStore {
           },
           delivered);
     });
+  }
+
+  // Runs one of the dialect's bounded deletes, which return their count.
+  Result<int64_t> DeletedCount(const SqlStatement& statement, std::string_view what) {
+    std::optional<int64_t> count;
+    Status status = Run([&](OdbcConnection* conn, bool*) {
+      count.reset();
+      return Execute(conn, statement, context_, what, [&count](const std::vector<std::optional<std::string>>& c) {
+        if (!c.empty() && c[0]) count = ParseSqlInteger(*c[0]);
+        return true;
+      });
+    });
+    if (!status.ok()) return status;
+    if (!count) return Status::Internal(std::string(what) + " (" + context_.where + "): no row count returned");
+    return *count;
+  }
+
+  Result<std::vector<ErasureJobRow>> ErasureJobs(const SqlStatement& query, std::string_view what) {
+    std::vector<ErasureJobRow> rows;
+    bool malformed = false;
+    Status status = Run([&](OdbcConnection* conn, bool* delivered) {
+      rows.clear();
+      return Execute(
+          conn, query, context_, what,
+          [&](const std::vector<std::optional<std::string>>& c) {
+            std::vector<std::string_view> columns;
+            columns.reserve(c.size());
+            for (const auto& column : c) columns.push_back(column ? std::string_view(*column) : std::string_view());
+            std::optional<ErasureJobRow> row = ErasureJobFromColumns(columns);
+            if (!row) {
+              malformed = true;
+              return false;
+            }
+            rows.push_back(std::move(*row));
+            return true;
+          },
+          delivered);
+    });
+    if (!status.ok()) return status;
+    if (malformed) return Status::Internal(std::string(what) + " (" + context_.where + "): malformed row");
+    return rows;
   }
 
   Status MigrateInTransaction(OdbcConnection* conn) {

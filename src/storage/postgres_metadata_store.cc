@@ -419,6 +419,90 @@ class PostgresMetadataStore final : public MetadataStore {
     });
   }
 
+  // Repeated on a fresh session after a cut one, like any delete here: the
+  // rows the lost attempt removed are then missing from the count, which
+  // callers use for reporting only.
+  Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
+    return DeletedCount(context_.dialect.EraseUserEvents(erasure, limit), "erasing a user's event metadata");
+  }
+
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
+    return DeletedCount(context_.dialect.DeleteExpired(rule, limit), "deleting expired event metadata");
+  }
+
+  Status PutLegalHold(const LegalHoldRow& row) override {
+    const SqlStatement upsert = context_.dialect.PutLegalHold(row);
+    return Run([&](PGconn* conn, bool*) { return Execute(conn, upsert, context_, "placing a legal hold"); });
+  }
+
+  // Not retried after a cut session: a hold deleted just before the cut
+  // would come back as NotFound.
+  Status DeleteLegalHold(std::string_view user_id) override {
+    const SqlStatement remove = context_.dialect.DeleteLegalHold(user_id);
+    PgResult result;
+    Status status = Run([&](PGconn* conn, bool* delivered) {
+      *delivered = true;
+      return Execute(conn, remove, context_, "removing a legal hold", &result);
+    });
+    if (!status.ok()) return status;
+    if (PQntuples(result.get()) == 0) return Status::NotFound("no legal hold on user " + std::string(user_id));
+    return Status::Ok();
+  }
+
+  Result<std::vector<LegalHoldRow>> ListLegalHolds() override {
+    const SqlStatement query = context_.dialect.ListLegalHolds();
+    PgResult result;
+    Status status = Run([&](PGconn* conn, bool*) {
+      return Execute(conn, query, context_, "listing legal holds", &result);
+    });
+    if (!status.ok()) return status;
+    std::vector<LegalHoldRow> rows;
+    const PGresult* raw = result.get();
+    rows.reserve(static_cast<size_t>(PQntuples(raw)));
+    for (int r = 0; r < PQntuples(raw); ++r) {
+      rows.push_back(LegalHoldRow{std::string(Value(raw, r, 0)), std::string(Value(raw, r, 1)),
+                                  std::string(Value(raw, r, 2))});
+    }
+    return rows;
+  }
+
+  // Not retried after a cut session (see InsertApiKey).
+  Status InsertErasureJob(const ErasureJobRow& row) override {
+    const SqlStatement insert = context_.dialect.InsertErasureJob(row);
+    return Run([&](PGconn* conn, bool* delivered) {
+      *delivered = true;
+      return Execute(conn, insert, context_, "storing an erasure job");
+    });
+  }
+
+  Status UpdateErasureJob(const ErasureJobRow& row) override {
+    // The column is a uuid: any other text names no job.
+    if (!ParseUuid(row.id)) return Status::NotFound("no erasure job has id " + row.id);
+    const SqlStatement update = context_.dialect.UpdateErasureJob(row);
+    PgResult result;
+    Status status = Run([&](PGconn* conn, bool*) {
+      return Execute(conn, update, context_, "updating an erasure job", &result);
+    });
+    if (!status.ok()) return status;
+    if (PQntuples(result.get()) == 0) return Status::NotFound("no erasure job has id " + row.id);
+    return Status::Ok();
+  }
+
+  Result<ErasureJobRow> FindErasureJob(std::string_view id) override {
+    if (!ParseUuid(id)) return Status::NotFound("no erasure job has id " + std::string(id));
+    Result<std::vector<ErasureJobRow>> rows =
+        ErasureJobs(context_.dialect.FindErasureJob(id), "looking up an erasure job");
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return Status::NotFound("no erasure job has id " + std::string(id));
+    return std::move(rows->front());
+  }
+
+  Result<std::vector<ErasureJobRow>> ListErasureJobs() override {
+    return ErasureJobs(context_.dialect.ListErasureJobs(), "listing erasure jobs");
+  }
+
   Status Migrate() override {
     return Run([&](PGconn* conn, bool*) {
       Status status = MigrateInTransaction(conn);
@@ -456,6 +540,34 @@ class PostgresMetadataStore final : public MetadataStore {
   template <typename Operation>
   Status Run(Operation&& operation) {
     return pool_.Run(std::forward<Operation>(operation));
+  }
+
+  // Runs one of the dialect's bounded deletes, which return their count.
+  Result<int64_t> DeletedCount(const SqlStatement& statement, std::string_view what) {
+    PgResult result;
+    Status status = Run([&](PGconn* conn, bool*) { return Execute(conn, statement, context_, what, &result); });
+    if (!status.ok()) return status;
+    const std::optional<int64_t> count =
+        PQntuples(result.get()) == 1 ? ParseSqlInteger(Value(result.get(), 0, 0)) : std::nullopt;
+    if (!count) return Status::Internal(std::string(what) + " (" + context_.where + "): no row count returned");
+    return *count;
+  }
+
+  Result<std::vector<ErasureJobRow>> ErasureJobs(const SqlStatement& query, std::string_view what) {
+    PgResult result;
+    Status status = Run([&](PGconn* conn, bool*) { return Execute(conn, query, context_, what, &result); });
+    if (!status.ok()) return status;
+    const PGresult* raw = result.get();
+    std::vector<ErasureJobRow> rows;
+    rows.reserve(static_cast<size_t>(PQntuples(raw)));
+    std::vector<std::string_view> columns(static_cast<size_t>(PQnfields(raw)));
+    for (int r = 0; r < PQntuples(raw); ++r) {
+      for (size_t c = 0; c < columns.size(); ++c) columns[c] = Value(raw, r, static_cast<int>(c));
+      std::optional<ErasureJobRow> row = ErasureJobFromColumns(columns);
+      if (!row) return Status::Internal(std::string(what) + " (" + context_.where + "): malformed row");
+      rows.push_back(std::move(*row));
+    }
+    return rows;
   }
 
   Status MigrateInTransaction(PGconn* conn) {

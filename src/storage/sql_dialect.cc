@@ -1,6 +1,8 @@
 #include "storage/sql_dialect.h"
 
 #include <cctype>
+#include <charconv>
+#include <iterator>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
@@ -153,6 +155,23 @@ std::string SqlServerBatchJson(EventBatch events) {
   return json;
 }
 
+// A list of strings as one JSON array for OPENJSON (SQL Server has no
+// array parameters; see SqlServerBatchJson).
+std::string SqlServerJsonArray(const std::vector<std::string>& values) {
+  std::string json = "[";
+  for (const std::string& value : values) {
+    if (json.size() > 1) json += ',';
+    AppendJsonString(json, value);
+  }
+  json += ']';
+  return json;
+}
+
+std::optional<std::string> NullIfEmptyCopy(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
 }  // namespace
 
 namespace sql_internal {
@@ -285,6 +304,35 @@ Status SchemaVersionStatus(std::optional<int> version, std::string_view where) {
         "migrate` from this one)");
   }
   return Status::Ok();
+}
+
+std::optional<int64_t> ParseSqlInteger(std::string_view text) {
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<ErasureJobRow> ErasureJobFromColumns(const std::vector<std::string_view>& columns) {
+  if (columns.size() != 13) return std::nullopt;
+  ErasureJobRow row;
+  row.id = columns[0];
+  row.user_id = columns[1];
+  row.state = columns[2];
+  row.received_cutoff = columns[3];
+  row.created_at = columns[4];
+  row.started_at = columns[5];
+  row.finished_at = columns[6];
+  int64_t* const counters[] = {&row.metadata_erased, &row.documents_erased, &row.outbox_erased,
+                               &row.dead_letters_erased};
+  for (size_t i = 0; i < std::size(counters); ++i) {
+    const std::optional<int64_t> value = ParseSqlInteger(columns[7 + i]);
+    if (!value) return std::nullopt;
+    *counters[i] = *value;
+  }
+  row.receipt = columns[11];
+  row.error = columns[12];
+  return row;
 }
 
 SqlDialect::SqlDialect(SqlDialectKind kind, SqlParameterStyle style, std::string schema)
@@ -504,6 +552,179 @@ SqlStatement SqlDialect::RecordApiKeyUse(std::string_view id, std::string_view u
               {std::string(used_at), std::string(id), std::string(used_at)});
 }
 
+std::string SqlDialect::CountingDeletedRows(const std::string& delete_statement) const {
+  if (kind_ == SqlDialectKind::kPostgres) {
+    return "WITH deleted AS (" + delete_statement + " RETURNING 1) SELECT count(*) FROM deleted";
+  }
+  // NOCOUNT (SessionSetup) hides the DELETE's own count from the client,
+  // not from @@ROWCOUNT.
+  return delete_statement + "; SELECT @@ROWCOUNT;";
+}
+
+SqlStatement SqlDialect::EraseUserEvents(const UserErasure& erasure, int limit) const {
+  // received_at is NULL on rows stored before schema version 3 (see
+  // PostgresReceivedAtText); their timestamp is when they were received.
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    return Make(CountingDeletedRows("DELETE TOP (CAST($1 AS int)) FROM " + Table("events") +
+                                    " WHERE user_id = $2 AND COALESCE(received_at, [timestamp]) <= " +
+                                    TimestampParameter("$3")),
+                {std::to_string(limit), erasure.user_id, erasure.received_cutoff});
+  }
+  // PostgreSQL's DELETE has no LIMIT: the bound goes on a subselect of
+  // primary keys, which the user's index (user_id, timestamp, event_id) answers.
+  const std::string events = Table("events");
+  return Make(CountingDeletedRows("DELETE FROM " + events + " WHERE event_id IN (SELECT event_id FROM " + events +
+                                  " WHERE user_id = $1 AND COALESCE(received_at, \"timestamp\") <= " +
+                                  TimestampParameter("$2") + " LIMIT CAST($3 AS integer))"),
+              {erasure.user_id, erasure.received_cutoff, std::to_string(limit)});
+}
+
+SqlStatement SqlDialect::DeleteExpired(const ExpiryRule& rule, int limit) const {
+  // Either the rule's own types, or every type but the excepted ones (an
+  // empty exception list matches every type: NOT IN / <> ALL of nothing is
+  // true). The list travels as one parameter, whatever its length.
+  const bool own_types = !rule.event_types.empty();
+  const std::vector<std::string>& types = own_types ? rule.event_types : rule.except_types;
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    // event_type has the database's collation, usually case-insensitive;
+    // retention matches types byte for byte, as the other stores do.
+    return Make(CountingDeletedRows(
+                    "DELETE TOP (CAST($1 AS int)) e FROM " + Table("events") + " AS e WHERE e.[timestamp] < " +
+                    TimestampParameter("$2") + " AND e.event_type COLLATE " +
+                    std::string(kSqlServerBinaryCollation) + (own_types ? " IN" : " NOT IN") +
+                    " (SELECT t.event_type FROM OPENJSON($3) WITH (event_type nvarchar(64) '$') AS t) "
+                    "AND NOT EXISTS (SELECT 1 FROM " +
+                    Table("legal_holds") + " AS h WHERE h.user_id = e.user_id)"),
+                {std::to_string(limit), rule.before, SqlServerJsonArray(types)});
+  }
+  std::vector<std::optional<std::string_view>> elements(types.begin(), types.end());
+  const std::string events = Table("events");
+  return Make(CountingDeletedRows("DELETE FROM " + events + " WHERE event_id IN (SELECT e.event_id FROM " + events +
+                                  " AS e WHERE e.\"timestamp\" < " + TimestampParameter("$1") +
+                                  (own_types ? " AND e.event_type = ANY (CAST($2 AS text[]))"
+                                             : " AND e.event_type <> ALL (CAST($2 AS text[]))") +
+                                  " AND NOT EXISTS (SELECT 1 FROM " + Table("legal_holds") +
+                                  " AS h WHERE h.user_id = e.user_id) LIMIT CAST($3 AS integer))"),
+              {rule.before, sql_internal::PostgresArrayLiteral(elements), std::to_string(limit)});
+}
+
+SqlStatement SqlDialect::PutLegalHold(const LegalHoldRow& row) const {
+  const std::string holds = Table("legal_holds");
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    // The range lock taken by the UPDATE lasts to COMMIT, so a concurrent
+    // placement of the same hold waits instead of failing on the key.
+    return Make("BEGIN TRANSACTION; UPDATE " + holds + " WITH (UPDLOCK, SERIALIZABLE) SET reason = $1, placed_at = " +
+                    TimestampParameter("$2") + " WHERE user_id = $3; IF @@ROWCOUNT = 0 INSERT INTO " + holds +
+                    " (user_id, reason, placed_at) VALUES ($4, $5, " + TimestampParameter("$6") +
+                    "); COMMIT TRANSACTION;",
+                {NullIfEmptyCopy(row.reason), row.placed_at, row.user_id, row.user_id, NullIfEmptyCopy(row.reason),
+                 row.placed_at});
+  }
+  return Make("INSERT INTO " + holds + " (user_id, reason, placed_at) VALUES ($1, $2, " + TimestampParameter("$3") +
+                  ") ON CONFLICT (user_id) DO UPDATE SET reason = EXCLUDED.reason, placed_at = EXCLUDED.placed_at",
+              {row.user_id, NullIfEmptyCopy(row.reason), row.placed_at});
+}
+
+SqlStatement SqlDialect::DeleteLegalHold(std::string_view user_id) const {
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    return Make("DELETE FROM " + Table("legal_holds") + " OUTPUT deleted.user_id WHERE user_id = $1",
+                {std::string(user_id)});
+  }
+  return Make("DELETE FROM " + Table("legal_holds") + " WHERE user_id = $1 RETURNING user_id",
+              {std::string(user_id)});
+}
+
+SqlStatement SqlDialect::ListLegalHolds() const {
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    // user_id's binary collation already orders byte for byte.
+    return Make("SELECT user_id, COALESCE(reason, N''), " + SqlServerTimeText("placed_at") + " FROM " +
+                    Table("legal_holds") + " ORDER BY user_id",
+                {});
+  }
+  // The "C" collation compares bytes; the database default (say
+  // en_US.UTF-8) would put "alice" before "Zed".
+  return Make("SELECT user_id, COALESCE(reason, ''), " + PostgresTimeText("placed_at") + " FROM " +
+                  Table("legal_holds") + " ORDER BY user_id COLLATE \"C\"",
+              {});
+}
+
+std::string SqlDialect::SelectErasureJobColumns() const {
+  const bool pg = kind_ == SqlDialectKind::kPostgres;
+  const auto time = [pg](std::string_view column) {
+    return pg ? PostgresTimeText(column) : SqlServerTimeText(column);
+  };
+  const std::string empty = pg ? "''" : "N''";
+  return std::string(pg ? "SELECT job_id::text" : "SELECT LOWER(CONVERT(char(36), job_id))") +
+         ", user_id, state, " + time("received_cutoff") + ", " + time("created_at") + ", " + time("started_at") +
+         ", " + time("finished_at") +
+         ", metadata_erased, documents_erased, outbox_erased, dead_letters_erased, COALESCE(receipt, " + empty +
+         "), COALESCE(error, " + empty + ") FROM " + Table("erasure_jobs");
+}
+
+SqlStatement SqlDialect::InsertErasureJob(const ErasureJobRow& row) const {
+  const bool pg = kind_ == SqlDialectKind::kPostgres;
+  const std::string id = pg ? "CAST($1 AS uuid)" : "CONVERT(uniqueidentifier, $1)";
+  const auto counter = [](std::string_view placeholder) {
+    return "CAST(" + std::string(placeholder) + " AS bigint)";
+  };
+  return Make("INSERT INTO " + Table("erasure_jobs") +
+                  " (job_id, user_id, state, received_cutoff, created_at, started_at, finished_at, "
+                  "metadata_erased, documents_erased, outbox_erased, dead_letters_erased, receipt, error) VALUES (" +
+                  id + ", $2, $3, " + TimestampParameter("$4") + ", " + TimestampParameter("$5") + ", " +
+                  TimestampParameter("$6") + ", " + TimestampParameter("$7") + ", " + counter("$8") + ", " +
+                  counter("$9") + ", " + counter("$10") + ", " + counter("$11") + ", $12, $13)",
+              {row.id, row.user_id, row.state, row.received_cutoff, row.created_at, NullIfEmptyCopy(row.started_at),
+               NullIfEmptyCopy(row.finished_at), std::to_string(row.metadata_erased),
+               std::to_string(row.documents_erased), std::to_string(row.outbox_erased),
+               std::to_string(row.dead_letters_erased), NullIfEmptyCopy(row.receipt), NullIfEmptyCopy(row.error)});
+}
+
+SqlStatement SqlDialect::UpdateErasureJob(const ErasureJobRow& row) const {
+  const bool pg = kind_ == SqlDialectKind::kPostgres;
+  const auto counter = [](std::string_view placeholder) {
+    return "CAST(" + std::string(placeholder) + " AS bigint)";
+  };
+  // Returns the id when the job exists, so a missing job is told apart
+  // from an update that changed nothing.
+  const std::string set = "UPDATE " + Table("erasure_jobs") + " SET user_id = $1, state = $2, received_cutoff = " +
+                          TimestampParameter("$3") + ", created_at = " + TimestampParameter("$4") +
+                          ", started_at = " + TimestampParameter("$5") + ", finished_at = " +
+                          TimestampParameter("$6") + ", metadata_erased = " + counter("$7") +
+                          ", documents_erased = " + counter("$8") + ", outbox_erased = " + counter("$9") +
+                          ", dead_letters_erased = " + counter("$10") + ", receipt = $11, error = $12";
+  std::vector<std::optional<std::string>> parameters = {
+      row.user_id,
+      row.state,
+      row.received_cutoff,
+      row.created_at,
+      NullIfEmptyCopy(row.started_at),
+      NullIfEmptyCopy(row.finished_at),
+      std::to_string(row.metadata_erased),
+      std::to_string(row.documents_erased),
+      std::to_string(row.outbox_erased),
+      std::to_string(row.dead_letters_erased),
+      NullIfEmptyCopy(row.receipt),
+      NullIfEmptyCopy(row.error),
+      row.id};
+  if (pg) return Make(set + " WHERE job_id = CAST($13 AS uuid) RETURNING job_id", std::move(parameters));
+  return Make(set + " OUTPUT inserted.job_id WHERE job_id = CONVERT(uniqueidentifier, $13)", std::move(parameters));
+}
+
+SqlStatement SqlDialect::FindErasureJob(std::string_view id) const {
+  const std::string key = kind_ == SqlDialectKind::kPostgres ? "CAST($1 AS uuid)" : "CONVERT(uniqueidentifier, $1)";
+  return Make(SelectErasureJobColumns() + " WHERE job_id = " + key, {std::string(id)});
+}
+
+SqlStatement SqlDialect::ListErasureJobs() const {
+  if (kind_ == SqlDialectKind::kSqlServer) {
+    // As in ScanUser: uniqueidentifier does not sort as its text does.
+    return Make(SelectErasureJobColumns() + " ORDER BY created_at, CONVERT(char(36), job_id) COLLATE " +
+                    std::string(kSqlServerBinaryCollation),
+                {});
+  }
+  return Make(SelectErasureJobColumns() + " ORDER BY created_at, job_id", {});
+}
+
 SqlStatement SqlDialect::Ping() const { return Make("SELECT 1", {}); }
 
 SqlStatement SqlDialect::SchemaVersion() const {
@@ -643,6 +864,7 @@ std::vector<SqlStatement> SqlDialect::MigrateUpgrade(int from_version) const {
     }
   }
   if (from_version < 3) AddEventTimeColumns(statements);
+  if (from_version < 4) AddPrivacyTables(statements);
   const std::string versions = Table("eventlogger_schema");
   statements.push_back(Make("DELETE FROM " + versions, {}));
   statements.push_back(
@@ -674,6 +896,64 @@ void SqlDialect::AddEventTimeColumns(std::vector<SqlStatement>& statements) cons
                                   events + " ADD " + column + " datetime2(3) NULL",
                               {events}));
   }
+}
+
+// Version 4: new tables only, so the step is the same on any table size.
+// Both are small (a row per held user, a row per erasure request).
+void SqlDialect::AddPrivacyTables(std::vector<SqlStatement>& statements) const {
+  const std::string holds = Table("legal_holds");
+  const std::string jobs = Table("erasure_jobs");
+  if (kind_ == SqlDialectKind::kPostgres) {
+    statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + holds +
+                                  " (user_id text PRIMARY KEY, reason text NULL, placed_at timestamptz(3) NOT NULL)",
+                              {}));
+    statements.push_back(Make("CREATE TABLE IF NOT EXISTS " + jobs +
+                                  " ("
+                                  "job_id uuid PRIMARY KEY, "
+                                  "user_id text NOT NULL, "
+                                  "state text NOT NULL, "
+                                  "received_cutoff timestamptz(3) NOT NULL, "
+                                  "created_at timestamptz(3) NOT NULL, "
+                                  "started_at timestamptz(3) NULL, "
+                                  "finished_at timestamptz(3) NULL, "
+                                  "metadata_erased bigint NOT NULL, "
+                                  "documents_erased bigint NOT NULL, "
+                                  "outbox_erased bigint NOT NULL, "
+                                  "dead_letters_erased bigint NOT NULL, "
+                                  "receipt text NULL, "
+                                  "error text NULL)",
+                              {}));
+    return;
+  }
+  // user_id as in events (the same collation, or the NOT EXISTS join of
+  // DeleteExpired would not compare them as equal bytes).
+  const std::string collation(kSqlServerBinaryCollation);
+  statements.push_back(Make("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " + holds +
+                                " ("
+                                "user_id nvarchar(128) COLLATE " +
+                                collation +
+                                " NOT NULL CONSTRAINT PK_legal_holds PRIMARY KEY, "
+                                "reason nvarchar(max) NULL, "
+                                "placed_at datetime2(3) NOT NULL)",
+                            {holds}));
+  statements.push_back(Make("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE " + jobs +
+                                " ("
+                                "job_id uniqueidentifier NOT NULL CONSTRAINT PK_erasure_jobs PRIMARY KEY, "
+                                "user_id nvarchar(128) COLLATE " +
+                                collation +
+                                " NOT NULL, "
+                                "state nvarchar(16) NOT NULL, "
+                                "received_cutoff datetime2(3) NOT NULL, "
+                                "created_at datetime2(3) NOT NULL, "
+                                "started_at datetime2(3) NULL, "
+                                "finished_at datetime2(3) NULL, "
+                                "metadata_erased bigint NOT NULL, "
+                                "documents_erased bigint NOT NULL, "
+                                "outbox_erased bigint NOT NULL, "
+                                "dead_letters_erased bigint NOT NULL, "
+                                "receipt nvarchar(max) NULL, "
+                                "error nvarchar(max) NULL)",
+                            {jobs}));
 }
 
 }  // namespace eventlogger

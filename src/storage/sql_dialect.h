@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,8 +34,9 @@ enum class SqlDialectKind { kPostgres, kSqlServer };
 enum class SqlParameterStyle { kDollarNumbered, kQuestionMark };
 
 // The schema version this build writes and expects in eventlogger_schema.
-// 1: events; 2: api_keys; 3: events.occurred_at and events.received_at.
-inline constexpr int kSqlSchemaVersion = 3;
+// 1: events; 2: api_keys; 3: events.occurred_at and events.received_at;
+// 4: legal_holds and erasure_jobs.
+inline constexpr int kSqlSchemaVersion = 4;
 
 // A statement and the values of its parameters, in order (nullopt is NULL).
 struct SqlStatement {
@@ -70,6 +72,14 @@ bool SqlStateMeansConnectionLost(std::string_view sqlstate);
 // CheckSchema's verdict for the version found (nullopt: no version table or
 // no row). `where` names the database for the message (no secrets).
 Status SchemaVersionStatus(std::optional<int> version, std::string_view where);
+
+// The row a statement's erasure-job columns describe (see SqlDialect);
+// nullopt when there are not thirteen of them or a counter is no integer.
+std::optional<ErasureJobRow> ErasureJobFromColumns(const std::vector<std::string_view>& columns);
+
+// An integer column read as text (the deleted-row counts); nullopt when it
+// is not one.
+std::optional<int64_t> ParseSqlInteger(std::string_view text);
 
 class SqlDialect {
  public:
@@ -115,6 +125,30 @@ class SqlDialect {
   SqlStatement RevokeApiKey(std::string_view id, std::string_view revoked_at) const;
   SqlStatement RecordApiKeyUse(std::string_view id, std::string_view used_at) const;
 
+  // Privacy lifecycle (MetadataStore says what each does).
+  //
+  // EraseUserEvents and DeleteExpired each delete at most `limit` events in
+  // one statement, so no call holds its locks for long, and return one row,
+  // one column: how many they deleted. REQUIRES: limit > 0.
+  SqlStatement EraseUserEvents(const UserErasure& erasure, int limit) const;
+  SqlStatement DeleteExpired(const ExpiryRule& rule, int limit) const;
+  SqlStatement PutLegalHold(const LegalHoldRow& row) const;
+  // Returns the user's id when a hold was deleted, no row otherwise.
+  SqlStatement DeleteLegalHold(std::string_view user_id) const;
+  // Three text columns in LegalHoldRow order ('' for NULL), by user id
+  // compared byte for byte (as SQLite does), whatever the collation.
+  SqlStatement ListLegalHolds() const;
+  // Erasure jobs are read as the thirteen text columns of ErasureJobRow,
+  // in its order ('' for NULL); ErasureJobFromColumns turns them back into
+  // a row. The id column is a uuid, like eventId: REQUIRES for Insert,
+  // Update and Find that the id parses as one (anything else fails the
+  // statement as InvalidArgument).
+  SqlStatement InsertErasureJob(const ErasureJobRow& row) const;
+  // Returns the job's id when it exists, no row otherwise.
+  SqlStatement UpdateErasureJob(const ErasureJobRow& row) const;
+  SqlStatement FindErasureJob(std::string_view id) const;
+  SqlStatement ListErasureJobs() const;  // oldest first, ties by id
+
   SqlStatement Ping() const;
   // One row, one column: the schema version, NULL when there is none. Fails
   // with an undefined-table SQLSTATE before the first migration.
@@ -139,6 +173,12 @@ class SqlDialect {
   // MigrateUpgrade's step to version 3: events.occurred_at and received_at,
   // the latter filled in for the rows already there.
   void AddEventTimeColumns(std::vector<SqlStatement>& statements) const;
+  // MigrateUpgrade's step to version 4: legal_holds and erasure_jobs.
+  void AddPrivacyTables(std::vector<SqlStatement>& statements) const;
+  std::string SelectErasureJobColumns() const;
+  // Wraps a DELETE so that the statement returns how many rows it deleted,
+  // as one row.
+  std::string CountingDeletedRows(const std::string& delete_statement) const;
   // A text parameter read as a timestamp (ISO 8601 with 'Z').
   std::string TimestampParameter(std::string_view placeholder) const;
 

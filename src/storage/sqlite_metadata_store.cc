@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/event_time.h"
+#include "core/json_output.h"
 #include "core/timestamp.h"
 #include "storage/sqlite_support.h"
 
@@ -28,7 +29,8 @@ using sqlite::Statement;
 using sqlite::StepOnce;
 
 // The whole schema, for a new file; UpgradeSchema brings older files to it.
-// Versions: 1 events; 2 api_keys; 3 events.occurred_at and received_at.
+// Versions: 1 events; 2 api_keys; 3 events.occurred_at and received_at;
+// 4 legal_holds and erasure_jobs.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS events (
   event_id   TEXT PRIMARY KEY,
@@ -52,6 +54,28 @@ CREATE TABLE IF NOT EXISTS api_keys (
   last_used_at  TEXT,
   revoked_at    TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS legal_holds (
+  user_id   TEXT PRIMARY KEY,
+  reason    TEXT,
+  placed_at TEXT NOT NULL
+) WITHOUT ROWID;
+-- A rowid table: a finished job's receipt may be kilobytes, and WITHOUT
+-- ROWID tables are meant for small rows.
+CREATE TABLE IF NOT EXISTS erasure_jobs (
+  job_id          TEXT PRIMARY KEY,
+  user_id         TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  received_cutoff TEXT NOT NULL,
+  created_at      TEXT NOT NULL,
+  started_at      TEXT,
+  finished_at     TEXT,
+  metadata_erased     INTEGER NOT NULL,
+  documents_erased    INTEGER NOT NULL,
+  outbox_erased       INTEGER NOT NULL,
+  dead_letters_erased INTEGER NOT NULL,
+  receipt TEXT,
+  error   TEXT
+);
 )sql";
 
 // Optional (SqliteMetadataOptions::user_index): the order of ScanUser.
@@ -109,7 +133,8 @@ Status UpgradeSchemaInTransaction(sqlite3* db) {
   Result<int> version = SchemaVersionOf(db);
   if (!version.ok()) return version.status();
   if (*version >= kSqliteSchemaVersion) return Status::Ok();  // another process was first
-  // Creates what is missing: everything in a new file, api_keys in a version 1 one.
+  // Creates what is missing: everything in a new file, api_keys in a
+  // version 1 one, legal_holds and erasure_jobs in one older than 4.
   if (Status s = Exec(db, kSchema); !s.ok()) return s;
   if (*version < 3) {
     if (Status s = AddEventTimeColumns(db); !s.ok()) return s;
@@ -317,30 +342,18 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   Result<std::vector<ApiKeyRow>> ListApiKeys() override {
-    Result<Connection> db = ReaderConnection();
-    if (!db.ok()) return db.status();
-    Result<Statement> query = Prepare(db->get(),
-                                      "SELECT key_id, name, scopes, secret_digest, created_at, "
-                                      "COALESCE(last_used_at, ''), COALESCE(revoked_at, '') "
-                                      "FROM api_keys ORDER BY created_at, key_id");
-    if (!query.ok()) return query.status();
     std::vector<ApiKeyRow> rows;
-    Status status;
-    for (;;) {
-      const int rc = sqlite3_step(query->get());
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) {
-        status = sqlite::Error(db->get(), rc, "listing API keys");
-        break;
-      }
-      sqlite3_stmt* st = query->get();
-      rows.push_back(ApiKeyRow{std::string(ColumnText(st, 0)), std::string(ColumnText(st, 1)),
-                               std::string(ColumnText(st, 2)), std::string(ColumnText(st, 3)),
-                               std::string(ColumnText(st, 4)), std::string(ColumnText(st, 5)),
-                               std::string(ColumnText(st, 6))});
-    }
-    query = Statement();
-    ReturnReaderConnection(std::move(*db));
+    const Status status = ReadRows(
+        "SELECT key_id, name, scopes, secret_digest, created_at, "
+        "COALESCE(last_used_at, ''), COALESCE(revoked_at, '') "
+        "FROM api_keys ORDER BY created_at, key_id",
+        [](sqlite3_stmt*) {}, "listing API keys",
+        [&rows](sqlite3_stmt* st) {
+          rows.push_back(ApiKeyRow{std::string(ColumnText(st, 0)), std::string(ColumnText(st, 1)),
+                                   std::string(ColumnText(st, 2)), std::string(ColumnText(st, 3)),
+                                   std::string(ColumnText(st, 4)), std::string(ColumnText(st, 5)),
+                                   std::string(ColumnText(st, 6))});
+        });
     if (!status.ok()) return status;
     return rows;
   }
@@ -360,6 +373,121 @@ class SqliteMetadataStore final : public MetadataStore {
         {id, used_at}, "recording an API key's use", [](int, int) { return Status::Ok(); });
   }
 
+  // Timestamps are stored as text of one fixed format (FormatTimestamp), so
+  // comparing the text compares the instants. SQLite's DELETE has no LIMIT
+  // (unless compiled in), hence the subselect of primary keys.
+  Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) override {
+    // SQLite reads a negative LIMIT as no limit at all.
+    if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
+    // received_at is NULL on rows stored before version 3: see kSelectColumns.
+    return DeleteCounted(
+        "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events "
+        "WHERE user_id = ?1 AND COALESCE(received_at, timestamp) <= ?2 LIMIT ?3)",
+        [&](sqlite3_stmt* st) {
+          BindText(st, 1, erasure.user_id);
+          BindText(st, 2, erasure.received_cutoff);
+          sqlite3_bind_int(st, 3, limit);
+        },
+        "erasing a user's event metadata");
+  }
+
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, int limit) override {
+    if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
+    // The types travel as one JSON array parameter, read by json_each.
+    const bool own_types = !rule.event_types.empty();
+    std::string types = "[";
+    for (const std::string& type : own_types ? rule.event_types : rule.except_types) {
+      if (types.size() > 1) types += ',';
+      AppendJsonString(types, type);
+    }
+    types += ']';
+    const std::string sql =
+        std::string("DELETE FROM events WHERE event_id IN (SELECT e.event_id FROM events AS e "
+                    "WHERE e.timestamp < ?1 AND e.event_type ") +
+        (own_types ? "IN" : "NOT IN") +
+        " (SELECT value FROM json_each(?2)) "
+        "AND NOT EXISTS (SELECT 1 FROM legal_holds AS h WHERE h.user_id = e.user_id) LIMIT ?3)";
+    return DeleteCounted(
+        sql.c_str(),
+        [&](sqlite3_stmt* st) {
+          BindText(st, 1, rule.before);
+          BindText(st, 2, types);
+          sqlite3_bind_int(st, 3, limit);
+        },
+        "deleting expired event metadata");
+  }
+
+  Status PutLegalHold(const LegalHoldRow& row) override {
+    return WriteBound(
+        "INSERT INTO legal_holds (user_id, reason, placed_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, placed_at = excluded.placed_at",
+        [&](sqlite3_stmt* st) {
+          BindText(st, 1, row.user_id);
+          BindOptionalText(st, 2, row.reason);
+          BindText(st, 3, row.placed_at);
+        },
+        "placing a legal hold", [](int, int) { return Status::Ok(); });
+  }
+
+  Status DeleteLegalHold(std::string_view user_id) override {
+    return WriteOne("DELETE FROM legal_holds WHERE user_id = ?1", {user_id}, "removing a legal hold",
+                    [&](int, int changes) -> Status {
+                      if (changes == 0) return Status::NotFound("no legal hold on user " + std::string(user_id));
+                      return Status::Ok();
+                    });
+  }
+
+  Result<std::vector<LegalHoldRow>> ListLegalHolds() override {
+    std::vector<LegalHoldRow> rows;
+    const Status status = ReadRows(
+        "SELECT user_id, COALESCE(reason, ''), placed_at FROM legal_holds ORDER BY user_id", [](sqlite3_stmt*) {},
+        "listing legal holds",
+        [&rows](sqlite3_stmt* st) {
+          rows.push_back(LegalHoldRow{std::string(ColumnText(st, 0)), std::string(ColumnText(st, 1)),
+                                      std::string(ColumnText(st, 2))});
+        });
+    if (!status.ok()) return status;
+    return rows;
+  }
+
+  Status InsertErasureJob(const ErasureJobRow& row) override {
+    return WriteBound(
+        "INSERT INTO erasure_jobs (job_id, user_id, state, received_cutoff, created_at, started_at, finished_at, "
+        "metadata_erased, documents_erased, outbox_erased, dead_letters_erased, receipt, error) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        [&](sqlite3_stmt* st) { BindErasureJob(st, row); }, "storing an erasure job",
+        [&](int rc, int) -> Status {
+          if (rc == SQLITE_CONSTRAINT) return Status::AlreadyExists("an erasure job with id " + row.id + " exists");
+          return Status::Ok();
+        });
+  }
+
+  Status UpdateErasureJob(const ErasureJobRow& row) override {
+    return WriteBound(
+        "UPDATE erasure_jobs SET user_id = ?2, state = ?3, received_cutoff = ?4, created_at = ?5, "
+        "started_at = ?6, finished_at = ?7, metadata_erased = ?8, documents_erased = ?9, outbox_erased = ?10, "
+        "dead_letters_erased = ?11, receipt = ?12, error = ?13 WHERE job_id = ?1",
+        [&](sqlite3_stmt* st) { BindErasureJob(st, row); }, "updating an erasure job",
+        [&](int rc, int changes) -> Status {
+          // Only NOT NULL can fail here, and only on a row missing a column.
+          if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("erasure job " + row.id + " lacks a field");
+          if (changes == 0) return Status::NotFound("no erasure job has id " + row.id);
+          return Status::Ok();
+        });
+  }
+
+  Result<ErasureJobRow> FindErasureJob(std::string_view id) override {
+    Result<std::vector<ErasureJobRow>> rows = ErasureJobs(
+        "WHERE job_id = ?1", [&](sqlite3_stmt* st) { BindText(st, 1, id); }, "looking up an erasure job");
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return Status::NotFound("no erasure job has id " + std::string(id));
+    return std::move(rows->front());
+  }
+
+  Result<std::vector<ErasureJobRow>> ListErasureJobs() override {
+    return ErasureJobs("ORDER BY created_at, job_id", [](sqlite3_stmt*) {}, "listing erasure jobs");
+  }
+
   // The embedded store creates or upgrades its schema when it opens.
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }
@@ -372,10 +500,11 @@ class SqliteMetadataStore final : public MetadataStore {
 
  private:
   // One durable statement on the writer's connection, outside any batch.
-  // `outcome` turns the step's result code (SQLITE_DONE, or a constraint
-  // failure) and the rows changed into a Status; other failures are errors.
-  Status WriteOne(const char* sql, const std::vector<std::string_view>& parameters, std::string_view what,
-                  const std::function<Status(int rc, int changes)>& outcome) {
+  // `bind` sets its parameters. `outcome` turns the step's result code
+  // (SQLITE_DONE, or a constraint failure) and the rows changed into a
+  // Status; other failures are errors.
+  Status WriteBound(const char* sql, const std::function<void(sqlite3_stmt*)>& bind, std::string_view what,
+                    const std::function<Status(int rc, int changes)>& outcome) {
     std::lock_guard lock(writer_mutex_);
     sqlite3* db = writer_.get();
     if (!synchronous_full_) {
@@ -385,10 +514,104 @@ class SqliteMetadataStore final : public MetadataStore {
     Result<Statement> statement = Prepare(db, sql);
     if (!statement.ok()) return statement.status();
     sqlite3_stmt* st = statement->get();
-    for (size_t i = 0; i < parameters.size(); ++i) BindText(st, static_cast<int>(i + 1), parameters[i]);
+    bind(st);
     const int rc = sqlite3_step(st) & 0xFF;  // the primary code, with or without extended codes
     if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT) return sqlite::Error(db, rc, what);
     return outcome(rc, sqlite3_changes(db));
+  }
+
+  // WriteBound with text parameters, ?1 onwards.
+  Status WriteOne(const char* sql, const std::vector<std::string_view>& parameters, std::string_view what,
+                  const std::function<Status(int rc, int changes)>& outcome) {
+    return WriteBound(
+        sql,
+        [&parameters](sqlite3_stmt* st) {
+          for (size_t i = 0; i < parameters.size(); ++i) BindText(st, static_cast<int>(i + 1), parameters[i]);
+        },
+        what, outcome);
+  }
+
+  // A bounded DELETE, returning how many rows it removed.
+  Result<int64_t> DeleteCounted(const char* sql, const std::function<void(sqlite3_stmt*)>& bind,
+                                std::string_view what) {
+    int64_t deleted = 0;
+    const Status status = WriteBound(sql, bind, what, [&deleted](int, int changes) {
+      deleted = changes;
+      return Status::Ok();
+    });
+    if (!status.ok()) return status;
+    return deleted;
+  }
+
+  // Runs a query on a reader connection, handing each row to `on_row`.
+  Status ReadRows(const char* sql, const std::function<void(sqlite3_stmt*)>& bind, std::string_view what,
+                  const std::function<void(sqlite3_stmt*)>& on_row) {
+    Result<Connection> db = ReaderConnection();
+    if (!db.ok()) return db.status();
+    Result<Statement> query = Prepare(db->get(), sql);
+    if (!query.ok()) return query.status();
+    bind(query->get());
+    Status status;
+    for (;;) {
+      const int rc = sqlite3_step(query->get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        status = sqlite::Error(db->get(), rc, what);
+        break;
+      }
+      on_row(query->get());
+    }
+    query = Statement();  // finalize before the connection goes back to the pool
+    ReturnReaderConnection(std::move(*db));
+    return status;
+  }
+
+  // ?1 is the id, then every other column in ErasureJobRow order.
+  static void BindErasureJob(sqlite3_stmt* st, const ErasureJobRow& row) {
+    BindText(st, 1, row.id);
+    BindText(st, 2, row.user_id);
+    BindText(st, 3, row.state);
+    BindText(st, 4, row.received_cutoff);
+    BindText(st, 5, row.created_at);
+    BindOptionalText(st, 6, row.started_at);
+    BindOptionalText(st, 7, row.finished_at);
+    sqlite3_bind_int64(st, 8, row.metadata_erased);
+    sqlite3_bind_int64(st, 9, row.documents_erased);
+    sqlite3_bind_int64(st, 10, row.outbox_erased);
+    sqlite3_bind_int64(st, 11, row.dead_letters_erased);
+    BindOptionalText(st, 12, row.receipt);
+    BindOptionalText(st, 13, row.error);
+  }
+
+  // The erasure jobs a clause (WHERE or ORDER BY) picks.
+  Result<std::vector<ErasureJobRow>> ErasureJobs(std::string_view clause,
+                                                 const std::function<void(sqlite3_stmt*)>& bind,
+                                                 std::string_view what) {
+    const std::string sql =
+        "SELECT job_id, user_id, state, received_cutoff, created_at, COALESCE(started_at, ''), "
+        "COALESCE(finished_at, ''), metadata_erased, documents_erased, outbox_erased, dead_letters_erased, "
+        "COALESCE(receipt, ''), COALESCE(error, '') FROM erasure_jobs " +
+        std::string(clause);
+    std::vector<ErasureJobRow> rows;
+    const Status status = ReadRows(sql.c_str(), bind, what, [&rows](sqlite3_stmt* st) {
+      ErasureJobRow row;
+      row.id = ColumnText(st, 0);
+      row.user_id = ColumnText(st, 1);
+      row.state = ColumnText(st, 2);
+      row.received_cutoff = ColumnText(st, 3);
+      row.created_at = ColumnText(st, 4);
+      row.started_at = ColumnText(st, 5);
+      row.finished_at = ColumnText(st, 6);
+      row.metadata_erased = sqlite3_column_int64(st, 7);
+      row.documents_erased = sqlite3_column_int64(st, 8);
+      row.outbox_erased = sqlite3_column_int64(st, 9);
+      row.dead_letters_erased = sqlite3_column_int64(st, 10);
+      row.receipt = ColumnText(st, 11);
+      row.error = ColumnText(st, 12);
+      rows.push_back(std::move(row));
+    });
+    if (!status.ok()) return status;
+    return rows;
   }
 
   Status Query(const std::string& sql, const std::vector<std::string_view>& parameters,

@@ -28,9 +28,9 @@ struct SqliteMetadataOptions {
 };
 
 // The schema version this build writes and expects (PRAGMA user_version).
-// 2: api_keys; 3: events.occurred_at and received_at. Opening a file of an
-// older version upgrades it in place.
-inline constexpr int kSqliteSchemaVersion = 3;
+// 2: api_keys; 3: events.occurred_at and received_at; 4: legal_holds and
+// erasure_jobs. Opening a file of an older version upgrades it in place.
+inline constexpr int kSqliteSchemaVersion = 4;
 
 Result<std::unique_ptr<MetadataStore>> OpenSqliteMetadataStore(const SqliteMetadataOptions& options);
 

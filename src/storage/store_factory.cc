@@ -107,7 +107,8 @@ Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url) {
       "unsupported metadata store URL (expected sqlite://, postgresql:// or odbc:…): " + RedactUrl(url));
 }
 
-Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url, std::shared_ptr<aws::HttpClient> aws_http) {
+Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url, std::shared_ptr<aws::HttpClient> aws_http,
+                                                         DocumentExpiryHooks expiry) {
   std::string path;
   if (StripScheme(url, "rocksdb", &path)) {
     if (path.empty()) return Status::InvalidArgument("rocksdb URL has no path: " + RedactUrl(url));
@@ -118,6 +119,8 @@ Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url, s
     Result<DynamoDbDocumentOptions> options = ParseDynamoDbDocumentUrl(url);
     if (!options.ok()) return options.status();
     options->shared_http = std::move(aws_http);
+    options->retention = std::move(expiry.retention);
+    options->is_held = std::move(expiry.is_held);
     return OpenDynamoDbDocumentStore(*options);
   }
   return Status::InvalidArgument(

@@ -7,12 +7,14 @@
 //              dynamodb://TableName?region=eu-west-1[&endpoint=http://127.0.0.1:8000]
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "aws/http_client.h"
 #include "core/status.h"
+#include "privacy/retention_policy.h"
 #include "storage/document_store.h"
 #include "storage/metadata_store.h"
 
@@ -32,10 +34,19 @@ struct StoreUrls {
 StoreUrls ResolveStoreUrls(StoreUrls urls, const std::string& data_dir);
 
 Result<std::unique_ptr<MetadataStore>> OpenMetadataStore(std::string_view url);
+// What a store that expires documents on its own (DynamoDB's TTL) needs to
+// stamp them at write: the retention rules, and who is under a legal hold
+// (their documents get no expiry). Other stores ignore it.
+struct DocumentExpiryHooks {
+  std::shared_ptr<const RetentionPolicy> retention;
+  std::function<bool(std::string_view user_id)> is_held;
+};
+
 // `aws_http`, when given, is the AWS HTTP client a dynamodb:// store shares
 // with the process's other AWS clients.
 Result<std::unique_ptr<DocumentStore>> OpenDocumentStore(std::string_view url,
-                                                         std::shared_ptr<aws::HttpClient> aws_http = nullptr);
+                                                         std::shared_ptr<aws::HttpClient> aws_http = nullptr,
+                                                         DocumentExpiryHooks expiry = {});
 
 // The URL with any password replaced by "***", for logs and error messages.
 std::string RedactUrl(std::string_view url);

@@ -436,6 +436,86 @@ TEST_F(DynamoDbClientTest, BatchWriteItemTakesAtMost25Items) {
   EXPECT_TRUE(direct_->BatchWriteItem(table_, std::span<const Item>()).ok());
 }
 
+TEST_F(DynamoDbClientTest, BatchDeleteItemResendsUnprocessedKeysAsPutsAre) {
+  std::vector<Item> rows, keys;
+  for (int i = 0; i < 25; ++i) {
+    rows.push_back(Row("doomed", "item-" + std::to_string(100 + i)));
+    keys.push_back(Item{{"pk", rows.back()["pk"]}, {"sk", rows.back()["sk"]}});
+  }
+  ASSERT_TRUE(direct_->BatchWriteItem(table_, rows).ok());
+  ASSERT_TRUE(direct_->PutItem({table_, Row("kept", "1"), "", {}}).ok());
+  std::atomic<int> batch_calls{0};
+  std::vector<std::string> kinds;
+  std::mutex kinds_mu;
+  FakeHttpServer server([&](const FakeRequest& request) {
+    if (request.Header("x-amz-target") != "DynamoDB_20120810.BatchWriteItem") return Proxy(request);
+    rapidjson::Document body;
+    body.Parse(request.body.data(), request.body.size());
+    {
+      std::lock_guard lock(kinds_mu);
+      for (const auto& write : body["RequestItems"][table_.c_str()].GetArray()) {
+        kinds.emplace_back(write.MemberBegin()->name.GetString());
+      }
+    }
+    if (batch_calls.fetch_add(1) == 0) {
+      return PartiallyProcess(request, table_, 20, [this](const FakeRequest& r) { return Proxy(r); });
+    }
+    return Proxy(request);
+  });
+  auto client = ClientFor(server.url());
+  Status deleted = client->BatchDeleteItem(table_, keys);
+  ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+  EXPECT_EQ(kinds, std::vector<std::string>(30, "DeleteRequest"));  // 25, then the 5 unprocessed
+  EXPECT_EQ(client->stats().unprocessed_resends.load(), 1u);
+  EXPECT_EQ(CountItems("doomed"), 0u);
+  EXPECT_EQ(CountItems("kept"), 1u);
+  // Deleting keys that hold nothing succeeds: a resend is harmless.
+  EXPECT_TRUE(direct_->BatchDeleteItem(table_, keys).ok());
+  keys.push_back(keys.front());
+  EXPECT_EQ(direct_->BatchDeleteItem(table_, keys).code(), StatusCode::kInvalidArgument);  // 26
+}
+
+TEST_F(DynamoDbClientTest, UpdateItemWithConditionAndProjectedQueryAndScan) {
+  Item row = Row("user-1", "0001");
+  row["ttl"] = AttributeValue::N("1782743565");
+  ASSERT_TRUE(direct_->PutItem({table_, row, "", {}}).ok());
+  UpdateItemRequest update;
+  update.table_name = table_;
+  update.key = {{"pk", row["pk"]}, {"sk", row["sk"]}};
+  update.update_expression = "REMOVE #t";
+  update.condition_expression = "attribute_exists(#s)";
+  update.parameters.names = {{"#t", "ttl"}, {"#s", "sk"}};
+  Status updated = direct_->UpdateItem(update);
+  ASSERT_TRUE(updated.ok()) << updated.ToString();
+  Result<std::optional<Item>> got = direct_->GetItem({table_, update.key, true});
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, Row("user-1", "0001"));
+  // The condition keeps an update from creating a missing item.
+  update.key["sk"] = AttributeValue::S("0002");
+  EXPECT_EQ(direct_->UpdateItem(update).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(CountItems("user-1"), 1u);
+
+  QueryRequest query;
+  query.table_name = table_;
+  query.key_condition_expression = "#p = :p";
+  query.projection_expression = "#p, #s";
+  query.parameters.names = {{"#p", "pk"}, {"#s", "sk"}};
+  query.parameters.values = {{":p", AttributeValue::S("user-1")}};
+  Result<ItemPage> page = direct_->Query(query);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0], (Item{{"pk", row["pk"]}, {"sk", row["sk"]}}));
+
+  ScanRequest scan;
+  scan.table_name = table_;
+  scan.projection_expression = "#d";
+  scan.parameters.names = {{"#d", "data"}};
+  page = direct_->Scan(scan);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0], (Item{{"data", row["data"]}}));
+}
+
 TEST_F(DynamoDbClientTest, RequestsAreSignedForDynamoDb) {
   std::mutex seen_mu;
   FakeRequest seen;

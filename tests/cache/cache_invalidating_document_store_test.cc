@@ -42,6 +42,10 @@ class FailingStore final : public DocumentStore {
     return Status::NotFound("none");
   }
   Status Scan(const ScanFilter&, const std::function<bool(const DocumentView&)>&) override { return Status::Ok(); }
+  Result<int64_t> EraseUserEvents(const UserErasure&, int) override { return Status::Internal("not used here"); }
+  Result<int64_t> DeleteExpired(const ExpiryRule&, const std::function<bool(std::string_view)>&, int) override {
+    return Status::Internal("not used here");
+  }
   size_t MaxDocumentBytes() const override { return 77; }
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }

@@ -117,6 +117,10 @@ class FakeDocumentStore final : public DocumentStore {
   Status Scan(const ScanFilter&, const std::function<bool(const DocumentView&)>&) override {
     return Status::Internal("not used by the retry worker");
   }
+  Result<int64_t> EraseUserEvents(const UserErasure&, int) override { return Status::Internal("not used here"); }
+  Result<int64_t> DeleteExpired(const ExpiryRule&, const std::function<bool(std::string_view)>&, int) override {
+    return Status::Internal("not used here");
+  }
   size_t MaxDocumentBytes() const override { return 1 << 20; }
   Status Migrate() override { return Status::Ok(); }
   Status CheckSchema() override { return Status::Ok(); }

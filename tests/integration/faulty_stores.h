@@ -73,6 +73,16 @@ class FaultyMetadataStore final : public MetadataStore {
   Status RecordApiKeyUse(std::string_view id, std::string_view at) override {
     return inner_->RecordApiKeyUse(id, at);
   }
+  // Privacy passes through too: its faults are the stores' own.
+  Result<int64_t> EraseUserEvents(const UserErasure& e, int limit) override { return inner_->EraseUserEvents(e, limit); }
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, int limit) override { return inner_->DeleteExpired(rule, limit); }
+  Status PutLegalHold(const LegalHoldRow& row) override { return inner_->PutLegalHold(row); }
+  Status DeleteLegalHold(std::string_view user) override { return inner_->DeleteLegalHold(user); }
+  Result<std::vector<LegalHoldRow>> ListLegalHolds() override { return inner_->ListLegalHolds(); }
+  Status InsertErasureJob(const ErasureJobRow& row) override { return inner_->InsertErasureJob(row); }
+  Status UpdateErasureJob(const ErasureJobRow& row) override { return inner_->UpdateErasureJob(row); }
+  Result<ErasureJobRow> FindErasureJob(std::string_view id) override { return inner_->FindErasureJob(id); }
+  Result<std::vector<ErasureJobRow>> ListErasureJobs() override { return inner_->ListErasureJobs(); }
   Status Migrate() override { return inner_->Migrate(); }
   Status CheckSchema() override { return inner_->CheckSchema(); }
   Status Ping() override { return fault_.Apply(); }
@@ -105,6 +115,12 @@ class FaultyDocumentStore final : public DocumentStore {
   Status Scan(const ScanFilter& filter, const std::function<bool(const DocumentView&)>& visit) override {
     return inner_->Scan(filter, visit);
   }
+  Result<int64_t> EraseUserEvents(const UserErasure& e, int limit) override { return inner_->EraseUserEvents(e, limit); }
+  Result<int64_t> DeleteExpired(const ExpiryRule& rule, const std::function<bool(std::string_view)>& is_held,
+                                int limit) override {
+    return inner_->DeleteExpired(rule, is_held, limit);
+  }
+  Result<int64_t> ClearExpiry(std::string_view user_id) override { return inner_->ClearExpiry(user_id); }
   size_t MaxDocumentBytes() const override { return inner_->MaxDocumentBytes(); }
   Status Migrate() override { return inner_->Migrate(); }
   Status CheckSchema() override { return inner_->CheckSchema(); }

@@ -37,7 +37,9 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "core/validation.h"
+#include "privacy/retention_policy.h"
 #include "storage/client_time_contract.h"
+#include "storage/privacy_document_contract.h"
 #include "storage/user_range_contract.h"
 #include "support/events.h"
 
@@ -53,6 +55,7 @@ using eventlogger::testing::FakeResponse;
 
 constexpr int64_t kT0 = 1751207565123;  // 2025-06-29T14:32:45.123Z
 constexpr int64_t kHour = 3600 * 1000;
+constexpr int64_t kDay = 24 * kHour;
 
 
 struct Doc {
@@ -164,6 +167,42 @@ class DynamoDbDocumentStoreTest : public ::testing::Test {
 
   FakeResponse Proxy(const FakeRequest& request) {
     return eventlogger::testing::Proxy(*proxy_http_, endpoint_, request);
+  }
+
+  static std::shared_ptr<const RetentionPolicy> Retention(std::string_view rules, int64_t default_days) {
+    Result<RetentionPolicy> policy = RetentionPolicy::Parse(rules, default_days);
+    EXPECT_TRUE(policy.ok()) << policy.status().ToString();
+    return policy.ok() ? std::make_shared<const RetentionPolicy>(*policy) : nullptr;
+  }
+
+  // The event's item as stored, read past the store.
+  aws::Item RawItem(const Event& event) {
+    aws::GetItemRequest get;
+    get.table_name = table_;
+    get.key = {
+        {std::string(kDynamoDbUserIdAttribute), AttributeValue::S(event.user_id)},
+        {std::string(kDynamoDbSortKeyAttribute),
+         AttributeValue::S(DynamoDbSortKey(event.timestamp, event.event_id))}};
+    get.consistent_read = true;
+    Result<std::optional<aws::Item>> item = admin_->GetItem(get);
+    EXPECT_TRUE(item.ok() && item->has_value()) << (item.ok() ? "no such item" : item.status().ToString());
+    return item.ok() && item->has_value() ? **item : aws::Item();
+  }
+
+  // How many of the user's items carry ExpiresAt, read past the store.
+  size_t ItemsWithExpiry(const std::string& user) {
+    aws::QueryRequest query;
+    query.table_name = table_;
+    query.key_condition_expression = "#u = :u";
+    query.parameters.names = {{"#u", std::string(kDynamoDbUserIdAttribute)}};
+    query.parameters.values = {{":u", AttributeValue::S(user)}};
+    query.consistent_read = true;
+    Result<aws::ItemPage> page = admin_->Query(query);
+    EXPECT_TRUE(page.ok() && !page->last_evaluated_key);
+    if (!page.ok()) return 0;
+    return static_cast<size_t>(std::count_if(page->items.begin(), page->items.end(), [](const aws::Item& item) {
+      return item.count(kDynamoDbExpiresAtAttribute) > 0;
+    }));
   }
 
   // Restarts dynalite under a live store; dynalite keeps its data on disk.
@@ -360,6 +399,261 @@ TEST_F(DynamoDbDocumentStoreTest, ClientTimedEventsKeepTheContract) {
   testing_support::CheckClientTimedDocuments(*store, "late-user");
 }
 
+TEST_F(DynamoDbDocumentStoreTest, ErasureKeepsTheContract) {
+  // Pages of 4: the erasure's Query crosses pages while it deletes.
+  DynamoDbDocumentOptions options = Options();
+  options.page_limit = 4;
+  auto store = OpenMigrated(options);
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckErasureKeepsWhatWasReceivedLater(*store);
+  testing_support::CheckErasureInSteps(*store, "stepwise-7", 7);
+  testing_support::CheckErasureInSteps(*store, "stepwise-30", 30);  // a batch of 25, then one of 5
+}
+
+TEST_F(DynamoDbDocumentStoreTest, ErasureDeletesInBatchesOf25NotOneCallPerDocument) {
+  std::mutex mu;
+  std::map<std::string, int> operations;
+  FakeHttpServer counter([&](const FakeRequest& request) {
+    {
+      std::lock_guard lock(mu);
+      ++operations[request.Header("x-amz-target")];
+    }
+    return Proxy(request);
+  });
+  auto store = OpenMigrated(Options(counter.url()));
+  ASSERT_NE(store, nullptr);
+  std::vector<Event> events;
+  for (int i = 0; i < 60; ++i) events.push_back(factory_.Make("batched", kT0 + i));
+  ASSERT_TRUE(store->WriteBatch(Pointers(events)).ok());
+  {
+    std::lock_guard lock(mu);
+    operations.clear();
+  }
+  Result<int64_t> erased = store->EraseUserEvents(testing_support::ErasureUntil("batched", kT0 + 60), 100);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 60);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(operations["DynamoDB_20120810.BatchWriteItem"], 3);  // 25 + 25 + 10
+  EXPECT_EQ(operations["DynamoDB_20120810.Query"], 1);
+}
+
+TEST_F(DynamoDbDocumentStoreTest, ExpirySweepsKeepTheContract) {
+  // Pages of 4: a sweep stops and resumes inside pages and across them.
+  DynamoDbDocumentOptions options = Options();
+  options.page_limit = 4;
+  auto store = OpenMigrated(options);
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckDeleteExpired(*store);
+}
+
+TEST_F(DynamoDbDocumentStoreTest, ExpiresAtOnlyOnExpiringTypesAndNeverForHeldUsers) {
+  DynamoDbDocumentOptions options = Options();
+  options.retention = Retention("login=30", 0);  // other types: forever
+  std::map<std::string, int> asked;
+  options.is_held = [&asked](std::string_view user) {
+    ++asked[std::string(user)];
+    return user == "held";
+  };
+  auto store = OpenMigrated(options);
+  ASSERT_NE(store, nullptr);
+  const std::vector<Event> events = {factory_.Make("free", kT0, "login"), factory_.Make("free", kT0 + 1, "view"),
+                                     factory_.Make("held", kT0 + 2, "login"), factory_.Make("free", kT0 + 3, "login")};
+  ASSERT_TRUE(store->WriteBatch(Pointers(events)).ok());
+  EXPECT_EQ(asked, (std::map<std::string, int>{{"free", 1}, {"held", 1}}));  // once per user and batch
+
+  // 30 days after the timestamp, in seconds, rounded up (kT0 ends in .123).
+  const aws::Item login = RawItem(events[0]);
+  ASSERT_EQ(login.count(kDynamoDbExpiresAtAttribute), 1u);
+  EXPECT_EQ(login.at(std::string(kDynamoDbExpiresAtAttribute)),
+            AttributeValue::N(std::to_string((kT0 + 30 * kDay) / 1000 + 1)));
+  EXPECT_EQ(RawItem(events[1]).count(kDynamoDbExpiresAtAttribute), 0u);  // views never expire
+  EXPECT_EQ(RawItem(events[2]).count(kDynamoDbExpiresAtAttribute), 0u);  // held
+  EXPECT_EQ(RawItem(events[3]).count(kDynamoDbExpiresAtAttribute), 1u);
+  // Reads are as before: ExpiresAt is the store's business.
+  EXPECT_EQ(ScanUser(*store, "free"),
+            (std::vector<Doc>{FromEvent(events[0]), FromEvent(events[1]), FromEvent(events[3])}));
+
+  // Without a policy nothing expires.
+  auto plain = Open(Options());
+  ASSERT_NE(plain, nullptr);
+  const Event unexpiring = factory_.Make("plain", kT0 + 4, "login");
+  const Event* one[] = {&unexpiring};
+  ASSERT_TRUE(plain->WriteBatch(one).ok());
+  EXPECT_EQ(RawItem(unexpiring).count(kDynamoDbExpiresAtAttribute), 0u);
+}
+
+TEST_F(DynamoDbDocumentStoreTest, ClearExpiryRemovesExpiresAtFromEveryItemOfTheUserOnly) {
+  DynamoDbDocumentOptions options = Options();
+  options.retention = Retention("login=30", 365);
+  options.page_limit = 4;  // the user's items span pages
+  auto store = OpenMigrated(options);
+  ASSERT_NE(store, nullptr);
+  std::vector<Event> events;
+  for (int i = 0; i < 9; ++i) events.push_back(factory_.Make("soon-held", kT0 + i, i % 2 == 0 ? "login" : "view"));
+  for (int i = 0; i < 2; ++i) events.push_back(factory_.Make("other", kT0 + 10 + i, "login"));
+  ASSERT_TRUE(store->WriteBatch(Pointers(events)).ok());
+  ASSERT_EQ(ItemsWithExpiry("soon-held"), 9u);
+  const std::vector<Doc> before = ScanUser(*store, "soon-held");
+
+  Result<int64_t> cleared = store->ClearExpiry("soon-held");
+  ASSERT_TRUE(cleared.ok()) << cleared.status().ToString();
+  EXPECT_EQ(*cleared, 9);
+  EXPECT_EQ(ItemsWithExpiry("soon-held"), 0u);
+  EXPECT_EQ(ItemsWithExpiry("other"), 2u);
+  EXPECT_EQ(ScanUser(*store, "soon-held"), before);  // nothing else changed
+  const aws::Item raw = RawItem(events[0]);
+  EXPECT_EQ(raw.size(), 6u);  // the six attributes of an item without OccurredAt
+
+  Result<int64_t> again = store->ClearExpiry("soon-held");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+  Result<int64_t> nobody = store->ClearExpiry("nobody");
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_EQ(*nobody, 0);
+}
+
+TEST_F(DynamoDbDocumentStoreTest, ClearExpiryNeverRecreatesAnItemDeletedMeanwhile) {
+  // Between the Query and the UpdateItem, TTL (or an erasure) deletes the
+  // item: the update must not bring back its bare key.
+  DynamoDbDocumentOptions options = Options();
+  options.retention = Retention("", 30);
+  std::atomic<bool> deleted{false};
+  const Event doomed = factory_.Make("racing-ttl", kT0);
+  FakeHttpServer racing([&](const FakeRequest& request) {
+    if (request.Header("x-amz-target") == "DynamoDB_20120810.UpdateItem" && !deleted.exchange(true)) {
+      const aws::Item key = {{std::string(kDynamoDbUserIdAttribute), AttributeValue::S(doomed.user_id)},
+                             {std::string(kDynamoDbSortKeyAttribute),
+                              AttributeValue::S(DynamoDbSortKey(doomed.timestamp, doomed.event_id))}};
+      EXPECT_TRUE(admin_->BatchDeleteItem(table_, std::span<const aws::Item>(&key, 1)).ok());
+    }
+    return Proxy(request);
+  });
+  auto store = OpenMigrated(Options(racing.url()));
+  auto writer = Open(options);
+  ASSERT_TRUE(store && writer);
+  const Event* one[] = {&doomed};
+  ASSERT_TRUE(writer->WriteBatch(one).ok());
+  Result<int64_t> cleared = store->ClearExpiry("racing-ttl");
+  ASSERT_TRUE(cleared.ok()) << cleared.status().ToString();
+  EXPECT_EQ(*cleared, 0);
+  EXPECT_TRUE(ScanUser(*store, "racing-ttl").empty());
+}
+
+TEST_F(DynamoDbDocumentStoreTest, MigrateWithRetentionSucceedsAgainstDynaliteWithoutTtl) {
+  std::mutex mu;
+  std::map<std::string, int> answers;  // "operation status"
+  FakeHttpServer watcher([&](const FakeRequest& request) {
+    FakeResponse response = Proxy(request);
+    std::lock_guard lock(mu);
+    ++answers[request.Header("x-amz-target") + " " + std::to_string(response.status)];
+    return response;
+  });
+  DynamoDbDocumentOptions options = Options(watcher.url());
+  options.retention = Retention("login=30", 0);
+  auto store = Open(options);
+  ASSERT_NE(store, nullptr);
+  Status migrated = store->Migrate();
+  EXPECT_TRUE(migrated.ok()) << migrated.ToString();
+  migrated = store->Migrate();
+  EXPECT_TRUE(migrated.ok()) << migrated.ToString();
+  EXPECT_TRUE(store->CheckSchema().ok());
+  // Each Migrate asked, and dynalite said it has no such operation.
+  std::lock_guard lock(mu);
+  EXPECT_EQ(answers["DynamoDB_20120810.DescribeTimeToLive 200"], 2);
+  EXPECT_EQ(answers["DynamoDB_20120810.UpdateTimeToLive 400"], 2);
+}
+
+// DynamoDB's side of TTL, which dynalite lacks, played by a fake in front
+// of dynalite: `ttl_status`/`ttl_attribute` are what DescribeTimeToLive
+// answers; an UpdateTimeToLive sets them.
+class TimeToLiveServer {
+ public:
+  TimeToLiveServer(std::function<FakeResponse(const FakeRequest&)> proxy, std::string status, std::string attribute)
+      : status_(std::move(status)),
+        attribute_(std::move(attribute)),
+        server_([this, proxy = std::move(proxy)](const FakeRequest& request) { return Handle(request, proxy); }) {}
+
+  std::string url() const { return server_.url(); }
+  std::vector<std::string> updates() {
+    std::lock_guard lock(mu_);
+    return updates_;
+  }
+  int describes() {
+    std::lock_guard lock(mu_);
+    return describes_;
+  }
+
+ private:
+  FakeResponse Handle(const FakeRequest& request, const std::function<FakeResponse(const FakeRequest&)>& proxy) {
+    const std::string target = request.Header("x-amz-target");
+    std::lock_guard lock(mu_);
+    FakeResponse response;
+    response.headers = {{"Content-Type", "application/x-amz-json-1.0"}};
+    if (target == "DynamoDB_20120810.DescribeTimeToLive") {
+      ++describes_;
+      response.body = R"({"TimeToLiveDescription":{"TimeToLiveStatus":")" + status_ + "\"" +
+                      (attribute_.empty() ? "" : R"(,"AttributeName":")" + attribute_ + "\"") + "}}";
+      return response;
+    }
+    if (target == "DynamoDB_20120810.UpdateTimeToLive") {
+      updates_.push_back(request.body);
+      if (status_ != "DISABLED") {
+        return eventlogger::testing::DynamoError(400, "ValidationException", "TimeToLive is already enabled");
+      }
+      rapidjson::Document body;
+      body.Parse(request.body.data(), request.body.size());
+      status_ = "ENABLING";
+      attribute_ = body["TimeToLiveSpecification"]["AttributeName"].GetString();
+      response.body = R"({"TimeToLiveSpecification":{"Enabled":true,"AttributeName":")" + attribute_ + "\"}}";
+      return response;
+    }
+    return proxy(request);
+  }
+
+  std::mutex mu_;
+  std::string status_, attribute_;
+  std::vector<std::string> updates_;
+  int describes_ = 0;
+  FakeHttpServer server_;
+};
+
+TEST_F(DynamoDbDocumentStoreTest, MigrateEnablesTtlOnExpiresAtOnceWhereTheServerHasIt) {
+  TimeToLiveServer server([this](const FakeRequest& r) { return Proxy(r); }, "DISABLED", "");
+  DynamoDbDocumentOptions options = Options(server.url());
+  options.retention = Retention("login=30", 0);
+  auto store = Open(options);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate().ok());
+  ASSERT_EQ(server.updates().size(), 1u);
+  rapidjson::Document update;
+  update.Parse(server.updates()[0].c_str());
+  EXPECT_EQ(std::string(update["TableName"].GetString()), table_);
+  EXPECT_TRUE(update["TimeToLiveSpecification"]["Enabled"].GetBool());
+  EXPECT_EQ(std::string(update["TimeToLiveSpecification"]["AttributeName"].GetString()), "ExpiresAt");
+  // Enabled (or enabling) already: nothing to do.
+  ASSERT_TRUE(store->Migrate().ok());
+  EXPECT_EQ(server.updates().size(), 1u);
+
+  // Without retention, Migrate leaves TTL alone.
+  TimeToLiveServer untouched([this](const FakeRequest& r) { return Proxy(r); }, "DISABLED", "");
+  auto plain = Open(Options(untouched.url()));
+  ASSERT_TRUE(plain->Migrate().ok());
+  EXPECT_EQ(untouched.describes(), 0);
+  EXPECT_TRUE(untouched.updates().empty());
+}
+
+TEST_F(DynamoDbDocumentStoreTest, MigrateRefusesTtlOnAnotherAttribute) {
+  TimeToLiveServer server([this](const FakeRequest& r) { return Proxy(r); }, "ENABLED", "DeleteMe");
+  DynamoDbDocumentOptions options = Options(server.url());
+  options.retention = Retention("login=30", 0);
+  auto store = Open(options);
+  ASSERT_NE(store, nullptr);
+  Status migrated = store->Migrate();
+  EXPECT_EQ(migrated.code(), StatusCode::kFailedPrecondition) << migrated.ToString();
+  EXPECT_NE(migrated.message().find("DeleteMe"), std::string::npos) << migrated.message();
+  EXPECT_TRUE(server.updates().empty());
+}
+
 TEST_F(DynamoDbDocumentStoreTest, FindEventMisses) {
   auto store = OpenMigrated();
   const Event event = factory_.Make("finder", kT0);
@@ -454,12 +748,23 @@ TEST_F(DynamoDbDocumentStoreTest, NonAsciiUserIdsAndPayloads) {
 }
 
 TEST_F(DynamoDbDocumentStoreTest, ItemAtTheComputedLimitIsAcceptedOneByteOverIsRefusedByOurCheck) {
-  auto store = OpenMigrated();
+  // The fixed part counts an OccurredAt (34 bytes) and the widest ExpiresAt
+  // (9 + 7 bytes) whether or not an event has them, so the events below
+  // carry both and meet the limit exactly: an ExpiresAt of 12 digits, from
+  // a timestamp in the 83rd century and a retention of ten years.
+  DynamoDbDocumentOptions options = Options();
+  const std::shared_ptr<const RetentionPolicy> retention = Retention("", kMaxRetentionDays);
+  options.retention = retention;
+  auto store = OpenMigrated(options);
   ASSERT_NE(store, nullptr);
   const size_t limit = store->MaxDocumentBytes();
-  // The fixed part counts an OccurredAt (34 bytes) whether or not an event
-  // has one, so the events below carry one and meet the limit exactly.
-  EXPECT_EQ(limit, 400u * 1024 - 204);
+  EXPECT_EQ(limit, 400u * 1024 - 220);
+  const auto expires_at = [&retention](const Event& e) {
+    const int64_t seconds = DynamoDbExpiresAtSeconds(*retention->ExpiryMillisOf(e.event_type, e.unix_millis));
+    EXPECT_EQ(std::to_string(seconds).size(), 12u);
+    EXPECT_NE(seconds % 100, 0);  // a trailing pair of zeros would be stored in a byte less
+    return seconds;
+  };
   // What the service checks before any write (and answers 413 for).
   auto document_bytes = [](const Event& e) { return e.user_id.size() + e.event_type.size() + e.details_json.size(); };
   auto details = [](size_t bytes) { return "{\"p\":\"" + std::string(bytes - 8, 'x') + "\"}"; };
@@ -468,11 +773,11 @@ TEST_F(DynamoDbDocumentStoreTest, ItemAtTheComputedLimitIsAcceptedOneByteOverIsR
   for (const auto& [user, type] : std::vector<std::pair<std::string, std::string>>{
            {"u", "t"}, {std::string(kMaxUserIdBytes, 'u'), std::string(kMaxEventTypeLength, 't')}}) {
     SCOPED_TRACE(user.size());
-    const int64_t when = kT0 + static_cast<int64_t>(user.size()) * 10;
+    const int64_t when = 200000000001123 + static_cast<int64_t>(user.size()) * 10;  // year 8307
     Event at_limit = factory_.Make(user, when, type, details(limit - user.size() - type.size()));
     at_limit.occurred_at = "2025-01-01T00:00:00.000Z";
     ASSERT_EQ(document_bytes(at_limit), limit);
-    EXPECT_EQ(DynamoDbItemBytes(at_limit), 400u * 1024);
+    EXPECT_EQ(DynamoDbItemBytes(at_limit, expires_at(at_limit)), 400u * 1024);
     const Event* batch[] = {&at_limit};
     Status written = store->WriteBatch(batch);
     ASSERT_TRUE(written.ok()) << written.ToString();
@@ -481,7 +786,7 @@ TEST_F(DynamoDbDocumentStoreTest, ItemAtTheComputedLimitIsAcceptedOneByteOverIsR
     Event over = factory_.Make(user, when + 1, type, details(limit - user.size() - type.size() + 1));
     over.occurred_at = "2025-01-01T00:00:00.000Z";
     EXPECT_EQ(document_bytes(over), limit + 1);
-    EXPECT_EQ(DynamoDbItemBytes(over), 400u * 1024 + 1);
+    EXPECT_EQ(DynamoDbItemBytes(over, expires_at(over)), 400u * 1024 + 1);
     const Event* too_big[] = {&over};
     Status refused = store->WriteBatch(too_big);
     EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument) << refused.ToString();
@@ -489,7 +794,7 @@ TEST_F(DynamoDbDocumentStoreTest, ItemAtTheComputedLimitIsAcceptedOneByteOverIsR
     EXPECT_FALSE(Find(*store, user, over.event_id).has_value());
     // Our count is DynamoDB's (dynalite's): the same item sent without our
     // check is refused by the server too.
-    Status direct = admin_->PutItem({table_, DynamoDbItemForEvent(over), "", {}});
+    Status direct = admin_->PutItem({table_, DynamoDbItemForEvent(over, expires_at(over)), "", {}});
     EXPECT_EQ(direct.code(), StatusCode::kInvalidArgument) << direct.ToString();
     EXPECT_NE(direct.message().find("size"), std::string::npos) << direct.message();
   }
@@ -609,10 +914,11 @@ TEST(DynamoDbDocumentUrlTest, RefusesMalformedUrls) {
 }
 
 TEST(DynamoDbItemFormatTest, SizesAreExact) {
-  // The fixed part counts OccurredAt (10 + 24 bytes) whether or not an
-  // event has it, so the 413 bound holds for every event.
-  EXPECT_EQ(DynamoDbFixedItemBytes(), 204u);
-  EXPECT_EQ(DynamoDbMaxDocumentBytes(), 409600u - 204);
+  // The fixed part counts OccurredAt (10 + 24 bytes) and ExpiresAt at its
+  // widest (9 + 7) whether or not an event has them, so the 413 bound holds
+  // for every event.
+  EXPECT_EQ(DynamoDbFixedItemBytes(), 220u);
+  EXPECT_EQ(DynamoDbMaxDocumentBytes(), 409600u - 220);
   EventFactory factory;
   for (const auto& [user, type, details] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -622,16 +928,34 @@ TEST(DynamoDbItemFormatTest, SizesAreExact) {
     Event event = factory.Make(user, kT0, type, details);
     const aws::Item item = DynamoDbItemForEvent(event);
     EXPECT_EQ(DynamoDbItemBytes(event), aws::ItemSizeBytes(item));
-    EXPECT_EQ(DynamoDbItemBytes(event), DynamoDbFixedItemBytes() - 34 + user.size() + type.size() + details.size());
+    EXPECT_EQ(DynamoDbItemBytes(event),
+              DynamoDbFixedItemBytes() - 34 - 16 + user.size() + type.size() + details.size());
     EXPECT_EQ(item.at("SortKey").value, event.timestamp + "#" + event.event_id);
     EXPECT_EQ(item.size(), 6u);
     event.occurred_at = "2025-06-29T14:30:00.000Z";
     const aws::Item with_occurred_at = DynamoDbItemForEvent(event);
     EXPECT_EQ(DynamoDbItemBytes(event), aws::ItemSizeBytes(with_occurred_at));
-    EXPECT_EQ(DynamoDbItemBytes(event), DynamoDbFixedItemBytes() + user.size() + type.size() + details.size());
+    EXPECT_EQ(DynamoDbItemBytes(event),
+              DynamoDbFixedItemBytes() - 16 + user.size() + type.size() + details.size());
     EXPECT_EQ(with_occurred_at.at("OccurredAt").value, event.occurred_at);
     EXPECT_EQ(with_occurred_at.size(), 7u);
+    // ExpiresAt in 2026: 10 digits, 5 base-100 digits and a byte.
+    const aws::Item expiring = DynamoDbItemForEvent(event, 1782743567);
+    EXPECT_EQ(expiring.at("ExpiresAt"), AttributeValue::N("1782743567"));
+    EXPECT_EQ(expiring.size(), 8u);
+    EXPECT_EQ(DynamoDbItemBytes(event, 1782743567), aws::ItemSizeBytes(expiring));
+    EXPECT_EQ(DynamoDbItemBytes(event, 1782743567),
+              DynamoDbFixedItemBytes() - 1 + user.size() + type.size() + details.size());
+    // 12 digits: the widest.
+    EXPECT_EQ(DynamoDbItemBytes(event, 200315619202),
+              DynamoDbFixedItemBytes() + user.size() + type.size() + details.size());
   }
+}
+
+TEST(DynamoDbItemFormatTest, ExpiresAtIsInSecondsRoundedUp) {
+  EXPECT_EQ(DynamoDbExpiresAtSeconds(1782743567000), 1782743567);
+  EXPECT_EQ(DynamoDbExpiresAtSeconds(1782743567001), 1782743568);
+  EXPECT_EQ(DynamoDbExpiresAtSeconds(1782743567999), 1782743568);
 }
 
 TEST(DynamoDbOpenTest, UnreachableEndpointIsUnavailableNotACrash) {

@@ -32,6 +32,7 @@
 #include "core/event.h"
 #include "storage/odbc_metadata_store.h"
 #include "storage/api_key_contract.h"
+#include "storage/privacy_contract.h"
 #include "storage/sql_dialect.h"
 
 namespace eventlogger {
@@ -404,6 +405,57 @@ TEST_P(SqlStoreTest, KeepsApiKeysByContract) {
   testing_support::CheckApiKeyContract(*store);
 }
 
+// ---- Privacy lifecycle ----------------------------------------------------------------
+
+TEST_P(SqlStoreTest, ErasesUsersByContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckUserErasureContract(*store);
+}
+
+TEST_P(SqlStoreTest, ExpiresEventsByContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckRetentionContract(*store);
+}
+
+TEST_P(SqlStoreTest, KeepsLegalHoldsByContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckLegalHoldContract(*store);
+  // A hold without a reason has NULL there, not an empty string.
+  EXPECT_EQ(admin_->Scalar("SELECT user_id FROM " + Table("legal_holds") + " WHERE reason IS NULL"), "alice");
+}
+
+TEST_P(SqlStoreTest, KeepsErasureJobsByContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckErasureJobContract(*store);
+  // Empty fields are NULL in the table.
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("erasure_jobs") + " WHERE job_id = '" +
+                           testing_support::kJobB +
+                           "' AND started_at IS NULL AND finished_at IS NULL AND receipt IS NULL AND error IS NULL"),
+            "1");
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("erasure_jobs") + " WHERE job_id = '" +
+                           testing_support::kJobA + "' AND finished_at IS NULL AND receipt IS NULL AND error IS NOT NULL"),
+            "1");
+  // A job id must be a UUID, as an eventId is.
+  const Status bad_id =
+      store->InsertErasureJob(testing_support::PendingJob("not-a-uuid", "u", "2026-01-01T00:00:00.000Z"));
+  EXPECT_EQ(bad_id.code(), StatusCode::kInvalidArgument) << bad_id.ToString();
+}
+
+TEST_P(SqlStoreTest, PrivacyStatementsRunWhateverTheSessionTimeZone) {
+  auto store = OpenMigrated({.session_time_zone = "Pacific/Kiritimati"});
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckUserErasureContract(*store);
+  ASSERT_TRUE(store->PutLegalHold({"h", "", "2026-01-01T00:00:00.000Z"}).ok());
+  Result<std::vector<LegalHoldRow>> holds = store->ListLegalHolds();
+  ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+  ASSERT_EQ(holds->size(), 1u);
+  EXPECT_EQ((*holds)[0].placed_at, "2026-01-01T00:00:00.000Z");
+}
+
 TEST_P(SqlStoreTest, MigrateFromVersionOneAddsTheApiKeyTableAndKeepsEvents) {
   auto store = OpenMigrated();
   ASSERT_NE(store, nullptr);
@@ -460,12 +512,12 @@ TEST_P(SqlStoreTest, MigrateFromVersionTwoAddsEventTimesAndKeepsEveryRow) {
   ASSERT_NE(store, nullptr);
   const Status behind = store->CheckSchema();
   EXPECT_EQ(behind.code(), StatusCode::kFailedPrecondition) << behind.ToString();
-  EXPECT_THAT(behind.message(), HasSubstr("schema version 2, older than this build's 3"));
+  EXPECT_THAT(behind.message(), HasSubstr("schema version 2, older than this build's 4"));
 
   ASSERT_TRUE(store->Migrate().ok());
   EXPECT_TRUE(store->CheckSchema().ok()) << store->CheckSchema().ToString();
   EXPECT_EQ(admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")),
-            "3");
+            std::to_string(kSqlSchemaVersion));
   // No backfill: the old rows' received_at stays NULL and reads as their
   // timestamp (below).
   EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events") +
@@ -507,7 +559,7 @@ TEST_P(SqlStoreTest, MigrateFromVersionTwoAddsEventTimesAndKeepsEveryRow) {
   ASSERT_TRUE(store->Migrate().ok());
   EXPECT_TRUE(store->CheckSchema().ok());
   EXPECT_EQ(admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")),
-            "3");
+            std::to_string(kSqlSchemaVersion));
   EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" +
                            schema_ + "' AND table_name = 'events'"),
             "9");
@@ -515,6 +567,108 @@ TEST_P(SqlStoreTest, MigrateFromVersionTwoAddsEventTimesAndKeepsEveryRow) {
   found = store->FindEvent("u", Id(3));
   ASSERT_TRUE(found.ok()) << found.status().ToString();
   ExpectTimes(*found, "2024-07-11T04:14:30.500Z", "2024-07-11T04:14:31.000Z", "2024-07-11T04:14:32.960Z");
+}
+
+// What version 3 (the build before legal holds and erasure jobs) created,
+// word for word, for the schema `s`, with a key and three events of user u:
+// one upgraded from version 2 (received_at NULL, its timestamp is its
+// receipt), one timed by its client (received 2025-06-29T14:32:45.123Z,
+// dated 14:30) and one received later than both.
+std::string Version3Database(const std::string& s) {
+  const std::string events = "\"" + s + "\".events";
+  return "CREATE SCHEMA \"" + s + "\"; "
+         "CREATE TABLE \"" + s + "\".eventlogger_schema (version integer NOT NULL); "
+         "CREATE TABLE " + events + " (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
+         "event_type text NOT NULL, \"timestamp\" timestamptz(3) NOT NULL, created_at timestamptz "
+         "NOT NULL DEFAULT now(), idempotency_key text NULL, request_hash text NULL); "
+         "CREATE INDEX events_by_user_time ON " + events + " (user_id, \"timestamp\", event_id); "
+         "CREATE UNIQUE INDEX events_by_idempotency_key ON " + events +
+         " (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL; "
+         "CREATE TABLE \"" + s + "\".api_keys (key_id text PRIMARY KEY, name text NOT NULL, "
+         "scopes text NOT NULL, secret_digest text NOT NULL, created_at timestamptz(3) NOT NULL, "
+         "last_used_at timestamptz(3) NULL, revoked_at timestamptz(3) NULL); "
+         "ALTER TABLE " + events + " ADD COLUMN IF NOT EXISTS occurred_at timestamptz(3) NULL, "
+         "ADD COLUMN IF NOT EXISTS received_at timestamptz(3) NULL; "
+         "INSERT INTO \"" + s + "\".eventlogger_schema (version) VALUES (3); "
+         "INSERT INTO " + events + " (event_id, user_id, event_type, \"timestamp\", idempotency_key, "
+         "request_hash, occurred_at, received_at) VALUES "
+         "('0190a000-0000-7000-8000-000000000001', 'u', 'login', '2025-01-01T00:00:00.000Z', 'k1', "
+         "'h1', NULL, NULL), "
+         "('0197b4a1-0000-7000-8000-000000000002', 'u', 'click', '2025-06-29T14:30:00.000Z', NULL, "
+         "NULL, '2025-06-29T14:30:00.000Z', '2025-06-29T14:32:45.123Z'), "
+         "('0197b4a1-0000-7000-8000-000000000003', 'u', 'click', '2025-06-29T15:00:00.000Z', NULL, "
+         "NULL, NULL, '2025-06-29T15:00:00.000Z'); "
+         "INSERT INTO \"" + s + "\".api_keys (key_id, name, scopes, secret_digest, created_at) VALUES "
+         "('00000000000000a1', 'ci', 'admin', 'dd', '2025-01-01T00:00:00.000Z')";
+}
+
+TEST_P(SqlStoreTest, MigrateFromVersionThreeAddsHoldsAndJobsAndKeepsEveryRow) {
+  admin_->Exec(Version3Database(schema_));
+  // Several migrators at once, as several instances upgrading together.
+  constexpr int kMigrators = 4;
+  std::vector<std::unique_ptr<MetadataStore>> stores;
+  stores.reserve(kMigrators);
+  for (int i = 0; i < kMigrators; ++i) {
+    stores.push_back(OpenOrDie({.pool_size = 1}));
+    ASSERT_NE(stores.back(), nullptr);
+  }
+  const Status behind = stores[0]->CheckSchema();
+  EXPECT_EQ(behind.code(), StatusCode::kFailedPrecondition) << behind.ToString();
+  EXPECT_THAT(behind.message(), HasSubstr("schema version 3, older than this build's 4"));
+  std::latch start(kMigrators);
+  std::vector<Status> results(kMigrators);
+  std::vector<std::thread> threads;
+  threads.reserve(kMigrators);
+  for (int i = 0; i < kMigrators; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = stores[i]->Migrate();
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Status& result : results) EXPECT_TRUE(result.ok()) << result.ToString();
+  MetadataStore& store = *stores[0];
+  EXPECT_TRUE(store.CheckSchema().ok()) << store.CheckSchema().ToString();
+  EXPECT_EQ(admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")), "4");
+  // The documented schema of the new tables.
+  const auto columns = [&](const std::string& table) {
+    return admin_->Scalar(
+        "SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
+        "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = '" +
+        schema_ + "' AND table_name = '" + table + "'");
+  };
+  EXPECT_EQ(columns("legal_holds"),
+            "user_id text NO, reason text YES, placed_at timestamp with time zone NO");
+  EXPECT_EQ(columns("erasure_jobs"),
+            "job_id uuid NO, user_id text NO, state text NO, received_cutoff timestamp with time zone NO, "
+            "created_at timestamp with time zone NO, started_at timestamp with time zone YES, "
+            "finished_at timestamp with time zone YES, metadata_erased bigint NO, documents_erased bigint NO, "
+            "outbox_erased bigint NO, dead_letters_erased bigint NO, receipt text YES, error text YES");
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("events")), "3");
+  Result<std::vector<ApiKeyRow>> keys = store.ListApiKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 1u);
+  Result<std::vector<LegalHoldRow>> holds = store.ListLegalHolds();
+  ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+  EXPECT_TRUE(holds->empty());
+  Result<std::vector<ErasureJobRow>> jobs = store.ListErasureJobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  EXPECT_TRUE(jobs->empty());
+
+  // The old rows are erased by when they were received: the pre-version-3
+  // row by its timestamp, the client-timed one by received_at (after its
+  // timestamp), and the later one is kept.
+  Result<int64_t> erased = store.EraseUserEvents(testing_support::ErasureUpTo("u", 1751207565123), 10);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 2);
+  EXPECT_EQ(EventIds(ScanUser(store, "u")),
+            (std::vector<std::string>{"0197b4a1-0000-7000-8000-000000000003"}));
+
+  // Migrating again changes nothing.
+  ASSERT_TRUE(store.PutLegalHold({"u", "", "2026-01-01T00:00:00.000Z"}).ok());
+  ASSERT_TRUE(store.Migrate().ok());
+  EXPECT_EQ(admin_->Scalar("SELECT string_agg(version::text, ',') FROM " + Table("eventlogger_schema")), "4");
+  EXPECT_EQ(admin_->Scalar("SELECT count(*) FROM " + Table("legal_holds") + " WHERE reason IS NULL"), "1");
 }
 
 TEST_P(SqlStoreTest, MigrateWaitsForAnotherMigratorOnlyUpToTheLockTimeout) {

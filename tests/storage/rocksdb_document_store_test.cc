@@ -14,12 +14,14 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -27,6 +29,7 @@
 #include "core/timestamp.h"
 #include "core/uuid.h"
 #include "storage/client_time_contract.h"
+#include "storage/privacy_document_contract.h"
 #include "storage/user_range_contract.h"
 #include "support/events.h"
 #include "support/temp_dir.h"
@@ -263,6 +266,139 @@ TEST(RocksDbDocumentStoreTest, ClientTimedEventsKeepTheContract) {
   auto store = OpenOrDie(dir.File("docs"));
   ASSERT_NE(store, nullptr);
   testing_support::CheckClientTimedDocuments(*store, "late-user");
+}
+
+TEST(RocksDbDocumentStoreTest, ErasureKeepsTheContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckErasureKeepsWhatWasReceivedLater(*store);
+  testing_support::CheckErasureInSteps(*store, "stepwise-7", 7);
+  testing_support::CheckErasureInSteps(*store, "stepwise-30", 30);
+}
+
+TEST(RocksDbDocumentStoreTest, ExpirySweepsKeepTheContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckDeleteExpired(*store);
+  // No expiry of its own to clear: the sweep is all there is.
+  Result<int64_t> cleared = store->ClearExpiry("alice");
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(*cleared, 0);
+}
+
+TEST(RocksDbDocumentStoreTest, ErasureSurvivesReopenAndWritesRangeTombstones) {
+  TempDir dir;
+  const int64_t cutoff = kT0 + 100;
+  {
+    auto store = OpenOrDie(dir.File("docs"));
+    ASSERT_NE(store, nullptr);
+    EventFactory factory;
+    std::vector<Event> events;
+    events.reserve(101);
+    for (int i = 0; i < 100; ++i) events.push_back(factory.Make("gone", kT0 + i));
+    events.push_back(testing_support::ClientTimedEvent(factory, "gone", cutoff + 1, kT0 + 50, "kept"));
+    ASSERT_TRUE(Write(*store, events).ok());
+    Result<int64_t> erased = store->EraseUserEvents(testing_support::ErasureUntil("gone", cutoff), 1000);
+    ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+    EXPECT_EQ(*erased, 100);
+  }
+  // Two runs around the kept event: two range tombstones, no point
+  // deletes. Flushed first, so that the table files show them.
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.File("docs"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions()).ok());
+    uint64_t deletions = 0, range_deletions = 0;
+    rocksdb::TablePropertiesCollection files;
+    ASSERT_TRUE(db->GetPropertiesOfAllTables(&files).ok());
+    for (const auto& [name, properties] : files) {
+      deletions += properties->num_deletions;
+      range_deletions += properties->num_range_deletions;
+    }
+    EXPECT_EQ(range_deletions, 2u);
+    EXPECT_EQ(deletions - range_deletions, 0u);  // num_deletions may count range tombstones too
+  }
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(testing_support::DetailsOf(*store, "gone"), std::vector<std::string>{testing_support::Named("kept")});
+}
+
+// The writer adds documents received after the cutoff, each sorting right
+// after an erasable one (same timestamp, later eventId), while erasures of
+// the same user run: a range tombstone written over a document it did not
+// see would delete it.
+TEST(RocksDbDocumentStoreTest, ErasureNeverDeletesDocumentsWrittenDuringIt) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  constexpr int kEvents = 3000;
+  constexpr int kLimit = 40;
+  const std::string user = "racing";
+  const int64_t cutoff = kT0 + kEvents;
+  EventFactory factory;
+  std::vector<Event> erasable, written_during;
+  for (int i = 0; i < kEvents; ++i) erasable.push_back(factory.Make(user, kT0 + i));
+  for (int i = 0; i < kEvents; ++i) {
+    written_during.push_back(
+        testing_support::ClientTimedEvent(factory, user, cutoff + 1 + i, kT0 + i, "during" + std::to_string(i)));
+  }
+  ASSERT_TRUE(Write(*store, erasable).ok());
+
+  std::atomic<bool> erasing_done{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    // Unsynced, as the request path writes: fast enough to land between
+    // every scan and its tombstones.
+    for (const Event& event : written_during) {
+      const Event* batch[] = {&event};
+      ASSERT_TRUE(store->WriteBatchWithoutSync(batch).ok());
+      written.fetch_add(1);
+      if (erasing_done.load()) break;
+    }
+  });
+  int64_t erased = 0;
+  for (int call = 0; call < 1000; ++call) {
+    Result<int64_t> count = store->EraseUserEvents(testing_support::ErasureUntil(user, cutoff), kLimit);
+    ASSERT_TRUE(count.ok()) << count.status().ToString();
+    erased += *count;
+    if (*count < kLimit) break;
+  }
+  erasing_done.store(true);
+  writer.join();
+  EXPECT_EQ(erased, kEvents);
+  const std::vector<std::string> left = testing_support::DetailsOf(*store, user);
+  ASSERT_EQ(left.size(), static_cast<size_t>(written.load()));
+  for (size_t i = 0; i < left.size(); ++i) EXPECT_EQ(left[i], testing_support::Named("during" + std::to_string(i)));
+}
+
+TEST(RocksDbDocumentStoreTest, ExpirySweepSkipsHeldUsersWithoutReadingThem) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("docs"));
+  ASSERT_NE(store, nullptr);
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int64_t i = 0; i < 50; ++i) {
+    events.push_back(factory.Make("free", kT0 + i * 10));
+    events.push_back(factory.Make("held", kT0 + i * 10 + 1));
+  }
+  ASSERT_TRUE(Write(*store, events).ok());
+  std::map<std::string, int> asked;
+  const auto is_held = [&asked](std::string_view user) {
+    ++asked[std::string(user)];
+    return user == "held";
+  };
+  const int64_t before = kT0 + 1000;
+  const ExpiryRule rule{{}, {}, FormatTimestamp(before), before};
+  Result<int64_t> swept = store->DeleteExpired(rule, is_held, 1000);
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  EXPECT_EQ(*swept, 50);
+  // Once per user and call, not per document.
+  EXPECT_EQ(asked, (std::map<std::string, int>{{"free", 1}, {"held", 1}}));
+  EXPECT_EQ(ScanAll(*store, "held").size(), 50u);
+  EXPECT_TRUE(ScanAll(*store, "free").empty());
 }
 
 TEST(RocksDbDocumentStoreTest, FindEventByUserAndEventId) {

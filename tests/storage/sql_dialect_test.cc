@@ -61,6 +61,23 @@ SqlDialect SqlServer(std::string schema = "") {
                     std::move(schema));
 }
 
+// A job with every field set.
+ErasureJobRow FullErasureJob() {
+  return ErasureJobRow{"0197b4a1-0000-7000-8000-0000000000a1",
+                       "user-1",
+                       "done",
+                       "2026-01-01T00:00:00.000Z",
+                       "2026-01-01T00:00:00.001Z",
+                       "2026-01-01T00:00:01.000Z",
+                       "2026-01-01T00:00:02.000Z",
+                       5'000'000'000,
+                       2,
+                       3,
+                       4,
+                       "{\"receipt\":1}",
+                       "none"};
+}
+
 // Every statement a dialect can produce, for the checks that apply to all.
 std::vector<SqlStatement> AllStatements(const SqlDialect& dialect, EventBatch batch) {
   std::vector<SqlStatement> all = {
@@ -77,6 +94,21 @@ std::vector<SqlStatement> AllStatements(const SqlDialect& dialect, EventBatch ba
       dialect.FindEvent("user-1", "0190a000-0000-7000-8000-000000000001"),
       dialect.Ping(),
       dialect.SchemaVersion(),
+      dialect.InsertApiKey(ApiKeyRow{"00000000000000a1", "n", "admin", "dd", "2026-01-01T00:00:00.000Z", "", ""}),
+      dialect.ListApiKeys(),
+      dialect.RevokeApiKey("00000000000000a1", "2026-01-01T00:00:00.000Z"),
+      dialect.RecordApiKeyUse("00000000000000a1", "2026-01-01T00:00:00.000Z"),
+      dialect.EraseUserEvents(UserErasure{"user-1", "2026-01-01T00:00:00.000Z", 1767225600000}, 500),
+      dialect.DeleteExpired(ExpiryRule{{"click", "login"}, {}, "2026-01-01T00:00:00.000Z", 1767225600000}, 500),
+      dialect.DeleteExpired(ExpiryRule{{}, {"click"}, "2026-01-01T00:00:00.000Z", 1767225600000}, 500),
+      dialect.DeleteExpired(ExpiryRule{{}, {}, "2026-01-01T00:00:00.000Z", 1767225600000}, 500),
+      dialect.PutLegalHold(LegalHoldRow{"user-1", "case 1", "2026-01-01T00:00:00.000Z"}),
+      dialect.DeleteLegalHold("user-1"),
+      dialect.ListLegalHolds(),
+      dialect.InsertErasureJob(FullErasureJob()),
+      dialect.UpdateErasureJob(FullErasureJob()),
+      dialect.FindErasureJob(FullErasureJob().id),
+      dialect.ListErasureJobs(),
   };
   for (auto& s : dialect.SessionSetup(std::chrono::milliseconds(1500))) all.push_back(std::move(s));
   for (auto& s : dialect.MigrateBegin(std::chrono::milliseconds(1500))) all.push_back(std::move(s));
@@ -171,7 +203,17 @@ TEST(SqlDialectTest, ValuesNeverAppearInStatementText) {
         dialect.InsertBatch(batch), dialect.ScanUser(hostile_user),
         dialect.Scan({.user_id = hostile_user, .since = hostile_key, .until = hostile_key}),
         dialect.FindByIdempotencyKey(hostile_user, hostile_key),
-        dialect.FindEvent(hostile_user, "0190a000-0000-7000-8000-000000000001")};
+        dialect.FindEvent(hostile_user, "0190a000-0000-7000-8000-000000000001"),
+        dialect.EraseUserEvents(UserErasure{hostile_user, hostile_key, 0}, 10),
+        dialect.DeleteExpired(ExpiryRule{{hostile_user}, {}, hostile_key, 0}, 10),
+        dialect.DeleteExpired(ExpiryRule{{}, {hostile_user, hostile_key}, hostile_key, 0}, 10),
+        dialect.PutLegalHold(LegalHoldRow{hostile_user, hostile_key, hostile_key}),
+        dialect.DeleteLegalHold(hostile_user),
+        dialect.InsertErasureJob(ErasureJobRow{hostile_key, hostile_user, hostile_key, hostile_key, hostile_key,
+                                               hostile_key, hostile_key, 0, 0, 0, 0, hostile_user, hostile_key}),
+        dialect.UpdateErasureJob(ErasureJobRow{hostile_key, hostile_user, hostile_key, hostile_key, hostile_key,
+                                               hostile_key, hostile_key, 0, 0, 0, 0, hostile_user, hostile_key}),
+        dialect.FindErasureJob(hostile_key)};
     for (const SqlStatement& statement : statements) {
       EXPECT_THAT(statement.text, AllOf(Not(HasSubstr("robert")), Not(HasSubstr("xp_cmdshell"))))
           << dialect.name();
@@ -287,7 +329,7 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
   EXPECT_EQ(Postgres().MigrateBegin(std::chrono::milliseconds(5000)).size(), 3u);
 
   const auto upgrade = Postgres("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 7u);
+  ASSERT_EQ(upgrade.size(), 9u);
   EXPECT_EQ(
       upgrade[0].text,
       "CREATE TABLE IF NOT EXISTS \"el\".events (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
@@ -305,27 +347,28 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
             "CREATE TABLE IF NOT EXISTS \"el\".api_keys (key_id text PRIMARY KEY, name text NOT NULL, "
             "scopes text NOT NULL, secret_digest text NOT NULL, created_at timestamptz(3) NOT NULL, "
             "last_used_at timestamptz(3) NULL, revoked_at timestamptz(3) NULL)");
-  EXPECT_EQ(upgrade[5].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[6].text,
+  EXPECT_EQ(upgrade[7].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[8].text,
             "INSERT INTO \"el\".eventlogger_schema (version) VALUES (CAST($1 AS integer))");
-  EXPECT_EQ(upgrade[6].parameters,
+  EXPECT_EQ(upgrade[8].parameters,
             (std::vector<std::optional<std::string>>{std::to_string(kSqlSchemaVersion)}));
 }
 
 TEST(SqlDialectTest, PostgresUpgradeFromVersionTwoAddsTheEventTimeColumns) {
-  EXPECT_EQ(kSqlSchemaVersion, 3);
   const auto upgrade = Postgres("el").MigrateUpgrade(2);
-  ASSERT_EQ(upgrade.size(), 3u);
+  ASSERT_EQ(upgrade.size(), 5u);
   // Nullable columns and no backfill (reads take the timestamp where
   // received_at is NULL): a catalog change, whatever the table's size.
   EXPECT_EQ(upgrade[0].text,
             "ALTER TABLE \"el\".events ADD COLUMN IF NOT EXISTS occurred_at timestamptz(3) NULL, "
             "ADD COLUMN IF NOT EXISTS received_at timestamptz(3) NULL");
-  EXPECT_EQ(upgrade[1].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[2].parameters, (std::vector<std::optional<std::string>>{"3"}));
+  EXPECT_THAT(upgrade[1].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".legal_holds"));
+  EXPECT_THAT(upgrade[2].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".erasure_jobs"));
+  EXPECT_EQ(upgrade[3].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[4].parameters, (std::vector<std::optional<std::string>>{"4"}));
   // Version 1 gets the api_keys table first.
   const auto from_one = Postgres("el").MigrateUpgrade(1);
-  ASSERT_EQ(from_one.size(), 4u);
+  ASSERT_EQ(from_one.size(), 6u);
   EXPECT_THAT(from_one[0].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".api_keys"));
   EXPECT_EQ(from_one[1].text, upgrade[0].text);
 }
@@ -517,7 +560,7 @@ TEST(SqlDialectTest, SqlServerMigrationTakesAnAppLockInTheTransaction) {
 
 TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 8u);
+  ASSERT_EQ(upgrade.size(), 10u);
   EXPECT_THAT(
       upgrade[0].text,
       AllOf(StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[events] ("),
@@ -546,18 +589,19 @@ TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
                               "PK_api_keys PRIMARY KEY"),
                     HasSubstr("revoked_at datetime2(3) NULL)")));
   EXPECT_THAT(upgrade[4].text, StartsWith("IF COL_LENGTH(?, N'occurred_at') IS NULL"));
-  EXPECT_EQ(upgrade[6].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[7].text,
+  EXPECT_THAT(upgrade[6].text, StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[legal_holds] ("));
+  EXPECT_EQ(upgrade[8].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[9].text,
             "INSERT INTO [el].[eventlogger_schema] (version) VALUES (CAST(? AS int))");
-  // From version 1: the api_keys table, then the event time columns.
-  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 5u);
+  // From version 1: the api_keys table, the event time columns, the privacy tables.
+  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 7u);
   // Already current: only the version row is rewritten.
   EXPECT_TRUE(SqlServer("el").MigrateUpgrade(kSqlSchemaVersion).size() == 2u);
 }
 
 TEST(SqlDialectTest, SqlServerUpgradeFromVersionTwoAddsEachColumnOnce) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(2);
-  ASSERT_EQ(upgrade.size(), 4u);
+  ASSERT_EQ(upgrade.size(), 6u);
   EXPECT_EQ(upgrade[0].text,
             "IF COL_LENGTH(?, N'occurred_at') IS NULL ALTER TABLE [el].[events] ADD occurred_at "
             "datetime2(3) NULL");
@@ -566,8 +610,226 @@ TEST(SqlDialectTest, SqlServerUpgradeFromVersionTwoAddsEachColumnOnce) {
             "IF COL_LENGTH(?, N'received_at') IS NULL ALTER TABLE [el].[events] ADD received_at "
             "datetime2(3) NULL");
   EXPECT_EQ(upgrade[1].parameters, (std::vector<std::optional<std::string>>{"[el].[events]"}));
+  EXPECT_EQ(upgrade[4].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[5].parameters, (std::vector<std::optional<std::string>>{"4"}));
+}
+
+// ---- Privacy lifecycle (schema version 4) -------------------------------------------
+
+TEST(SqlDialectTest, PostgresUpgradeFromVersionThreeCreatesTheTwoPrivacyTables) {
+  EXPECT_EQ(kSqlSchemaVersion, 4);
+  const auto upgrade = Postgres("el").MigrateUpgrade(3);
+  ASSERT_EQ(upgrade.size(), 4u);
+  EXPECT_EQ(upgrade[0].text,
+            "CREATE TABLE IF NOT EXISTS \"el\".legal_holds (user_id text PRIMARY KEY, reason text NULL, "
+            "placed_at timestamptz(3) NOT NULL)");
+  EXPECT_EQ(upgrade[1].text,
+            "CREATE TABLE IF NOT EXISTS \"el\".erasure_jobs (job_id uuid PRIMARY KEY, user_id text NOT NULL, "
+            "state text NOT NULL, received_cutoff timestamptz(3) NOT NULL, created_at timestamptz(3) NOT NULL, "
+            "started_at timestamptz(3) NULL, finished_at timestamptz(3) NULL, metadata_erased bigint NOT NULL, "
+            "documents_erased bigint NOT NULL, outbox_erased bigint NOT NULL, dead_letters_erased bigint NOT "
+            "NULL, receipt text NULL, error text NULL)");
+  EXPECT_EQ(upgrade[2].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"4"}));
+}
+
+TEST(SqlDialectTest, PostgresErasureIsOneBoundedDeleteReturningItsCount) {
+  const SqlStatement erase =
+      Postgres("el").EraseUserEvents(UserErasure{"u", "2026-01-01T00:00:00.000Z", 1767225600000}, 500);
+  EXPECT_EQ(erase.text,
+            "WITH deleted AS (DELETE FROM \"el\".events WHERE event_id IN (SELECT event_id FROM \"el\".events "
+            "WHERE user_id = $1 AND COALESCE(received_at, \"timestamp\") <= CAST($2 AS timestamptz) "
+            "LIMIT CAST($3 AS integer)) RETURNING 1) SELECT count(*) FROM deleted");
+  EXPECT_EQ(erase.parameters,
+            (std::vector<std::optional<std::string>>{"u", "2026-01-01T00:00:00.000Z", "500"}));
+  // Through ODBC the same text, with question marks.
+  EXPECT_THAT(PostgresOdbc("el").EraseUserEvents(UserErasure{"u", "t", 0}, 1).text,
+              HasSubstr("WHERE user_id = ? AND COALESCE(received_at, \"timestamp\") <= CAST(? AS timestamptz) "
+                        "LIMIT CAST(? AS integer))"));
+}
+
+TEST(SqlDialectTest, PostgresExpiryPassesTheTypesAsOneArrayAndSkipsHeldUsers) {
+  const SqlDialect dialect = Postgres("el");
+  const SqlStatement typed =
+      dialect.DeleteExpired(ExpiryRule{{"click", "a,\"b"}, {"ignored"}, "2026-01-01T00:00:00.000Z", 0}, 100);
+  EXPECT_EQ(typed.text,
+            "WITH deleted AS (DELETE FROM \"el\".events WHERE event_id IN (SELECT e.event_id FROM "
+            "\"el\".events AS e WHERE e.\"timestamp\" < CAST($1 AS timestamptz) AND e.event_type = ANY "
+            "(CAST($2 AS text[])) AND NOT EXISTS (SELECT 1 FROM \"el\".legal_holds AS h WHERE h.user_id = "
+            "e.user_id) LIMIT CAST($3 AS integer)) RETURNING 1) SELECT count(*) FROM deleted");
+  EXPECT_EQ(typed.parameters, (std::vector<std::optional<std::string>>{
+                                  "2026-01-01T00:00:00.000Z", "{\"click\",\"a,\\\"b\"}", "100"}));
+  const SqlStatement by_default = dialect.DeleteExpired(ExpiryRule{{}, {"click"}, "T", 0}, 100);
+  EXPECT_THAT(by_default.text, HasSubstr(" AND e.event_type <> ALL (CAST($2 AS text[])) AND NOT EXISTS"));
+  EXPECT_EQ(by_default.parameters[1], "{\"click\"}");
+  // No exceptions: an empty array, which <> ALL lets every type through.
+  EXPECT_EQ(dialect.DeleteExpired(ExpiryRule{{}, {}, "T", 0}, 100).parameters[1], "{}");
+}
+
+TEST(SqlDialectTest, PostgresHoldAndJobStatementsExactText) {
+  const SqlDialect dialect = Postgres("el");
+  const SqlStatement put = dialect.PutLegalHold(LegalHoldRow{"u", "", "2026-01-01T00:00:00.000Z"});
+  EXPECT_EQ(put.text,
+            "INSERT INTO \"el\".legal_holds (user_id, reason, placed_at) VALUES ($1, $2, CAST($3 AS timestamptz)) "
+            "ON CONFLICT (user_id) DO UPDATE SET reason = EXCLUDED.reason, placed_at = EXCLUDED.placed_at");
+  // An empty reason is NULL.
+  EXPECT_EQ(put.parameters,
+            (std::vector<std::optional<std::string>>{"u", std::nullopt, "2026-01-01T00:00:00.000Z"}));
+  EXPECT_EQ(dialect.DeleteLegalHold("u").text, "DELETE FROM \"el\".legal_holds WHERE user_id = $1 RETURNING user_id");
+  EXPECT_THAT(dialect.ListLegalHolds().text,
+              AllOf(StartsWith("SELECT user_id, COALESCE(reason, ''), COALESCE(to_char(placed_at AT TIME ZONE"),
+                    HasSubstr(" FROM \"el\".legal_holds ORDER BY user_id COLLATE \"C\"")));
+
+  ErasureJobRow pending = FullErasureJob();
+  pending.started_at = pending.finished_at = pending.receipt = pending.error = "";
+  const SqlStatement insert = dialect.InsertErasureJob(pending);
+  EXPECT_EQ(insert.text,
+            "INSERT INTO \"el\".erasure_jobs (job_id, user_id, state, received_cutoff, created_at, started_at, "
+            "finished_at, metadata_erased, documents_erased, outbox_erased, dead_letters_erased, receipt, error) "
+            "VALUES (CAST($1 AS uuid), $2, $3, CAST($4 AS timestamptz), CAST($5 AS timestamptz), CAST($6 AS "
+            "timestamptz), CAST($7 AS timestamptz), CAST($8 AS bigint), CAST($9 AS bigint), CAST($10 AS bigint), "
+            "CAST($11 AS bigint), $12, $13)");
+  EXPECT_EQ(insert.parameters,
+            (std::vector<std::optional<std::string>>{pending.id, "user-1", "done", "2026-01-01T00:00:00.000Z",
+                                                     "2026-01-01T00:00:00.001Z", std::nullopt, std::nullopt,
+                                                     "5000000000", "2", "3", "4", std::nullopt, std::nullopt}));
+  const SqlStatement update = dialect.UpdateErasureJob(FullErasureJob());
+  EXPECT_THAT(update.text,
+              AllOf(StartsWith("UPDATE \"el\".erasure_jobs SET user_id = $1, state = $2, received_cutoff = "
+                               "CAST($3 AS timestamptz), "),
+                    HasSubstr("receipt = $11, error = $12 WHERE job_id = CAST($13 AS uuid) RETURNING job_id")));
+  EXPECT_EQ(update.parameters.size(), 13u);
+  EXPECT_EQ(update.parameters.back(), FullErasureJob().id);
+  EXPECT_THAT(dialect.FindErasureJob("id").text,
+              AllOf(StartsWith("SELECT job_id::text, user_id, state, "),
+                    HasSubstr(", metadata_erased, documents_erased, outbox_erased, dead_letters_erased, "
+                              "COALESCE(receipt, ''), COALESCE(error, '') FROM \"el\".erasure_jobs WHERE job_id = "
+                              "CAST($1 AS uuid)")));
+  EXPECT_THAT(dialect.ListErasureJobs().text, HasSubstr(" FROM \"el\".erasure_jobs ORDER BY created_at, job_id"));
+}
+
+TEST(SqlDialectTest, SqlServerUpgradeFromVersionThreeCreatesTheTwoPrivacyTables) {
+  const auto upgrade = SqlServer("el").MigrateUpgrade(3);
+  ASSERT_EQ(upgrade.size(), 4u);
+  EXPECT_EQ(upgrade[0].text,
+            "IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[legal_holds] (user_id nvarchar(128) COLLATE "
+            "Latin1_General_100_BIN2 NOT NULL CONSTRAINT PK_legal_holds PRIMARY KEY, reason nvarchar(max) NULL, "
+            "placed_at datetime2(3) NOT NULL)");
+  EXPECT_EQ(upgrade[0].parameters, (std::vector<std::optional<std::string>>{"[el].[legal_holds]"}));
+  EXPECT_EQ(upgrade[1].text,
+            "IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[erasure_jobs] (job_id uniqueidentifier NOT NULL "
+            "CONSTRAINT PK_erasure_jobs PRIMARY KEY, user_id nvarchar(128) COLLATE Latin1_General_100_BIN2 NOT "
+            "NULL, state nvarchar(16) NOT NULL, received_cutoff datetime2(3) NOT NULL, created_at datetime2(3) "
+            "NOT NULL, started_at datetime2(3) NULL, finished_at datetime2(3) NULL, metadata_erased bigint NOT "
+            "NULL, documents_erased bigint NOT NULL, outbox_erased bigint NOT NULL, dead_letters_erased bigint "
+            "NOT NULL, receipt nvarchar(max) NULL, error nvarchar(max) NULL)");
+  EXPECT_EQ(upgrade[1].parameters, (std::vector<std::optional<std::string>>{"[el].[erasure_jobs]"}));
   EXPECT_EQ(upgrade[2].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"3"}));
+  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"4"}));
+}
+
+TEST(SqlDialectTest, SqlServerErasureIsOneDeleteTopThenItsRowCount) {
+  const SqlStatement erase =
+      SqlServer("el").EraseUserEvents(UserErasure{"u", "2026-01-01T00:00:00.000Z", 1767225600000}, 500);
+  EXPECT_EQ(erase.text,
+            "DELETE TOP (CAST(? AS int)) FROM [el].[events] WHERE user_id = ? AND COALESCE(received_at, "
+            "[timestamp]) <= CONVERT(datetime2(3), ?, 127); SELECT @@ROWCOUNT;");
+  // The limit comes first: ODBC binds by position.
+  EXPECT_EQ(erase.parameters,
+            (std::vector<std::optional<std::string>>{"500", "u", "2026-01-01T00:00:00.000Z"}));
+}
+
+TEST(SqlDialectTest, SqlServerExpiryReadsTheTypesFromOneJsonArrayAndSkipsHeldUsers) {
+  const SqlDialect dialect = SqlServer("el");
+  const SqlStatement typed = dialect.DeleteExpired(
+      ExpiryRule{{"click", "Zo\xc3\xab \"q\""}, {"ignored"}, "2026-01-01T00:00:00.000Z", 0}, 100);
+  EXPECT_EQ(typed.text,
+            "DELETE TOP (CAST(? AS int)) e FROM [el].[events] AS e WHERE e.[timestamp] < CONVERT(datetime2(3), "
+            "?, 127) AND e.event_type COLLATE Latin1_General_100_BIN2 IN (SELECT t.event_type FROM OPENJSON(?) "
+            "WITH (event_type nvarchar(64) '$') AS t) AND NOT EXISTS (SELECT 1 FROM [el].[legal_holds] AS h "
+            "WHERE h.user_id = e.user_id); SELECT @@ROWCOUNT;");
+  ASSERT_EQ(typed.parameters.size(), 3u);
+  EXPECT_EQ(typed.parameters[0], "100");
+  EXPECT_EQ(typed.parameters[1], "2026-01-01T00:00:00.000Z");
+  rapidjson::Document json;
+  json.Parse(typed.parameters[2]->data(), typed.parameters[2]->size());
+  ASSERT_FALSE(json.HasParseError()) << *typed.parameters[2];
+  ASSERT_TRUE(json.IsArray());
+  ASSERT_EQ(json.Size(), 2u);
+  EXPECT_STREQ(json[0].GetString(), "click");
+  EXPECT_STREQ(json[1].GetString(), "Zo\xc3\xab \"q\"");
+
+  const SqlStatement by_default = dialect.DeleteExpired(ExpiryRule{{}, {"click"}, "T", 0}, 100);
+  EXPECT_THAT(by_default.text,
+              HasSubstr("AND e.event_type COLLATE Latin1_General_100_BIN2 NOT IN (SELECT t.event_type FROM "
+                        "OPENJSON(?)"));
+  EXPECT_EQ(by_default.parameters[2], "[\"click\"]");
+  // No exceptions: NOT IN an empty list lets every type through.
+  EXPECT_EQ(dialect.DeleteExpired(ExpiryRule{{}, {}, "T", 0}, 100).parameters[2], "[]");
+}
+
+TEST(SqlDialectTest, SqlServerHoldAndJobStatementsExactText) {
+  const SqlDialect dialect = SqlServer("el");
+  const SqlStatement put = dialect.PutLegalHold(LegalHoldRow{"u", "case 1", "2026-01-01T00:00:00.000Z"});
+  EXPECT_EQ(put.text,
+            "BEGIN TRANSACTION; UPDATE [el].[legal_holds] WITH (UPDLOCK, SERIALIZABLE) SET reason = ?, "
+            "placed_at = CONVERT(datetime2(3), ?, 127) WHERE user_id = ?; IF @@ROWCOUNT = 0 INSERT INTO "
+            "[el].[legal_holds] (user_id, reason, placed_at) VALUES (?, ?, CONVERT(datetime2(3), ?, 127)); "
+            "COMMIT TRANSACTION;");
+  EXPECT_EQ(put.parameters,
+            (std::vector<std::optional<std::string>>{"case 1", "2026-01-01T00:00:00.000Z", "u", "u", "case 1",
+                                                     "2026-01-01T00:00:00.000Z"}));
+  EXPECT_EQ(dialect.PutLegalHold(LegalHoldRow{"u", "", "T"}).parameters[0], std::nullopt);
+  EXPECT_EQ(dialect.DeleteLegalHold("u").text,
+            "DELETE FROM [el].[legal_holds] OUTPUT deleted.user_id WHERE user_id = ?");
+  EXPECT_EQ(dialect.ListLegalHolds().text,
+            "SELECT user_id, COALESCE(reason, N''), COALESCE(REPLACE(CONVERT(char(23), placed_at, 121), ' ', "
+            "'T') + 'Z', N'') FROM [el].[legal_holds] ORDER BY user_id");
+
+  const SqlStatement insert = dialect.InsertErasureJob(FullErasureJob());
+  EXPECT_EQ(insert.text,
+            "INSERT INTO [el].[erasure_jobs] (job_id, user_id, state, received_cutoff, created_at, started_at, "
+            "finished_at, metadata_erased, documents_erased, outbox_erased, dead_letters_erased, receipt, error) "
+            "VALUES (CONVERT(uniqueidentifier, ?), ?, ?, CONVERT(datetime2(3), ?, 127), CONVERT(datetime2(3), ?, "
+            "127), CONVERT(datetime2(3), ?, 127), CONVERT(datetime2(3), ?, 127), CAST(? AS bigint), CAST(? AS "
+            "bigint), CAST(? AS bigint), CAST(? AS bigint), ?, ?)");
+  EXPECT_EQ(insert.parameters.size(), 13u);
+  const SqlStatement update = dialect.UpdateErasureJob(FullErasureJob());
+  EXPECT_EQ(update.text,
+            "UPDATE [el].[erasure_jobs] SET user_id = ?, state = ?, received_cutoff = CONVERT(datetime2(3), ?, "
+            "127), created_at = CONVERT(datetime2(3), ?, 127), started_at = CONVERT(datetime2(3), ?, 127), "
+            "finished_at = CONVERT(datetime2(3), ?, 127), metadata_erased = CAST(? AS bigint), documents_erased "
+            "= CAST(? AS bigint), outbox_erased = CAST(? AS bigint), dead_letters_erased = CAST(? AS bigint), "
+            "receipt = ?, error = ? OUTPUT inserted.job_id WHERE job_id = CONVERT(uniqueidentifier, ?)");
+  EXPECT_EQ(update.parameters.back(), FullErasureJob().id);
+  const std::string columns =
+      "SELECT LOWER(CONVERT(char(36), job_id)), user_id, state, COALESCE(REPLACE(CONVERT(char(23), "
+      "received_cutoff, 121), ' ', 'T') + 'Z', N''), COALESCE(REPLACE(CONVERT(char(23), created_at, 121), ' ', "
+      "'T') + 'Z', N''), COALESCE(REPLACE(CONVERT(char(23), started_at, 121), ' ', 'T') + 'Z', N''), "
+      "COALESCE(REPLACE(CONVERT(char(23), finished_at, 121), ' ', 'T') + 'Z', N''), metadata_erased, "
+      "documents_erased, outbox_erased, dead_letters_erased, COALESCE(receipt, N''), COALESCE(error, N'') FROM "
+      "[el].[erasure_jobs]";
+  EXPECT_EQ(dialect.FindErasureJob("id").text, columns + " WHERE job_id = CONVERT(uniqueidentifier, ?)");
+  // As ScanUser: ties sort on the id's text, not uniqueidentifier order.
+  EXPECT_EQ(dialect.ListErasureJobs().text,
+            columns + " ORDER BY created_at, CONVERT(char(36), job_id) COLLATE Latin1_General_100_BIN2");
+}
+
+TEST(SqlDialectTest, ErasureJobColumnsParseBackIntoARow) {
+  const ErasureJobRow full = FullErasureJob();
+  std::vector<std::string> text = {full.id,          full.user_id,    full.state,   full.received_cutoff,
+                                   full.created_at,  full.started_at, full.finished_at, "5000000000",
+                                   "2",              "3",             "4",          full.receipt,
+                                   full.error};
+  std::vector<std::string_view> columns(text.begin(), text.end());
+  EXPECT_EQ(ErasureJobFromColumns(columns), full);
+  columns[8] = "2.5";
+  EXPECT_EQ(ErasureJobFromColumns(columns), std::nullopt);
+  columns.pop_back();
+  EXPECT_EQ(ErasureJobFromColumns(columns), std::nullopt);
+  EXPECT_EQ(ParseSqlInteger("-12"), -12);
+  EXPECT_EQ(ParseSqlInteger(""), std::nullopt);
+  EXPECT_EQ(ParseSqlInteger("7 "), std::nullopt);
 }
 
 // ---- Errors -------------------------------------------------------------------

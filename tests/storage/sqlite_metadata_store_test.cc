@@ -21,6 +21,7 @@
 #include "core/event.h"
 #include "core/timestamp.h"
 #include "storage/api_key_contract.h"
+#include "storage/privacy_contract.h"
 #include "support/events.h"
 #include "support/temp_dir.h"
 
@@ -256,7 +257,7 @@ TEST(SqliteMetadataStoreTest, FileOnDiskHasWalModeSchemaVersionAndNoUserIndexByD
   // WAL is persistent in the file header, so it shows after close too.
   EXPECT_EQ(raw.Scalar("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.Scalar("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
   // No by-user index unless asked for (SqliteMetadataOptions::user_index).
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_user_time'"), "0");
   // Every row carries an insert time in the API's timestamp format.
@@ -352,7 +353,7 @@ TEST(SqliteMetadataStoreTest, UpgradesAVersionOneFileInPlace) {
   ASSERT_TRUE(keys.ok()) << keys.status().ToString();
   EXPECT_TRUE(keys->empty());
   RawDb raw(path);
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "1");
 }
 
@@ -515,7 +516,7 @@ TEST(SqliteMetadataStoreTest, OpeningAVersionTwoFileAddsEventTimesKeepingEveryRo
   EXPECT_TRUE(store->CheckSchema().ok());
   {
     RawDb raw(path);
-    EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+    EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
     EXPECT_EQ(EventsColumns(raw),
               "event_id,user_id,event_type,timestamp,created_at,idempotency_key,request_hash,"
               "occurred_at,received_at");
@@ -568,7 +569,7 @@ TEST(SqliteMetadataStoreTest, OpeningAVersionTwoFileAddsEventTimesKeepingEveryRo
   ASSERT_NE(reopened, nullptr);
   EXPECT_EQ(Scan(*reopened, "u").size(), 3u);
   RawDb raw(path);
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
   EXPECT_EQ(raw.Scalar("SELECT received_at FROM events WHERE event_id = '" + timed.event_id + "'"),
             "2025-06-29T14:32:45.123Z");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events WHERE received_at IS NULL"), "4");  // the old rows
@@ -590,9 +591,189 @@ TEST(SqliteMetadataStoreTest, ProcessesOpeningAVersionTwoFileAtOnceUpgradeItOnce
   for (auto& thread : threads) thread.join();
   for (const Status& result : results) EXPECT_TRUE(result.ok()) << result.ToString();
   RawDb raw(path);
-  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'received_at'"), "1");
   EXPECT_EQ(raw.Scalar("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'occurred_at'"), "1");
+}
+
+// ---- Privacy lifecycle (schema version 4) ------------------------------------------
+
+TEST(SqliteMetadataStoreTest, ErasesUsersByContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("m.db"));
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckUserErasureContract(*store);
+}
+
+TEST(SqliteMetadataStoreTest, ExpiresEventsByContract) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("m.db"));
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckRetentionContract(*store);
+}
+
+TEST(SqliteMetadataStoreTest, KeepsLegalHoldsByContract) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckLegalHoldContract(*store);
+  // A hold without a reason has NULL there, not an empty string.
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("SELECT user_id FROM legal_holds WHERE reason IS NULL"), "alice");
+}
+
+TEST(SqliteMetadataStoreTest, KeepsErasureJobsByContract) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckErasureJobContract(*store);
+  // Empty fields are NULL in the file.
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar(std::string("SELECT count(*) FROM erasure_jobs WHERE job_id = '") + testing_support::kJobB +
+                       "' AND started_at IS NULL AND finished_at IS NULL AND receipt IS NULL AND error IS NULL"),
+            "1");
+  EXPECT_EQ(raw.Scalar(std::string("SELECT count(*) FROM erasure_jobs WHERE job_id = '") + testing_support::kJobA +
+                       "' AND finished_at IS NULL AND receipt IS NULL AND error IS NOT NULL"),
+            "1");
+}
+
+TEST(SqliteMetadataStoreTest, HoldsAndJobsAreSeenByAnotherProcessStore) {
+  TempDir dir;
+  auto server = OpenOrDie(dir.File("m.db"));
+  auto operator_tool = OpenOrDie(dir.File("m.db"));  // as `eventlogger` admin commands beside a server
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(operator_tool, nullptr);
+  ASSERT_TRUE(operator_tool->PutLegalHold({"u", "case 9", "2026-01-01T00:00:00.000Z"}).ok());
+  ASSERT_TRUE(operator_tool
+                  ->InsertErasureJob(testing_support::PendingJob(testing_support::kJobA, "v",
+                                                                 "2026-01-01T00:00:00.000Z"))
+                  .ok());
+  Result<std::vector<LegalHoldRow>> holds = server->ListLegalHolds();
+  ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+  EXPECT_EQ(holds->size(), 1u);
+  EXPECT_TRUE(server->FindErasureJob(testing_support::kJobA).ok());
+}
+
+// What version 3 (the build before legal holds and erasure jobs) created in
+// a new file, word for word.
+constexpr const char* kVersion3Schema = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  event_id   TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  timestamp  TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  idempotency_key TEXT,
+  request_hash    TEXT,
+  occurred_at     TEXT,
+  received_at     TEXT
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_idempotency_key
+  ON events (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id        TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  scopes        TEXT NOT NULL,
+  secret_digest TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  last_used_at  TEXT,
+  revoked_at    TEXT
+) WITHOUT ROWID;
+PRAGMA user_version = 3;
+)sql";
+
+// A version 3 file with a key and three events of user u: one upgraded
+// from version 2 (received_at NULL, its timestamp is its receipt), one
+// timed by its client (received 2025-06-29T14:32:45.123Z, dated 14:30) and
+// one received later than both.
+void WriteVersion3File(const std::string& path) {
+  RawDb raw(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  raw.Exec("PRAGMA journal_mode=WAL");
+  raw.Exec(kVersion3Schema);
+  raw.Exec(
+      "INSERT INTO events (event_id, user_id, event_type, timestamp, created_at, idempotency_key, "
+      "request_hash, occurred_at, received_at) VALUES "
+      "('0190a000-0000-7000-8000-000000000001', 'u', 'login', '2025-01-01T00:00:00.000Z', "
+      "'2025-01-01T00:00:00.004Z', 'k1', 'h1', NULL, NULL), "
+      "('0197b4a1-0000-7000-8000-000000000002', 'u', 'click', '2025-06-29T14:30:00.000Z', "
+      "'2025-06-29T14:32:45.130Z', NULL, NULL, '2025-06-29T14:30:00.000Z', '2025-06-29T14:32:45.123Z'), "
+      "('0197b4a1-0000-7000-8000-000000000003', 'u', 'click', '2025-06-29T15:00:00.000Z', "
+      "'2025-06-29T15:00:00.004Z', NULL, NULL, NULL, '2025-06-29T15:00:00.000Z')");
+  raw.Exec(
+      "INSERT INTO api_keys (key_id, name, scopes, secret_digest, created_at) VALUES "
+      "('00000000000000a1', 'ci', 'admin', 'dd', '2025-01-01T00:00:00.000Z')");
+}
+
+TEST(SqliteMetadataStoreTest, OpeningAVersionThreeFileAddsHoldsAndJobsKeepingEveryRow) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  WriteVersion3File(path);
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->CheckSchema().ok());
+  {
+    RawDb raw(path);
+    EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
+    EXPECT_EQ(raw.Scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
+                         "WHERE type = 'table' ORDER BY name)"),
+              "api_keys,erasure_jobs,events,legal_holds");
+    EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "3");
+    EXPECT_EQ(raw.Scalar("PRAGMA integrity_check"), "ok");
+  }
+  Result<std::vector<ApiKeyRow>> keys = store->ListApiKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(keys->size(), 1u);
+  Result<std::vector<LegalHoldRow>> holds = store->ListLegalHolds();
+  ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+  EXPECT_TRUE(holds->empty());
+  Result<std::vector<ErasureJobRow>> jobs = store->ListErasureJobs();
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  EXPECT_TRUE(jobs->empty());
+
+  // The old rows are erased by when they were received: the pre-version-3
+  // row by its timestamp, the client-timed one by received_at (after its
+  // timestamp), and the later one is kept.
+  Result<int64_t> erased =
+      store->EraseUserEvents(testing_support::ErasureUpTo("u", 1751207565123), 10);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 2);
+  EXPECT_EQ(EventIds(Scan(*store, "u")), (std::vector<std::string>{"0197b4a1-0000-7000-8000-000000000003"}));
+
+  // Opening again changes nothing.
+  ASSERT_TRUE(store->PutLegalHold({"u", "", "2026-01-01T00:00:00.000Z"}).ok());
+  store.reset();
+  auto reopened = OpenOrDie(path);
+  ASSERT_NE(reopened, nullptr);
+  holds = reopened->ListLegalHolds();
+  ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+  EXPECT_EQ(holds->size(), 1u);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
+}
+
+TEST(SqliteMetadataStoreTest, ProcessesOpeningAVersionThreeFileAtOnceUpgradeItOnce) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  WriteVersion3File(path);
+  constexpr int kOpeners = 4;
+  std::vector<Status> results(kOpeners);
+  std::vector<std::thread> threads;
+  threads.reserve(kOpeners);
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] {
+      Result<std::unique_ptr<MetadataStore>> store = OpenSqliteMetadataStore({.path = path});
+      results[i] = store.status();
+      if (store.ok()) results[i] = (*store)->PutLegalHold({"user-" + std::to_string(i), "", "2026-01-01T00:00:00.000Z"});
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Status& result : results) EXPECT_TRUE(result.ok()) << result.ToString();
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM legal_holds"), std::to_string(kOpeners));
+  EXPECT_EQ(raw.Scalar("SELECT count(*) FROM events"), "3");
 }
 
 TEST(SqliteMetadataStoreTest, RefusesADatabaseFromANewerSchema) {

@@ -1,0 +1,99 @@
+#include "privacy/privacy_registry.h"
+
+#include <mutex>
+
+#include "core/event_time.h"
+#include "core/timestamp.h"
+
+namespace eventlogger {
+
+PrivacyRegistry::PrivacyRegistry(MetadataStore& metadata, std::shared_ptr<const RetentionPolicy> retention)
+    : metadata_(metadata),
+      retention_(retention ? std::move(retention) : std::make_shared<const RetentionPolicy>()) {}
+
+Status PrivacyRegistry::Refresh() {
+  Result<std::vector<LegalHoldRow>> holds = metadata_.ListLegalHolds();
+  if (!holds.ok()) return holds.status();
+  Result<std::vector<ErasureJobRow>> jobs = metadata_.ListErasureJobs();
+  if (!jobs.ok()) return jobs.status();
+  std::unordered_set<std::string, Hash, std::equal_to<>> held;
+  for (LegalHoldRow& hold : *holds) held.insert(std::move(hold.user_id));
+  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> erased;
+  for (const ErasureJobRow& job : *jobs) {
+    // A job that failed before deleting anything (a hold came first) still
+    // hides nothing it did not erase; one that failed midway may have
+    // erased part of the range, and hiding the rest keeps reads coherent
+    // until an operator runs it again. Only a refused job is left out.
+    if (job.state == "failed" && job.metadata_erased == 0 && job.documents_erased == 0) continue;
+    const std::optional<int64_t> cutoff = ParseTimestamp(job.received_cutoff);
+    if (!cutoff) continue;
+    int64_t& through = erased[job.user_id];
+    through = std::max(through, *cutoff);
+  }
+  std::unique_lock lock(mutex_);
+  held_ = std::move(held);
+  erased_through_ = std::move(erased);
+  UpdateEmpty();
+  return Status::Ok();
+}
+
+bool PrivacyRegistry::IsHeld(std::string_view user_id) const {
+  if (empty_.load(std::memory_order_acquire)) return false;
+  std::shared_lock lock(mutex_);
+  return held_.find(user_id) != held_.end();
+}
+
+std::optional<int64_t> PrivacyRegistry::ErasedThrough(std::string_view user_id) const {
+  if (empty_.load(std::memory_order_acquire)) return std::nullopt;
+  std::shared_lock lock(mutex_);
+  auto it = erased_through_.find(user_id);
+  if (it == erased_through_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool PrivacyRegistry::IsErased(const Event& event) const {
+  const std::optional<int64_t> through = ErasedThrough(event.user_id);
+  return through && ReceivedMillisOf(event.event_id, event.unix_millis) <= *through;
+}
+
+ReadVisibility PrivacyRegistry::VisibilityFor(std::string_view user_id, int64_t now_ms) const {
+  ReadVisibility visibility;
+  bool held = false;
+  if (!empty_.load(std::memory_order_acquire)) {
+    std::shared_lock lock(mutex_);
+    if (auto it = erased_through_.find(user_id); it != erased_through_.end()) {
+      visibility.erased_through_ms = it->second;
+    }
+    held = held_.find(user_id) != held_.end();
+  }
+  if (!held && retention_->enabled()) {
+    visibility.expiry = retention_->RulesAt(now_ms);
+    visibility.retention = retention_.get();
+  }
+  return visibility;
+}
+
+void PrivacyRegistry::NoteHold(std::string_view user_id) {
+  std::unique_lock lock(mutex_);
+  held_.emplace(user_id);
+  UpdateEmpty();
+}
+
+void PrivacyRegistry::NoteRelease(std::string_view user_id) {
+  std::unique_lock lock(mutex_);
+  if (auto it = held_.find(user_id); it != held_.end()) held_.erase(it);
+  UpdateEmpty();
+}
+
+void PrivacyRegistry::NoteErasure(std::string_view user_id, int64_t received_cutoff_ms) {
+  std::unique_lock lock(mutex_);
+  auto [it, inserted] = erased_through_.try_emplace(std::string(user_id), received_cutoff_ms);
+  if (!inserted) it->second = std::max(it->second, received_cutoff_ms);
+  UpdateEmpty();
+}
+
+void PrivacyRegistry::UpdateEmpty() {
+  empty_.store(held_.empty() && erased_through_.empty(), std::memory_order_release);
+}
+
+}  // namespace eventlogger
