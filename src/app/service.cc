@@ -165,6 +165,17 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.read_cache_evictions_total = cache.evictions;
   snapshot.read_cache_entries = cache.entries;
   snapshot.read_cache_bytes = cache.bytes;
+  if (parts.erasures) {
+    const ErasureStats erasures = parts.erasures->Stats();
+    snapshot.erasures_done_total = erasures.done;
+    snapshot.erasures_failed_total = erasures.failed;
+  }
+  if (parts.sweeper) {
+    const RetentionSweepStats sweeps = parts.sweeper->Stats();
+    snapshot.retention_metadata_deleted_total = sweeps.metadata_deleted;
+    snapshot.retention_documents_deleted_total = sweeps.documents_deleted;
+    snapshot.retention_sweep_failures_total = sweeps.failures;
+  }
   snapshot.rate_limited_total = parts.rate_limiter->refused();
   snapshot.auth_failures_total = parts.authenticator->failures();
   snapshot.metadata_store = parts.metadata->Kind();

@@ -90,6 +90,17 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
          static_cast<double>(s.read_cache_entries));
   Metric(out, "eventlogger_read_cache_bytes", "gauge", "Memory charged to the read cache.",
          static_cast<double>(s.read_cache_bytes));
+  Metric(out, "eventlogger_erasures_done_total", "counter", "Erasure jobs this process finished, receipt signed.",
+         static_cast<double>(s.erasures_done_total));
+  Metric(out, "eventlogger_erasures_failed_total", "counter",
+         "Erasure jobs this process ended as failed (a legal hold stopped them).",
+         static_cast<double>(s.erasures_failed_total));
+  out += "# HELP eventlogger_retention_deleted_total Expired events deleted by retention sweeps, per store.\n"
+         "# TYPE eventlogger_retention_deleted_total counter\n";
+  out += "eventlogger_retention_deleted_total{store=\"metadata\"} " + std::to_string(s.retention_metadata_deleted_total) + "\n";
+  out += "eventlogger_retention_deleted_total{store=\"documents\"} " + std::to_string(s.retention_documents_deleted_total) + "\n";
+  Metric(out, "eventlogger_retention_sweep_failures_total", "counter", "Retention sweeps a store error cut short.",
+         static_cast<double>(s.retention_sweep_failures_total));
   out += "# HELP eventlogger_store_circuit_state Circuit breaker state per store: 0 closed, 1 open, 2 half-open.\n";
   out += "# TYPE eventlogger_store_circuit_state gauge\n";
   out += "eventlogger_store_circuit_state{store=\"metadata\"} " + std::to_string(s.metadata_breaker_state) + "\n";

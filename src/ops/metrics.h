@@ -37,6 +37,12 @@ struct MetricsSnapshot {
   int64_t read_cache_entries = 0;
   int64_t read_cache_bytes = 0;
   int64_t rate_limited_total = 0;
+  // The privacy lifecycle, in this process since start.
+  int64_t erasures_done_total = 0;
+  int64_t erasures_failed_total = 0;
+  int64_t retention_metadata_deleted_total = 0;
+  int64_t retention_documents_deleted_total = 0;
+  int64_t retention_sweep_failures_total = 0;
   // Refused credentials by reason ("missing", "unknown_key", …).
   std::vector<std::pair<std::string_view, int64_t>> auth_failures_total;
 };

@@ -13,6 +13,10 @@ constexpr std::string_view kRunning = "running";
 constexpr std::string_view kDone = "done";
 constexpr std::string_view kFailed = "failed";
 
+// No job is created after this instant, so listing the jobs created since
+// it lists only the unfinished ones (ListErasureJobs adds those always).
+constexpr std::string_view kOnlyUnfinished = "9999-12-31T23:59:59.999Z";
+
 bool Unfinished(const ErasureJobRow& job) { return job.state == kPending || job.state == kRunning; }
 
 int64_t MillisOr(std::string_view timestamp, int64_t fallback) {
@@ -95,7 +99,7 @@ Result<ErasureJobRow> ErasureService::Request(std::string_view user_id, ErasureR
 Result<ErasureJobRow> ErasureService::Find(std::string_view job_id) { return metadata_.FindErasureJob(job_id); }
 
 Status ErasureService::RunDueJobs() {
-  Result<std::vector<ErasureJobRow>> jobs = metadata_.ListErasureJobs();
+  Result<std::vector<ErasureJobRow>> jobs = metadata_.ListErasureJobs(kOnlyUnfinished);
   if (!jobs.ok()) return jobs.status();
   Status first;
   const int64_t now = clock_.NowUnixMillis();
@@ -154,6 +158,7 @@ Status ErasureService::Run(ErasureJobRow& job) {
     job.error = why;
     job.finished_at = FormatTimestamp(clock_.NowUnixMillis());
     Status saved = metadata_.UpdateErasureJob(job);
+    failed_.fetch_add(1);
     log::Error("erasure job failed", {{"job", job.id}, {"error", why}});
     return saved.ok() ? Status::FailedPrecondition(why) : saved;
   };
@@ -203,6 +208,7 @@ Status ErasureService::Run(ErasureJobRow& job) {
   job.state = std::string(kDone);
   job.finished_at = FormatTimestamp(finished_ms);
   if (Status saved = metadata_.UpdateErasureJob(job); !saved.ok()) return saved;
+  done_.fetch_add(1);
   log::Info("erasure job done", {{"job", job.id},
                                  {"metadata", std::to_string(job.metadata_erased)},
                                  {"documents", std::to_string(job.documents_erased)},
@@ -211,11 +217,30 @@ Status ErasureService::Run(ErasureJobRow& job) {
   return Status::Ok();
 }
 
+void ErasureService::ClearRecentHoldsExpiry() {
+  // A hold placed on another instance reaches this one's writers only at
+  // its next refresh, and a write in flight meanwhile may stamp a held
+  // user's document with an expiry (DynamoDB's TTL would then delete it).
+  // So each instance clears the expiry of recently held users once more,
+  // after it has learned of them. Stores without expiry of their own do
+  // nothing.
+  Result<std::vector<LegalHoldRow>> holds = metadata_.ListLegalHolds();
+  if (!holds.ok()) return;
+  const int64_t recent = clock_.NowUnixMillis() - 2 * options_.poll_interval.count() - options_.settle.count();
+  for (const LegalHoldRow& hold : *holds) {
+    if (ParseTimestamp(hold.placed_at).value_or(0) < recent) continue;
+    if (Result<int64_t> cleared = documents_.ClearExpiry(hold.user_id); !cleared.ok()) {
+      log::Warn("clearing a held user's expiry failed; retried on the next beat", {{"error", cleared.status().ToString()}});
+    }
+  }
+}
+
 void ErasureService::WorkerLoop() {
   while (true) {
     if (Status refreshed = registry_.Refresh(); !refreshed.ok()) {
       log::Warn("refreshing holds and erasures failed", {{"error", refreshed.ToString()}});
     }
+    ClearRecentHoldsExpiry();
     if (Status ran = RunDueJobs(); !ran.ok() && ran.code() != StatusCode::kFailedPrecondition) {
       log::Warn("an erasure job stopped; it is retried", {{"error", ran.ToString()}});
     }

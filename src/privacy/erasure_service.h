@@ -22,6 +22,7 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -63,6 +64,11 @@ struct ErasureRefusal {
   std::string reason;
 };
 
+struct ErasureStats {
+  int64_t done = 0;    // jobs this process finished
+  int64_t failed = 0;  // jobs this process ended as failed
+};
+
 class ErasureService {
  public:
   // `outbox` may be null (no local outbox: a Lambda). `signer` signs receipts.
@@ -93,6 +99,8 @@ class ErasureService {
   // runs where no write is in flight... or an operator who knows better).
   Result<ErasureJobRow> RunJob(std::string_view job_id);
 
+  ErasureStats Stats() const { return {done_.load(), failed_.load()}; }
+
  private:
   Status Run(ErasureJobRow& job);
   // Deletes in batches until `erase` reports fewer than a batch, adding to
@@ -100,6 +108,7 @@ class ErasureService {
   // stay right to within one batch).
   Status Drain(ErasureJobRow& job, int64_t* counter, const std::function<Result<int64_t>(int)>& erase);
   void WorkerLoop();
+  void ClearRecentHoldsExpiry();
 
   const ErasureOptions options_;
   MetadataStore& metadata_;
@@ -117,6 +126,7 @@ class ErasureService {
   bool poke_ = false;
   int64_t next_due_ms_ = 0;  // when the earliest job accepted here may run; 0: none
   std::thread worker_;
+  std::atomic<int64_t> done_{0}, failed_{0};
 };
 
 }  // namespace eventlogger

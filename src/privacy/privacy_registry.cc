@@ -14,25 +14,33 @@ PrivacyRegistry::PrivacyRegistry(MetadataStore& metadata, std::shared_ptr<const 
 Status PrivacyRegistry::Refresh() {
   Result<std::vector<LegalHoldRow>> holds = metadata_.ListLegalHolds();
   if (!holds.ok()) return holds.status();
-  Result<std::vector<ErasureJobRow>> jobs = metadata_.ListErasureJobs();
+  // Jobs are never deleted and their cutoffs never change, so after the
+  // first load only the recent ones are read again: what the store lists
+  // stays small however many erasures the years bring. The margin covers
+  // instances whose clocks (which stamp created_at) run behind this one's.
+  std::string since;
+  {
+    std::shared_lock lock(mutex_);
+    since = jobs_seen_through_ms_ <= 0 ? std::string() : FormatTimestamp(jobs_seen_through_ms_ - kJobClockMarginMs);
+  }
+  Result<std::vector<ErasureJobRow>> jobs = metadata_.ListErasureJobs(since);
   if (!jobs.ok()) return jobs.status();
   std::unordered_set<std::string, Hash, std::equal_to<>> held;
   for (LegalHoldRow& hold : *holds) held.insert(std::move(hold.user_id));
-  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> erased;
+  std::unique_lock lock(mutex_);
+  held_ = std::move(held);
   for (const ErasureJobRow& job : *jobs) {
-    // A job that failed before deleting anything (a hold came first) still
-    // hides nothing it did not erase; one that failed midway may have
-    // erased part of the range, and hiding the rest keeps reads coherent
-    // until an operator runs it again. Only a refused job is left out.
+    jobs_seen_through_ms_ = std::max(jobs_seen_through_ms_, ParseTimestamp(job.created_at).value_or(0));
+    // A job refused before it deleted anything (a hold came first) hides
+    // nothing; one that failed midway may have erased part of the range,
+    // and hiding the rest keeps reads coherent until it is run again.
     if (job.state == "failed" && job.metadata_erased == 0 && job.documents_erased == 0) continue;
     const std::optional<int64_t> cutoff = ParseTimestamp(job.received_cutoff);
     if (!cutoff) continue;
-    int64_t& through = erased[job.user_id];
-    through = std::max(through, *cutoff);
+    auto [it, inserted] = erased_through_.try_emplace(job.user_id, *cutoff);
+    if (!inserted) it->second = std::max(it->second, *cutoff);
   }
-  std::unique_lock lock(mutex_);
-  held_ = std::move(held);
-  erased_through_ = std::move(erased);
+  if (jobs_seen_through_ms_ < 0) jobs_seen_through_ms_ = 0;
   UpdateEmpty();
   return Status::Ok();
 }

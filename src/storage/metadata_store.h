@@ -187,8 +187,17 @@ class MetadataStore {
   virtual Status UpdateErasureJob(const ErasureJobRow& row) = 0;
   // NotFound when no job has the id.
   virtual Result<ErasureJobRow> FindErasureJob(std::string_view id) = 0;
-  // Every job, oldest first (jobs are few: one per erasure request).
-  virtual Result<std::vector<ErasureJobRow>> ListErasureJobs() = 0;
+  // The jobs created at or after `created_since` (ISO 8601 UTC with
+  // milliseconds, as stored; the bound is inclusive), plus every pending or
+  // running job whatever its age; every job when `created_since` is empty.
+  // Oldest first by created_at, ties by id. There is a job per erasure
+  // request, and every instance re-reads them every few seconds, so callers
+  // that only need recent and unfinished jobs pass a bound; both halves are
+  // served by indexes (erasure_jobs_by_created, erasure_jobs_unfinished).
+  //
+  // The default argument is on this declaration only (overrides take the
+  // parameter without one), so call through MetadataStore.
+  virtual Result<std::vector<ErasureJobRow>> ListErasureJobs(std::string_view created_since = {}) = 0;
 
   // Creates or upgrades the schema. Idempotent, and safe to run from several
   // processes at once.

@@ -733,8 +733,8 @@ class OdbcMetadataStore final : public MetadataStore {
     return std::move(rows->front());
   }
 
-  Result<std::vector<ErasureJobRow>> ListErasureJobs() override {
-    return ErasureJobs(context_.dialect.ListErasureJobs(), "listing erasure jobs");
+  Result<std::vector<ErasureJobRow>> ListErasureJobs(std::string_view created_since) override {
+    return ErasureJobs(context_.dialect.ListErasureJobs(created_since), "listing erasure jobs");
   }
 
   Status Migrate() override {

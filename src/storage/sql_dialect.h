@@ -35,7 +35,7 @@ enum class SqlParameterStyle { kDollarNumbered, kQuestionMark };
 
 // The schema version this build writes and expects in eventlogger_schema.
 // 1: events; 2: api_keys; 3: events.occurred_at and events.received_at;
-// 4: legal_holds and erasure_jobs.
+// 4: legal_holds and erasure_jobs (with its two indexes).
 inline constexpr int kSqlSchemaVersion = 4;
 
 // A statement and the values of its parameters, in order (nullopt is NULL).
@@ -147,7 +147,10 @@ class SqlDialect {
   // Returns the job's id when it exists, no row otherwise.
   SqlStatement UpdateErasureJob(const ErasureJobRow& row) const;
   SqlStatement FindErasureJob(std::string_view id) const;
-  SqlStatement ListErasureJobs() const;  // oldest first, ties by id
+  // The jobs created at or after `created_since` plus every pending or
+  // running one (MetadataStore::ListErasureJobs); every job when it is
+  // empty. Oldest first, ties by id.
+  SqlStatement ListErasureJobs(std::string_view created_since = {}) const;
 
   SqlStatement Ping() const;
   // One row, one column: the schema version, NULL when there is none. Fails
@@ -173,7 +176,8 @@ class SqlDialect {
   // MigrateUpgrade's step to version 3: events.occurred_at and received_at,
   // the latter filled in for the rows already there.
   void AddEventTimeColumns(std::vector<SqlStatement>& statements) const;
-  // MigrateUpgrade's step to version 4: legal_holds and erasure_jobs.
+  // MigrateUpgrade's step to version 4: legal_holds, and erasure_jobs with
+  // its indexes erasure_jobs_by_created and erasure_jobs_unfinished.
   void AddPrivacyTables(std::vector<SqlStatement>& statements) const;
   std::string SelectErasureJobColumns() const;
   // Wraps a DELETE so that the statement returns how many rows it deleted,

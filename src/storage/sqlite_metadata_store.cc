@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS erasure_jobs (
   receipt TEXT,
   error   TEXT
 );
+-- ListErasureJobs with a bound: the recent jobs by the first index, the
+-- older unfinished ones by the second, which holds only those (few) rows.
+CREATE INDEX IF NOT EXISTS erasure_jobs_by_created ON erasure_jobs (created_at);
+CREATE INDEX IF NOT EXISTS erasure_jobs_unfinished ON erasure_jobs (created_at)
+  WHERE state IN ('pending', 'running');
 )sql";
 
 // Optional (SqliteMetadataOptions::user_index): the order of ScanUser.
@@ -91,6 +96,12 @@ constexpr const char* kSelectColumns =
     "SELECT event_id, user_id, event_type, timestamp, "
     "COALESCE(idempotency_key, ''), COALESCE(request_hash, ''), "
     "COALESCE(occurred_at, ''), COALESCE(received_at, timestamp) FROM events ";
+
+// Every column of ErasureJobRow, in its order ('' for NULL).
+constexpr const char* kSelectErasureJobColumns =
+    "SELECT job_id, user_id, state, received_cutoff, created_at, COALESCE(started_at, ''), "
+    "COALESCE(finished_at, ''), metadata_erased, documents_erased, outbox_erased, dead_letters_erased, "
+    "COALESCE(receipt, ''), COALESCE(error, '') FROM erasure_jobs ";
 
 Result<Connection> OpenConnection(const SqliteMetadataOptions& options, int flags) {
   return sqlite::Open(options.path, flags, options.busy_timeout_ms);
@@ -484,8 +495,17 @@ class SqliteMetadataStore final : public MetadataStore {
     return std::move(rows->front());
   }
 
-  Result<std::vector<ErasureJobRow>> ListErasureJobs() override {
-    return ErasureJobs("ORDER BY created_at, job_id", [](sqlite3_stmt*) {}, "listing erasure jobs");
+  Result<std::vector<ErasureJobRow>> ListErasureJobs(std::string_view created_since) override {
+    if (created_since.empty()) {
+      return ErasureJobs("ORDER BY created_at, job_id", [](sqlite3_stmt*) {}, "listing erasure jobs");
+    }
+    // Two disjoint halves rather than one OR, which SQLite answers by
+    // scanning every job: each half has an index of its own. The text
+    // comparison is a time comparison because every created_at has the same
+    // fixed-width form.
+    return ErasureJobs(std::string("WHERE created_at >= ?1 UNION ALL ") + kSelectErasureJobColumns +
+                           "WHERE created_at < ?1 AND state IN ('pending', 'running') ORDER BY created_at, job_id",
+                       [&](sqlite3_stmt* st) { BindText(st, 1, created_since); }, "listing erasure jobs");
   }
 
   // The embedded store creates or upgrades its schema when it opens.
@@ -587,11 +607,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<ErasureJobRow>> ErasureJobs(std::string_view clause,
                                                  const std::function<void(sqlite3_stmt*)>& bind,
                                                  std::string_view what) {
-    const std::string sql =
-        "SELECT job_id, user_id, state, received_cutoff, created_at, COALESCE(started_at, ''), "
-        "COALESCE(finished_at, ''), metadata_erased, documents_erased, outbox_erased, dead_letters_erased, "
-        "COALESCE(receipt, ''), COALESCE(error, '') FROM erasure_jobs " +
-        std::string(clause);
+    const std::string sql = kSelectErasureJobColumns + std::string(clause);
     std::vector<ErasureJobRow> rows;
     const Status status = ReadRows(sql.c_str(), bind, what, [&rows](sqlite3_stmt* st) {
       ErasureJobRow row;

@@ -82,7 +82,9 @@ class FaultyMetadataStore final : public MetadataStore {
   Status InsertErasureJob(const ErasureJobRow& row) override { return inner_->InsertErasureJob(row); }
   Status UpdateErasureJob(const ErasureJobRow& row) override { return inner_->UpdateErasureJob(row); }
   Result<ErasureJobRow> FindErasureJob(std::string_view id) override { return inner_->FindErasureJob(id); }
-  Result<std::vector<ErasureJobRow>> ListErasureJobs() override { return inner_->ListErasureJobs(); }
+  Result<std::vector<ErasureJobRow>> ListErasureJobs(std::string_view created_since) override {
+    return inner_->ListErasureJobs(created_since);
+  }
   Status Migrate() override { return inner_->Migrate(); }
   Status CheckSchema() override { return inner_->CheckSchema(); }
   Status Ping() override { return fault_.Apply(); }

@@ -176,6 +176,9 @@ TEST_F(PrivacyTest, ErasureEmptiesBothStoresHidesAtOnceAndSignsAReceipt) {
   EXPECT_EQ(job["erased"]["outbox"].GetInt64(), 0);
   EXPECT_TRUE(job.HasMember("startedAt") && job.HasMember("finishedAt"));
   ASSERT_TRUE(job.HasMember("receipt") && job["receipt"].IsObject());
+  const std::string metrics = HttpRequest(port_, "GET", "/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, "eventlogger_erasures_done_total"), 1) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "eventlogger_erasures_failed_total"), 0);
 
   StopService();
   EXPECT_TRUE(StoredIds("alice", false).empty());
@@ -361,6 +364,15 @@ TEST_F(RetentionTest, ExpiredEventsAreHiddenAtOnceAndSweptExceptAHeldUsers) {
          (StoredIds("hank", false).count(ids["hank/old-login"]) || StoredIds("hank", true).count(ids["hank/old-login"]))) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The counters move right after the deletes they count.
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = HttpRequest(port_, "GET", "/metrics").body;
+    if (metrics.find("eventlogger_retention_deleted_total{store=\"documents\"} 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(metrics, HasSubstr("eventlogger_retention_deleted_total{store=\"metadata\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("eventlogger_retention_deleted_total{store=\"documents\"} 1\n"));
   StopService();
   const std::set<std::string> hank{ids["hank/old-purchase"], ids["hank/fresh-login"]};
   EXPECT_EQ(StoredIds("hank", false), hank);

@@ -427,6 +427,20 @@ TEST_P(SqlStoreTest, KeepsLegalHoldsByContract) {
   EXPECT_EQ(admin_->Scalar("SELECT user_id FROM " + Table("legal_holds") + " WHERE reason IS NULL"), "alice");
 }
 
+TEST_P(SqlStoreTest, ListsRecentAndUnfinishedErasureJobsByContract) {
+  auto store = OpenMigrated();
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckRecentErasureJobContract(*store);
+  // Each half of the bounded listing has an index.
+  EXPECT_EQ(admin_->Scalar("SELECT string_agg(indexdef, ' | ' ORDER BY indexname) FROM pg_indexes WHERE "
+                           "schemaname = '" +
+                           schema_ + "' AND tablename = 'erasure_jobs' AND indexname <> 'erasure_jobs_pkey'"),
+            "CREATE INDEX erasure_jobs_by_created ON " + schema_ +
+                ".erasure_jobs USING btree (created_at) | CREATE INDEX erasure_jobs_unfinished ON " + schema_ +
+                ".erasure_jobs USING btree (created_at) WHERE (state = ANY (ARRAY['pending'::text, "
+                "'running'::text]))");
+}
+
 TEST_P(SqlStoreTest, KeepsErasureJobsByContract) {
   auto store = OpenMigrated();
   ASSERT_NE(store, nullptr);

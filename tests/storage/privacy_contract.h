@@ -295,4 +295,67 @@ inline void CheckErasureJobContract(MetadataStore& store) {
   EXPECT_EQ(*listed, (std::vector<ErasureJobRow>{b, c, failed}));
 }
 
+// With a bound, ListErasureJobs returns the jobs created at or after it
+// (inclusive, to the millisecond) and every pending or running job however
+// old, oldest first; without one, every job.
+inline void CheckRecentErasureJobContract(MetadataStore& store) {
+  const std::string cutoff = "2026-01-02T00:00:00.000Z";
+  const auto job = [](const char* id, const char* state, const char* created_at) {
+    ErasureJobRow row = PendingJob(id, "user-" + std::string(id).substr(33), created_at);
+    row.state = state;
+    return row;
+  };
+  // Before the cutoff: only the unfinished ones are listed.
+  const ErasureJobRow old_done = job("0197b4a1-0000-7000-8000-000000000101", "done", "2026-01-01T00:00:00.000Z");
+  const ErasureJobRow old_pending =
+      job("0197b4a1-0000-7000-8000-000000000102", "pending", "2026-01-01T00:00:00.001Z");
+  const ErasureJobRow old_failed = job("0197b4a1-0000-7000-8000-000000000103", "failed", "2026-01-01T06:00:00.000Z");
+  const ErasureJobRow old_running =
+      job("0197b4a1-0000-7000-8000-000000000104", "running", "2026-01-01T12:00:00.000Z");
+  const ErasureJobRow just_before = job("0197b4a1-0000-7000-8000-000000000105", "done", "2026-01-01T23:59:59.999Z");
+  // At the cutoff (two, to check the tie order) and after it: all listed.
+  const ErasureJobRow at_cutoff_b = job("0197b4a1-0000-7000-8000-0000000001b6", "done", cutoff.c_str());
+  const ErasureJobRow at_cutoff_a = job("0197b4a1-0000-7000-8000-0000000001a7", "failed", cutoff.c_str());
+  const ErasureJobRow later = job("0197b4a1-0000-7000-8000-000000000108", "pending", "2026-01-02T00:00:00.001Z");
+  const ErasureJobRow much_later = job("0197b4a1-0000-7000-8000-000000000109", "done", "2026-03-01T00:00:00.000Z");
+  for (const ErasureJobRow& row :
+       {much_later, at_cutoff_b, old_running, later, old_done, just_before, at_cutoff_a, old_failed, old_pending}) {
+    ASSERT_TRUE(store.InsertErasureJob(row).ok()) << row.id;
+  }
+
+  Result<std::vector<ErasureJobRow>> listed = store.ListErasureJobs(cutoff);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, (std::vector<ErasureJobRow>{old_pending, old_running, at_cutoff_a, at_cutoff_b, later,
+                                                 much_later}));
+
+  // A bound one millisecond later drops the jobs at the cutoff; one past
+  // every job leaves only the unfinished ones.
+  listed = store.ListErasureJobs("2026-01-02T00:00:00.001Z");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, (std::vector<ErasureJobRow>{old_pending, old_running, later, much_later}));
+  listed = store.ListErasureJobs("2027-01-01T00:00:00.000Z");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, (std::vector<ErasureJobRow>{old_pending, old_running, later}));
+
+  // A job that finishes drops out of a bounded listing once it is older
+  // than the bound.
+  ErasureJobRow finished = old_running;
+  finished.state = "done";
+  finished.finished_at = "2026-03-02T00:00:00.000Z";
+  ASSERT_TRUE(store.UpdateErasureJob(finished).ok());
+  listed = store.ListErasureJobs(cutoff);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, (std::vector<ErasureJobRow>{old_pending, at_cutoff_a, at_cutoff_b, later, much_later}));
+
+  // No bound, explicitly or by default: every job.
+  const std::vector<ErasureJobRow> all = {old_done,    old_pending, old_failed, finished, just_before,
+                                          at_cutoff_a, at_cutoff_b, later,      much_later};
+  listed = store.ListErasureJobs("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, all);
+  listed = store.ListErasureJobs();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, all);
+}
+
 }  // namespace eventlogger::testing_support

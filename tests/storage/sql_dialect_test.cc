@@ -109,6 +109,7 @@ std::vector<SqlStatement> AllStatements(const SqlDialect& dialect, EventBatch ba
       dialect.UpdateErasureJob(FullErasureJob()),
       dialect.FindErasureJob(FullErasureJob().id),
       dialect.ListErasureJobs(),
+      dialect.ListErasureJobs("2026-01-01T00:00:00.000Z"),
   };
   for (auto& s : dialect.SessionSetup(std::chrono::milliseconds(1500))) all.push_back(std::move(s));
   for (auto& s : dialect.MigrateBegin(std::chrono::milliseconds(1500))) all.push_back(std::move(s));
@@ -329,7 +330,7 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
   EXPECT_EQ(Postgres().MigrateBegin(std::chrono::milliseconds(5000)).size(), 3u);
 
   const auto upgrade = Postgres("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 9u);
+  ASSERT_EQ(upgrade.size(), 11u);
   EXPECT_EQ(
       upgrade[0].text,
       "CREATE TABLE IF NOT EXISTS \"el\".events (event_id uuid PRIMARY KEY, user_id text NOT NULL, "
@@ -347,16 +348,16 @@ TEST(SqlDialectTest, PostgresMigrationLocksCreatesAndRecordsVersion) {
             "CREATE TABLE IF NOT EXISTS \"el\".api_keys (key_id text PRIMARY KEY, name text NOT NULL, "
             "scopes text NOT NULL, secret_digest text NOT NULL, created_at timestamptz(3) NOT NULL, "
             "last_used_at timestamptz(3) NULL, revoked_at timestamptz(3) NULL)");
-  EXPECT_EQ(upgrade[7].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[8].text,
+  EXPECT_EQ(upgrade[9].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[10].text,
             "INSERT INTO \"el\".eventlogger_schema (version) VALUES (CAST($1 AS integer))");
-  EXPECT_EQ(upgrade[8].parameters,
+  EXPECT_EQ(upgrade[10].parameters,
             (std::vector<std::optional<std::string>>{std::to_string(kSqlSchemaVersion)}));
 }
 
 TEST(SqlDialectTest, PostgresUpgradeFromVersionTwoAddsTheEventTimeColumns) {
   const auto upgrade = Postgres("el").MigrateUpgrade(2);
-  ASSERT_EQ(upgrade.size(), 5u);
+  ASSERT_EQ(upgrade.size(), 7u);
   // Nullable columns and no backfill (reads take the timestamp where
   // received_at is NULL): a catalog change, whatever the table's size.
   EXPECT_EQ(upgrade[0].text,
@@ -364,11 +365,13 @@ TEST(SqlDialectTest, PostgresUpgradeFromVersionTwoAddsTheEventTimeColumns) {
             "ADD COLUMN IF NOT EXISTS received_at timestamptz(3) NULL");
   EXPECT_THAT(upgrade[1].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".legal_holds"));
   EXPECT_THAT(upgrade[2].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".erasure_jobs"));
-  EXPECT_EQ(upgrade[3].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[4].parameters, (std::vector<std::optional<std::string>>{"4"}));
+  EXPECT_THAT(upgrade[3].text, StartsWith("CREATE INDEX IF NOT EXISTS erasure_jobs_by_created"));
+  EXPECT_THAT(upgrade[4].text, StartsWith("CREATE INDEX IF NOT EXISTS erasure_jobs_unfinished"));
+  EXPECT_EQ(upgrade[5].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[6].parameters, (std::vector<std::optional<std::string>>{"4"}));
   // Version 1 gets the api_keys table first.
   const auto from_one = Postgres("el").MigrateUpgrade(1);
-  ASSERT_EQ(from_one.size(), 6u);
+  ASSERT_EQ(from_one.size(), 8u);
   EXPECT_THAT(from_one[0].text, StartsWith("CREATE TABLE IF NOT EXISTS \"el\".api_keys"));
   EXPECT_EQ(from_one[1].text, upgrade[0].text);
 }
@@ -560,7 +563,7 @@ TEST(SqlDialectTest, SqlServerMigrationTakesAnAppLockInTheTransaction) {
 
 TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(0);
-  ASSERT_EQ(upgrade.size(), 10u);
+  ASSERT_EQ(upgrade.size(), 12u);
   EXPECT_THAT(
       upgrade[0].text,
       AllOf(StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[events] ("),
@@ -590,18 +593,19 @@ TEST(SqlDialectTest, SqlServerSchemaUsesNativeTypesAndAFilteredUniqueIndex) {
                     HasSubstr("revoked_at datetime2(3) NULL)")));
   EXPECT_THAT(upgrade[4].text, StartsWith("IF COL_LENGTH(?, N'occurred_at') IS NULL"));
   EXPECT_THAT(upgrade[6].text, StartsWith("IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[legal_holds] ("));
-  EXPECT_EQ(upgrade[8].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[9].text,
+  EXPECT_EQ(upgrade[10].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[11].text,
             "INSERT INTO [el].[eventlogger_schema] (version) VALUES (CAST(? AS int))");
-  // From version 1: the api_keys table, the event time columns, the privacy tables.
-  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 7u);
+  // From version 1: the api_keys table, the event time columns, the privacy
+  // tables and their indexes.
+  EXPECT_EQ(SqlServer("el").MigrateUpgrade(1).size(), 9u);
   // Already current: only the version row is rewritten.
   EXPECT_TRUE(SqlServer("el").MigrateUpgrade(kSqlSchemaVersion).size() == 2u);
 }
 
 TEST(SqlDialectTest, SqlServerUpgradeFromVersionTwoAddsEachColumnOnce) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(2);
-  ASSERT_EQ(upgrade.size(), 6u);
+  ASSERT_EQ(upgrade.size(), 8u);
   EXPECT_EQ(upgrade[0].text,
             "IF COL_LENGTH(?, N'occurred_at') IS NULL ALTER TABLE [el].[events] ADD occurred_at "
             "datetime2(3) NULL");
@@ -610,8 +614,8 @@ TEST(SqlDialectTest, SqlServerUpgradeFromVersionTwoAddsEachColumnOnce) {
             "IF COL_LENGTH(?, N'received_at') IS NULL ALTER TABLE [el].[events] ADD received_at "
             "datetime2(3) NULL");
   EXPECT_EQ(upgrade[1].parameters, (std::vector<std::optional<std::string>>{"[el].[events]"}));
-  EXPECT_EQ(upgrade[4].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[5].parameters, (std::vector<std::optional<std::string>>{"4"}));
+  EXPECT_EQ(upgrade[6].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[7].parameters, (std::vector<std::optional<std::string>>{"4"}));
 }
 
 // ---- Privacy lifecycle (schema version 4) -------------------------------------------
@@ -619,7 +623,7 @@ TEST(SqlDialectTest, SqlServerUpgradeFromVersionTwoAddsEachColumnOnce) {
 TEST(SqlDialectTest, PostgresUpgradeFromVersionThreeCreatesTheTwoPrivacyTables) {
   EXPECT_EQ(kSqlSchemaVersion, 4);
   const auto upgrade = Postgres("el").MigrateUpgrade(3);
-  ASSERT_EQ(upgrade.size(), 4u);
+  ASSERT_EQ(upgrade.size(), 6u);
   EXPECT_EQ(upgrade[0].text,
             "CREATE TABLE IF NOT EXISTS \"el\".legal_holds (user_id text PRIMARY KEY, reason text NULL, "
             "placed_at timestamptz(3) NOT NULL)");
@@ -629,8 +633,14 @@ TEST(SqlDialectTest, PostgresUpgradeFromVersionThreeCreatesTheTwoPrivacyTables) 
             "started_at timestamptz(3) NULL, finished_at timestamptz(3) NULL, metadata_erased bigint NOT NULL, "
             "documents_erased bigint NOT NULL, outbox_erased bigint NOT NULL, dead_letters_erased bigint NOT "
             "NULL, receipt text NULL, error text NULL)");
-  EXPECT_EQ(upgrade[2].text, "DELETE FROM \"el\".eventlogger_schema");
-  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"4"}));
+  // Bounded listings (ListErasureJobs) read recent jobs by the first index,
+  // old unfinished ones by the second, which holds only those rows.
+  EXPECT_EQ(upgrade[2].text, "CREATE INDEX IF NOT EXISTS erasure_jobs_by_created ON \"el\".erasure_jobs (created_at)");
+  EXPECT_EQ(upgrade[3].text,
+            "CREATE INDEX IF NOT EXISTS erasure_jobs_unfinished ON \"el\".erasure_jobs (created_at) WHERE state IN "
+            "('pending', 'running')");
+  EXPECT_EQ(upgrade[4].text, "DELETE FROM \"el\".eventlogger_schema");
+  EXPECT_EQ(upgrade[5].parameters, (std::vector<std::optional<std::string>>{"4"}));
 }
 
 TEST(SqlDialectTest, PostgresErasureIsOneBoundedDeleteReturningItsCount) {
@@ -706,11 +716,19 @@ TEST(SqlDialectTest, PostgresHoldAndJobStatementsExactText) {
                               "COALESCE(receipt, ''), COALESCE(error, '') FROM \"el\".erasure_jobs WHERE job_id = "
                               "CAST($1 AS uuid)")));
   EXPECT_THAT(dialect.ListErasureJobs().text, HasSubstr(" FROM \"el\".erasure_jobs ORDER BY created_at, job_id"));
+  EXPECT_TRUE(dialect.ListErasureJobs().parameters.empty());
+  EXPECT_EQ(dialect.ListErasureJobs("").text, dialect.ListErasureJobs().text);
+  // Recent jobs and every unfinished one; the state list repeats the
+  // partial index's predicate so that the planner uses it.
+  const SqlStatement recent = dialect.ListErasureJobs("2026-01-01T00:00:00.000Z");
+  EXPECT_THAT(recent.text, HasSubstr(" FROM \"el\".erasure_jobs WHERE created_at >= CAST($1 AS timestamptz) OR "
+                                     "state IN ('pending', 'running') ORDER BY created_at, job_id"));
+  EXPECT_EQ(recent.parameters, (std::vector<std::optional<std::string>>{"2026-01-01T00:00:00.000Z"}));
 }
 
 TEST(SqlDialectTest, SqlServerUpgradeFromVersionThreeCreatesTheTwoPrivacyTables) {
   const auto upgrade = SqlServer("el").MigrateUpgrade(3);
-  ASSERT_EQ(upgrade.size(), 4u);
+  ASSERT_EQ(upgrade.size(), 6u);
   EXPECT_EQ(upgrade[0].text,
             "IF OBJECT_ID(?, N'U') IS NULL CREATE TABLE [el].[legal_holds] (user_id nvarchar(128) COLLATE "
             "Latin1_General_100_BIN2 NOT NULL CONSTRAINT PK_legal_holds PRIMARY KEY, reason nvarchar(max) NULL, "
@@ -724,8 +742,18 @@ TEST(SqlDialectTest, SqlServerUpgradeFromVersionThreeCreatesTheTwoPrivacyTables)
             "NULL, documents_erased bigint NOT NULL, outbox_erased bigint NOT NULL, dead_letters_erased bigint "
             "NOT NULL, receipt nvarchar(max) NULL, error nvarchar(max) NULL)");
   EXPECT_EQ(upgrade[1].parameters, (std::vector<std::optional<std::string>>{"[el].[erasure_jobs]"}));
-  EXPECT_EQ(upgrade[2].text, "DELETE FROM [el].[eventlogger_schema]");
-  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"4"}));
+  EXPECT_EQ(upgrade[2].text,
+            "IF INDEXPROPERTY(OBJECT_ID(?), N'erasure_jobs_by_created', 'IndexID') IS NULL CREATE NONCLUSTERED "
+            "INDEX erasure_jobs_by_created ON [el].[erasure_jobs] (created_at)");
+  EXPECT_EQ(upgrade[2].parameters, (std::vector<std::optional<std::string>>{"[el].[erasure_jobs]"}));
+  // A filtered index: only the unfinished jobs, whatever their age.
+  EXPECT_EQ(upgrade[3].text,
+            "IF INDEXPROPERTY(OBJECT_ID(?), N'erasure_jobs_unfinished', 'IndexID') IS NULL CREATE NONCLUSTERED "
+            "INDEX erasure_jobs_unfinished ON [el].[erasure_jobs] (created_at) WHERE state IN (N'pending', "
+            "N'running')");
+  EXPECT_EQ(upgrade[3].parameters, (std::vector<std::optional<std::string>>{"[el].[erasure_jobs]"}));
+  EXPECT_EQ(upgrade[4].text, "DELETE FROM [el].[eventlogger_schema]");
+  EXPECT_EQ(upgrade[5].parameters, (std::vector<std::optional<std::string>>{"4"}));
 }
 
 TEST(SqlDialectTest, SqlServerErasureIsOneDeleteTopThenItsRowCount) {
@@ -813,6 +841,12 @@ TEST(SqlDialectTest, SqlServerHoldAndJobStatementsExactText) {
   // As ScanUser: ties sort on the id's text, not uniqueidentifier order.
   EXPECT_EQ(dialect.ListErasureJobs().text,
             columns + " ORDER BY created_at, CONVERT(char(36), job_id) COLLATE Latin1_General_100_BIN2");
+  const SqlStatement recent = dialect.ListErasureJobs("2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(recent.text, columns +
+                             " WHERE created_at >= CONVERT(datetime2(3), ?, 127) OR state IN (N'pending', "
+                             "N'running') ORDER BY created_at, CONVERT(char(36), job_id) COLLATE "
+                             "Latin1_General_100_BIN2");
+  EXPECT_EQ(recent.parameters, (std::vector<std::optional<std::string>>{"2026-01-01T00:00:00.000Z"}));
 }
 
 TEST(SqlDialectTest, ErasureJobColumnsParseBackIntoARow) {

@@ -623,6 +623,19 @@ TEST(SqliteMetadataStoreTest, KeepsLegalHoldsByContract) {
   EXPECT_EQ(raw.Scalar("SELECT user_id FROM legal_holds WHERE reason IS NULL"), "alice");
 }
 
+TEST(SqliteMetadataStoreTest, ListsRecentAndUnfinishedErasureJobsByContract) {
+  TempDir dir;
+  const std::string path = dir.File("m.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  testing_support::CheckRecentErasureJobContract(*store);
+  // Each half of the bounded listing has an index.
+  RawDb raw(path);
+  EXPECT_EQ(raw.Scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'index' "
+                       "AND tbl_name = 'erasure_jobs' AND sql IS NOT NULL ORDER BY name)"),
+            "erasure_jobs_by_created,erasure_jobs_unfinished");
+}
+
 TEST(SqliteMetadataStoreTest, KeepsErasureJobsByContract) {
   TempDir dir;
   const std::string path = dir.File("m.db");

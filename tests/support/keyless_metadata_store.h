@@ -21,7 +21,7 @@ class KeylessMetadataStore : public MetadataStore {
   Status InsertErasureJob(const ErasureJobRow&) override { return Status::FailedPrecondition("a keyless fake"); }
   Status UpdateErasureJob(const ErasureJobRow&) override { return Status::NotFound("a keyless fake"); }
   Result<ErasureJobRow> FindErasureJob(std::string_view) override { return Status::NotFound("a keyless fake"); }
-  Result<std::vector<ErasureJobRow>> ListErasureJobs() override { return std::vector<ErasureJobRow>{}; }
+  Result<std::vector<ErasureJobRow>> ListErasureJobs(std::string_view) override { return std::vector<ErasureJobRow>{}; }
 };
 
 }  // namespace eventlogger::testing_support
