@@ -79,6 +79,12 @@ HTTP API (README.md has the details):
   GET  /events/{userId}/{eventId} one event (ETag, 304), or 404
   GET  /healthz (alive), GET /readyz (stores reachable, schema current), GET /metrics
 
+Privacy (admin scope):
+  DELETE /users/{userId}/events   erase the user's events received until now: 202 + a job
+  GET  /erasures/{erasureId}      the job: state, counts, and once done its signed receipt
+  PUT|GET|DELETE /users/{userId}/hold
+                                  a legal hold ({"reason": …}): erasure answers 409, retention skips
+
 Authentication: Authorization: Bearer <API key or end-user JWT>. Required once any API key exists
 (eventlogger keys create) or a --jwt-* key is set; /healthz, /readyz and /metrics never need it.
 Missing or bad credentials: 401 with WWW-Authenticate; a scope or user they do not cover: 403.

@@ -19,6 +19,10 @@
 // accepted (bounded by the request path's store timeout) have landed, or
 // reached the outbox, first.
 //
+// Its worker thread is also this process's privacy beat: it refreshes the
+// PrivacyRegistry, and clears the store's own expiry (DynamoDB TTL) of users
+// held moments ago, once every instance's writers know of the hold.
+//
 // Thread safety: every method may be called from any thread.
 #pragma once
 

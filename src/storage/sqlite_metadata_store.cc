@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -387,19 +388,59 @@ class SqliteMetadataStore final : public MetadataStore {
   // Timestamps are stored as text of one fixed format (FormatTimestamp), so
   // comparing the text compares the instants. SQLite's DELETE has no LIMIT
   // (unless compiled in), hence the subselect of primary keys.
+  // Without the optional by-user index, finding a user's rows reads the
+  // whole table. Doing that inside each bounded DELETE would hold the write
+  // lock for a full scan per batch, stalling every POST meanwhile. So the
+  // ids are selected once per erasure on a reader connection (WAL lets it
+  // run beside the writer) and deleted by primary key, a batch per call;
+  // a last select confirms nothing is left.
   Result<int64_t> EraseUserEvents(const UserErasure& erasure, int limit) override {
     // SQLite reads a negative LIMIT as no limit at all.
     if (limit <= 0) return Status::InvalidArgument("a delete's limit must be positive");
-    // received_at is NULL on rows stored before version 3: see kSelectColumns.
-    return DeleteCounted(
-        "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events "
-        "WHERE user_id = ?1 AND COALESCE(received_at, timestamp) <= ?2 LIMIT ?3)",
-        [&](sqlite3_stmt* st) {
-          BindText(st, 1, erasure.user_id);
-          BindText(st, 2, erasure.received_cutoff);
-          sqlite3_bind_int(st, 3, limit);
-        },
-        "erasing a user's event metadata");
+    std::lock_guard lock(erase_mutex_);
+    std::string key = erasure.user_id;
+    key.push_back('\0');
+    key += erasure.received_cutoff;
+    if (key != erase_key_) {
+      erase_key_ = std::move(key);
+      erase_ids_.clear();
+    }
+    bool selected = false;
+    int64_t deleted = 0;
+    while (deleted < limit) {
+      if (erase_ids_.empty()) {
+        if (selected) break;
+        selected = true;
+        // received_at is NULL on rows stored before version 3: see kSelectColumns.
+        const Status read = ReadRows(
+            "SELECT event_id FROM events WHERE user_id = ?1 AND COALESCE(received_at, timestamp) <= ?2",
+            [&](sqlite3_stmt* st) {
+              BindText(st, 1, erasure.user_id);
+              BindText(st, 2, erasure.received_cutoff);
+            },
+            "finding a user's event metadata to erase",
+            [this](sqlite3_stmt* st) { erase_ids_.emplace_back(ColumnText(st, 0)); });
+        if (!read.ok()) {
+          erase_ids_.clear();
+          return read;
+        }
+        if (erase_ids_.empty()) break;
+      }
+      const size_t take = std::min(erase_ids_.size(), static_cast<size_t>(limit - deleted));
+      std::string ids = "[";
+      for (size_t i = erase_ids_.size() - take; i < erase_ids_.size(); ++i) {
+        if (ids.size() > 1) ids += ',';
+        AppendJsonString(ids, erase_ids_[i]);
+      }
+      ids += ']';
+      Result<int64_t> batch = DeleteCounted(
+          "DELETE FROM events WHERE event_id IN (SELECT value FROM json_each(?1))",
+          [&](sqlite3_stmt* st) { BindText(st, 1, ids); }, "erasing a user's event metadata");
+      if (!batch.ok()) return batch;
+      erase_ids_.resize(erase_ids_.size() - take);
+      deleted += *batch;
+    }
+    return deleted;
   }
 
   Result<int64_t> DeleteExpired(const ExpiryRule& rule, int limit) override {
@@ -552,6 +593,10 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
   // A bounded DELETE, returning how many rows it removed.
+  std::mutex erase_mutex_;
+  std::string erase_key_;               // the erasure erase_ids_ belong to: user, NUL, cutoff
+  std::vector<std::string> erase_ids_;  // its rows not yet deleted
+
   Result<int64_t> DeleteCounted(const char* sql, const std::function<void(sqlite3_stmt*)>& bind,
                                 std::string_view what) {
     int64_t deleted = 0;

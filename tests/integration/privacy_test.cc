@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/cli.h"
 #include "auth/api_key.h"
 #include "auth/scopes.h"
 #include "core/clock.h"
@@ -454,6 +457,132 @@ TEST(PrivacyProcessTest, AnErasureKilledMidwayFinishesAfterRestart) {
   }
   for (const DocumentRow& row : ReadRocksDbRows(std::filesystem::path(data_dir) / "documents")) {
     EXPECT_NE(row.user_id, "ivan");
+  }
+}
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+CliRun Cli(std::vector<std::string> args) {
+  ChildProcess child(std::move(args));
+  CliRun run;
+  run.exit_code = child.WaitForExit(std::chrono::seconds(60));
+  run.output = child.Output();
+  return run;
+}
+
+// The one output line that is a JSON object (the commands log to the same
+// stream, also as JSON lines with "time").
+std::string JsonLine(const std::string& output, const std::string& member) {
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind('{', 0) == 0 && line.find("\"" + member + "\"") != std::string::npos) return line;
+  }
+  return {};
+}
+
+// `erase`, `receipt-key` and `verify-receipt` on a stopped data dir: the
+// receipt checks out with the public key, the private key file, and (for
+// an HMAC-signed one) the secret; a changed byte, another user, or another
+// key do not.
+TEST(PrivacyCliTest, EraseSignsAReceiptThatVerifyReceiptChecks) {
+  if (CurrentBackend() != Backend::kEmbedded) GTEST_SKIP() << "runs the binary on its embedded stores";
+  TempDir dir;
+  const std::string data_dir = (dir.path() / "data").string();
+  std::vector<std::string> ids;
+  {
+    ChildProcess server({"serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--access-log", "false"});
+    const uint16_t port = WaitForPort(server);
+    ASSERT_NE(port, 0) << server.Output();
+    for (const std::string user : {"jane", "jane", "jane", "kim"}) {
+      const TestResponse r = HttpRequest(port, "POST", "/events",
+                                         R"({"userId":")" + user + R"(","eventType":"t","jsonDetails":{}})",
+                                         {{"Content-Type", "application/json"}});
+      ASSERT_EQ(r.status, 201) << r.body;
+    }
+    server.Signal(SIGTERM);
+    ASSERT_EQ(server.WaitForExit(std::chrono::seconds(10)), 0);
+  }
+  const CliRun erased = Cli({"erase", "--user", "jane", "--settle-ms", "0", "--data-dir", data_dir});
+  ASSERT_EQ(erased.exit_code, 0) << erased.output;
+  const std::string job_text = JsonLine(erased.output, "erasureId");
+  const rapidjson::Document job = Json(job_text);
+  ASSERT_TRUE(job.IsObject()) << erased.output;
+  EXPECT_STREQ(job["state"].GetString(), "done");
+  EXPECT_EQ(job["erased"]["metadata"].GetInt64(), 3);
+  EXPECT_EQ(job["erased"]["documents"].GetInt64(), 3);
+  for (const MetadataRow& row : ReadSqliteRows(std::filesystem::path(data_dir) / "metadata.db")) {
+    EXPECT_EQ(row.user_id, "kim");
+  }
+  for (const DocumentRow& row : ReadRocksDbRows(std::filesystem::path(data_dir) / "documents")) {
+    EXPECT_EQ(row.user_id, "kim");
+  }
+
+  const std::string job_file = (dir.path() / "job.json").string();
+  std::ofstream(job_file) << job_text;
+  const CliRun key = Cli({"receipt-key", "--data-dir", data_dir});
+  ASSERT_EQ(key.exit_code, 0) << key.output;
+  ASSERT_THAT(key.output, HasSubstr("-----BEGIN PUBLIC KEY-----"));
+  const std::string public_key = (dir.path() / "public.pem").string();
+  std::ofstream(public_key) << key.output.substr(key.output.find("-----BEGIN"));
+  const CliRun verified = Cli({"verify-receipt", "--key", public_key, "--user", "jane", job_file});
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_THAT(verified.output, HasSubstr("\"valid\":true"));
+  EXPECT_THAT(verified.output, HasSubstr("\"documents\":3"));
+  EXPECT_EQ(Cli({"verify-receipt", "--key", data_dir + "/receipt-key.pem", job_file}).exit_code, 0);
+  EXPECT_EQ(Cli({"verify-receipt", "--key", public_key, "--user", "kim", job_file}).exit_code, 1);
+
+  // One changed character of the signed payload.
+  std::string tampered = job_text;
+  const size_t payload = tampered.find("\"payload\":\"") + 11;
+  tampered[payload + 10] = tampered[payload + 10] == 'A' ? 'B' : 'A';
+  const std::string tampered_file = (dir.path() / "tampered.json").string();
+  std::ofstream(tampered_file) << tampered;
+  const CliRun refused = Cli({"verify-receipt", "--key", public_key, tampered_file});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("NOT VALID"));
+
+  // HMAC-signed: the secret verifies it, the Ed25519 key does not.
+  const std::string secret = "a-receipt-secret-of-at-least-32-bytes!!";
+  const CliRun hmac = Cli({"erase", "--user", "kim", "--settle-ms", "0", "--receipt-hmac-secret", secret,
+                           "--receipt-subject", "user-id", "--data-dir", data_dir});
+  ASSERT_EQ(hmac.exit_code, 0) << hmac.output;
+  const std::string hmac_file = (dir.path() / "hmac.json").string();
+  std::ofstream(hmac_file) << JsonLine(hmac.output, "erasureId");
+  const CliRun hmac_ok = Cli({"verify-receipt", "--hmac-secret", secret, "--user", "kim", hmac_file});
+  EXPECT_EQ(hmac_ok.exit_code, 0) << hmac_ok.output;
+  EXPECT_THAT(hmac_ok.output, HasSubstr("\"subject\":\"kim\""));
+  EXPECT_EQ(Cli({"verify-receipt", "--key", public_key, hmac_file}).exit_code, 1);
+  // Argument errors exit 2.
+  EXPECT_EQ(Cli({"erase", "--data-dir", data_dir}).exit_code, 2);
+  EXPECT_EQ(Cli({"verify-receipt", job_file}).exit_code, 2);
+}
+
+TEST(PrivacyCliTest, ServeParsesTheRetentionAndReceiptFlags) {
+  std::string help;
+  Result<ServiceOptions> options =
+      ParseServeOptions({"--retention", "login=30,purchase=3653", "--retention-default-days", "365",
+                         "--store-timeout-ms", "2000", "--receipt-subject", "user-id"},
+                        &help);
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->privacy.retention->DaysFor("login"), 30);
+  EXPECT_EQ(options->privacy.retention->DaysFor("other"), 365);
+  EXPECT_EQ(options->privacy.erasure.settle, std::chrono::milliseconds(3000));  // the store timeout + 1 s
+  EXPECT_FALSE(options->privacy.erasure.hash_subject_in_receipts);
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--retention", "login=3"}, {"--retention-default-days", "5"},
+        {"--receipt-subject", "plain"}, {"--erasure-batch-size", "0"},
+        {"--receipt-key", "k.pem", "--receipt-hmac-secret", "0123456789abcdef0123456789abcdef"}}) {
+    Result<ServiceOptions> refused = ParseServeOptions(bad, &help);
+    EXPECT_FALSE(refused.ok()) << bad[0];
+  }
+  ASSERT_TRUE(ParseServeOptions({"--help"}, &help).ok());
+  for (const char* text : {"--retention", "--retention-default-days", "--receipt-key", "--erasure-settle-ms",
+                           "DELETE /users/{userId}/events", "/users/{userId}/hold", "GET  /erasures/{erasureId}"}) {
+    EXPECT_THAT(help, HasSubstr(text));
   }
 }
 
