@@ -331,7 +331,7 @@ Result<ServiceOptions> ParseServeOptions(const std::vector<std::string>& args, s
                    "--tls-cert and --tls-key go together"),
            require(store_writers == "auto" || store_writers == "per-store" || store_writers == "intent-writer",
                    "--store-writers must be auto, per-store or intent-writer"),
-           require(retention_sweep_interval_s >= 1 && retention_sweep_interval_s <= 7 * 86'400,
+           require(retention_sweep_interval_s >= 1 && retention_sweep_interval_s <= int64_t{7} * 86'400,
                    "--retention-sweep-interval-s must be 1 to 604800"),
            require(erasure_settle_ms == -1 || (erasure_settle_ms >= 0 && erasure_settle_ms <= 3'600'000),
                    "--erasure-settle-ms must be 0 to 3600000"),

@@ -15,7 +15,7 @@ RetryWorker::RetryWorker(Outbox& outbox, MetadataStore& metadata, DocumentStore&
       metadata_breaker_(metadata_breaker),
       document_breaker_(document_breaker),
       clock_(clock),
-      options_(options) {}
+      options_(std::move(options)) {}
 
 RetryWorker::~RetryWorker() { Stop(); }
 

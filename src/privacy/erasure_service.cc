@@ -35,7 +35,7 @@ std::string ErasureOptions::Validate() const {
 ErasureService::ErasureService(ErasureOptions options, MetadataStore& metadata, DocumentStore& documents,
                                Outbox* outbox, PrivacyRegistry& registry, const ReceiptSigner& signer,
                                Uuid7Generator& ids, const Clock& clock)
-    : options_(std::move(options)),
+    : options_(options),
       metadata_(metadata),
       documents_(documents),
       outbox_(outbox),

@@ -68,7 +68,7 @@ class PrivacyRegistry {
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> erased_through_;
   // The newest job's created_at seen (Unix ms); -1 before the first load.
   int64_t jobs_seen_through_ms_ = -1;
-  static constexpr int64_t kJobClockMarginMs = 10 * 60 * 1000;
+  static constexpr int64_t kJobClockMarginMs = int64_t{10} * 60 * 1000;
   // True while there is neither a hold nor an erasure: the common case
   // costs reads one atomic load, no lock.
   std::atomic<bool> empty_{true};

@@ -12,7 +12,7 @@ std::string RetentionSweepOptions::Validate() const {
 
 RetentionSweeper::RetentionSweeper(RetentionSweepOptions options, MetadataStore& metadata,
                                    DocumentStore& documents, PrivacyRegistry& registry, const Clock& clock)
-    : options_(std::move(options)), metadata_(metadata), documents_(documents), registry_(registry), clock_(clock) {}
+    : options_(options), metadata_(metadata), documents_(documents), registry_(registry), clock_(clock) {}
 
 RetentionSweeper::~RetentionSweeper() { Stop(); }
 
