@@ -689,5 +689,36 @@ TEST(OutboxOpenTest, FailsWhenTheDirectoryDoesNotExist) {
   EXPECT_FALSE(opened.ok());
 }
 
+// An erasure removes the user's entries received at or before its cutoff,
+// pending and dead alike, and counts each kind; other users' entries and
+// the user's later ones stay (their eventIds' time decides, not when they
+// were queued).
+TEST_F(OutboxTest, EraseUserEventsRemovesTheUsersEntriesUpToTheCutoff) {
+  const Event pending = events_.Make(kT0, "erased");
+  const Event dead = events_.Make(kT0 + 1, "erased");
+  const Event later = events_.Make(kT0 + 3, "erased");
+  const Event other = events_.Make(kT0, "kept");
+  Record({&pending, &dead, &later, &other}, kT0 + 10);
+  KillEntry(dead.event_id);
+
+  Result<OutboxErasure> erased = outbox_->EraseUserEvents("erased", kT0 + 2);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(erased->pending, 1);
+  EXPECT_EQ(erased->dead, 1);
+  EXPECT_FALSE(Find(pending.event_id).has_value());
+  EXPECT_FALSE(Find(dead.event_id).has_value());
+  EXPECT_TRUE(Find(later.event_id).has_value());
+  EXPECT_TRUE(Find(other.event_id).has_value());
+  // Idempotent: nothing more to erase.
+  erased = outbox_->EraseUserEvents("erased", kT0 + 2);
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(erased->pending + erased->dead, 0);
+  // The cutoff is inclusive.
+  erased = outbox_->EraseUserEvents("erased", kT0 + 3);
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(erased->pending, 1);
+  EXPECT_FALSE(Find(later.event_id).has_value());
+}
+
 }  // namespace
 }  // namespace eventlogger

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/clock.h"
 #include "core/timestamp.h"
@@ -88,6 +89,59 @@ TEST(IntentReplayTest, ACleanStopUnderLoadLeavesNothingToReplay) {
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   EXPECT_TRUE(replayed.empty()) << replayed.size();
   EXPECT_EQ(ReadSqliteRows(dir.path() / "metadata.db").size(), 200u);
+}
+
+// An event an erasure covers is not written back by the replay: a crash
+// may leave it in the log after the erasure deleted it from the stores.
+TEST(IntentReplayTest, EventsAnErasureCoversAreNotReplayed) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  log::SetMinimumLevel(log::Level::kWarn);
+  TempDir dir;
+  const std::filesystem::path log_dir = dir.path() / "intent-log";
+  Uuid7Generator ids(SystemClock::Instance());
+  std::vector<Event> events;
+  events.push_back(testing_support::EventWithId(ids.Next(), "erased-user", "t", "{}"));
+  events.push_back(testing_support::EventWithId(ids.Next(), "other-user", "t", "{}"));
+  const Uuid7 cutoff = ids.Next();
+  // Received after the erasure's cutoff: kept.
+  while (ids.Next().unix_millis <= cutoff.unix_millis) {
+  }
+  events.push_back(testing_support::EventWithId(ids.Next(), "erased-user", "t", "{}"));
+  {
+    std::vector<Event> none;
+    Result<std::unique_ptr<IntentLog>> log = IntentLog::Open({.directory = log_dir.string()}, &none);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    std::vector<const Event*> batch;
+    for (const Event& e : events) batch.push_back(&e);
+    ASSERT_TRUE((*log)->Append(EventBatch(batch)).ok());
+  }
+  {
+    // The erasure job as the metadata store keeps it.
+    Result<std::unique_ptr<MetadataStore>> metadata =
+        OpenMetadataStore("sqlite://" + (dir.path() / "metadata.db").string());
+    ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
+    ErasureJobRow job;
+    job.id = FormatUuid(cutoff.bytes);
+    job.user_id = "erased-user";
+    job.state = "done";
+    job.received_cutoff = FormatTimestamp(cutoff.unix_millis);
+    job.created_at = job.received_cutoff;
+    job.metadata_erased = 1;
+    ASSERT_TRUE((*metadata)->InsertErasureJob(job).ok());
+  }
+  ServiceOptions options;
+  options.http.port = 0;
+  options.http.access_log = false;
+  options.data_dir = dir.path().string();
+  Result<std::unique_ptr<Service>> service = Service::Start(options);
+  ASSERT_TRUE(service.ok()) << service.status().ToString();
+  (*service)->Stop();
+  std::set<std::string> stored;
+  for (const MetadataRow& row : ReadSqliteRows(dir.path() / "metadata.db")) stored.insert(row.event_id);
+  EXPECT_EQ(stored, (std::set<std::string>{events[1].event_id, events[2].event_id}));
+  stored.clear();
+  for (const DocumentRow& row : ReadRocksDbRows(dir.path() / "documents")) stored.insert(row.event_id);
+  EXPECT_EQ(stored, (std::set<std::string>{events[1].event_id, events[2].event_id}));
 }
 
 }  // namespace
