@@ -626,7 +626,7 @@ TEST_F(DynamoDbDocumentStoreTest, MigrateEnablesTtlOnExpiresAtOnceWhereTheServer
   ASSERT_TRUE(store->Migrate().ok());
   ASSERT_EQ(server.updates().size(), 1u);
   rapidjson::Document update;
-  update.Parse(server.updates()[0].c_str());
+  update.Parse(server.updates()[0].data(), server.updates()[0].size());
   EXPECT_EQ(std::string(update["TableName"].GetString()), table_);
   EXPECT_TRUE(update["TimeToLiveSpecification"]["Enabled"].GetBool());
   EXPECT_EQ(std::string(update["TimeToLiveSpecification"]["AttributeName"].GetString()), "ExpiresAt");
