@@ -28,20 +28,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-Response JsonResponse(HttpStatus status, std::string body) {
-  Response response(status, 11);
-  response.set(beast_http::field::content_type, "application/json");
-  response.body() = std::move(body);
-  return response;
-}
-
-Response MethodNotAllowed(std::string_view allow) {
-  Response response = MakeProblem(HttpStatus::method_not_allowed,
-                                  "This resource supports only: " + std::string(allow) + ".");
-  response.set(beast_http::field::allow, std::string(allow));
-  return response;
-}
-
 Response WriteResponse(HttpStatus status, const std::string& user_id, const std::string& event_id,
                        bool sql_success, bool document_success, bool retry_queued) {
   Response response = JsonResponse(

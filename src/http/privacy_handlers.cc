@@ -21,20 +21,6 @@ namespace {
 constexpr size_t kMaxHoldReasonBytes = 1024;
 constexpr std::string_view kProblemLegalHold = "/problems/legal-hold";
 
-Response Json(HttpStatus status, std::string body) {
-  Response response(status, 11);
-  response.set(beast_http::field::content_type, "application/json");
-  response.body() = std::move(body);
-  return response;
-}
-
-Response OnlyMethods(std::string_view allow) {
-  Response response = MakeProblem(HttpStatus::method_not_allowed,
-                                  "This resource supports only: " + std::string(allow) + ".");
-  response.set(beast_http::field::allow, std::string(allow));
-  return response;
-}
-
 Response NotConfigured() {
   return MakeProblem(HttpStatus::not_implemented,
                      "Erasure and legal holds run where the service has its background workers: "
@@ -125,7 +111,7 @@ asio::awaitable<Response> EraseUser(const Route& route, const HandlerContext& co
   // The cached page must not outlive the request: reads hide the erased
   // events from now on, and a cached answer would not.
   context.read_cache.Invalidate(route.user_id);
-  Response response = Json(HttpStatus::accepted, ErasureJobJson(*outcome.job));
+  Response response = JsonResponse(HttpStatus::accepted, ErasureJobJson(*outcome.job));
   response.set(beast_http::field::location, "/erasures/" + outcome.job->id);
   co_return response;
 }
@@ -144,7 +130,7 @@ asio::awaitable<Response> GetErasure(const Route& route, const HandlerContext& c
     }
     co_return MakeStatusProblem(job.status());
   }
-  co_return Json(HttpStatus::ok, ErasureJobJson(*job));
+  co_return JsonResponse(HttpStatus::ok, ErasureJobJson(*job));
 }
 
 asio::awaitable<Response> Hold(const Request& request, const Route& route, const HandlerContext& context) {
@@ -155,7 +141,7 @@ asio::awaitable<Response> Hold(const Request& request, const Route& route, const
     Result<std::optional<LegalHoldRow>> hold = co_await RunBlocking(context.blocking_pool, std::move(find));
     if (!hold.ok()) co_return MakeStatusProblem(hold.status());
     if (!*hold) co_return MakeProblem(HttpStatus::not_found, "The user is not under a legal hold.");
-    co_return Json(HttpStatus::ok, HoldJson(**hold));
+    co_return JsonResponse(HttpStatus::ok, HoldJson(**hold));
   }
   if (method == Verb::delete_) {
     auto release = [&holds, user_id = route.user_id] { return holds.Release(user_id); };
@@ -166,7 +152,7 @@ asio::awaitable<Response> Hold(const Request& request, const Route& route, const
     if (!released.ok()) co_return MakeStatusProblem(released);
     co_return Response(HttpStatus::no_content, 11);
   }
-  if (method != Verb::put) co_return OnlyMethods("GET, PUT, DELETE");
+  if (method != Verb::put) co_return MethodNotAllowed("GET, PUT, DELETE");
   std::string reason;
   if (std::optional<ValidationError> error = ParseHoldReason(request, &reason)) {
     co_return MakeValidationProblem(*error);
@@ -188,7 +174,7 @@ asio::awaitable<Response> Hold(const Request& request, const Route& route, const
   };
   Placed placed = co_await RunBlocking(context.blocking_pool, std::move(place));
   if (!placed.hold.ok()) co_return MakeStatusProblem(placed.hold.status());
-  co_return Json(placed.existed ? HttpStatus::ok : HttpStatus::created, HoldJson(*placed.hold));
+  co_return JsonResponse(placed.existed ? HttpStatus::ok : HttpStatus::created, HoldJson(*placed.hold));
 }
 
 }  // namespace
@@ -218,12 +204,12 @@ asio::awaitable<Response> HandlePrivacyRoute(const Request& request, const Route
   const bool erasure_route = route.kind == RouteKind::kErasure || route.kind == RouteKind::kUserEventsErasure;
   if (erasure_route ? context.erasures == nullptr : context.holds == nullptr) co_return NotConfigured();
   if (route.kind == RouteKind::kErasure) {
-    if (request.method() != Verb::get) co_return OnlyMethods("GET");
+    if (request.method() != Verb::get) co_return MethodNotAllowed("GET");
     co_return co_await GetErasure(route, context);
   }
   if (std::string problem = CheckUserId(route.user_id); !problem.empty()) co_return InvalidUser(problem);
   if (route.kind == RouteKind::kUserEventsErasure) {
-    if (request.method() != Verb::delete_) co_return OnlyMethods("DELETE");
+    if (request.method() != Verb::delete_) co_return MethodNotAllowed("DELETE");
     co_return co_await EraseUser(route, context);
   }
   co_return co_await Hold(request, route, context);

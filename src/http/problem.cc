@@ -71,4 +71,18 @@ Response MakeStatusProblem(const eventlogger::Status& status) {
   }
 }
 
+Response MethodNotAllowed(std::string_view allow) {
+  Response response = MakeProblem(HttpStatus::method_not_allowed,
+                                  "This resource supports only: " + std::string(allow) + ".");
+  response.set(beast_http::field::allow, std::string(allow));
+  return response;
+}
+
+Response JsonResponse(HttpStatus status, std::string body) {
+  Response response(status, 11);
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  return response;
+}
+
 }  // namespace eventlogger::http

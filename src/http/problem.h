@@ -2,6 +2,7 @@
 // mapping from internal Status codes to HTTP status codes lives here too.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,5 +35,11 @@ Response MakeValidationProblem(const ValidationError& error);
 
 // A store or internal failure, mapped to an HTTP status in one place.
 Response MakeStatusProblem(const eventlogger::Status& status);
+
+// 405 naming the methods the resource supports, in the problem and in Allow.
+Response MethodNotAllowed(std::string_view allow);
+
+// A successful application/json answer.
+Response JsonResponse(HttpStatus status, std::string body);
 
 }  // namespace eventlogger::http
