@@ -661,18 +661,24 @@ std::string SqlDialect::SelectErasureJobColumns() const {
          "), COALESCE(error, " + empty + ") FROM " + Table("erasure_jobs");
 }
 
+namespace {
+
+// A text parameter read as a job's counter: both DBMSs spell it the same.
+std::string BigintParameter(std::string_view placeholder) {
+  return "CAST(" + std::string(placeholder) + " AS bigint)";
+}
+
+}  // namespace
+
 SqlStatement SqlDialect::InsertErasureJob(const ErasureJobRow& row) const {
   const bool pg = kind_ == SqlDialectKind::kPostgres;
   const std::string id = pg ? "CAST($1 AS uuid)" : "CONVERT(uniqueidentifier, $1)";
-  const auto counter = [](std::string_view placeholder) {
-    return "CAST(" + std::string(placeholder) + " AS bigint)";
-  };
   return Make("INSERT INTO " + Table("erasure_jobs") +
                   " (job_id, user_id, state, received_cutoff, created_at, started_at, finished_at, "
                   "metadata_erased, documents_erased, outbox_erased, dead_letters_erased, receipt, error) VALUES (" +
                   id + ", $2, $3, " + TimestampParameter("$4") + ", " + TimestampParameter("$5") + ", " +
-                  TimestampParameter("$6") + ", " + TimestampParameter("$7") + ", " + counter("$8") + ", " +
-                  counter("$9") + ", " + counter("$10") + ", " + counter("$11") + ", $12, $13)",
+                  TimestampParameter("$6") + ", " + TimestampParameter("$7") + ", " + BigintParameter("$8") + ", " +
+                  BigintParameter("$9") + ", " + BigintParameter("$10") + ", " + BigintParameter("$11") + ", $12, $13)",
               {row.id, row.user_id, row.state, row.received_cutoff, row.created_at, NullIfEmptyCopy(row.started_at),
                NullIfEmptyCopy(row.finished_at), std::to_string(row.metadata_erased),
                std::to_string(row.documents_erased), std::to_string(row.outbox_erased),
@@ -681,17 +687,14 @@ SqlStatement SqlDialect::InsertErasureJob(const ErasureJobRow& row) const {
 
 SqlStatement SqlDialect::UpdateErasureJob(const ErasureJobRow& row) const {
   const bool pg = kind_ == SqlDialectKind::kPostgres;
-  const auto counter = [](std::string_view placeholder) {
-    return "CAST(" + std::string(placeholder) + " AS bigint)";
-  };
   // Returns the id when the job exists, so a missing job is told apart
   // from an update that changed nothing.
   const std::string set = "UPDATE " + Table("erasure_jobs") + " SET user_id = $1, state = $2, received_cutoff = " +
                           TimestampParameter("$3") + ", created_at = " + TimestampParameter("$4") +
                           ", started_at = " + TimestampParameter("$5") + ", finished_at = " +
-                          TimestampParameter("$6") + ", metadata_erased = " + counter("$7") +
-                          ", documents_erased = " + counter("$8") + ", outbox_erased = " + counter("$9") +
-                          ", dead_letters_erased = " + counter("$10") + ", receipt = $11, error = $12";
+                          TimestampParameter("$6") + ", metadata_erased = " + BigintParameter("$7") +
+                          ", documents_erased = " + BigintParameter("$8") + ", outbox_erased = " + BigintParameter("$9") +
+                          ", dead_letters_erased = " + BigintParameter("$10") + ", receipt = $11, error = $12";
   std::vector<std::optional<std::string>> parameters = {
       row.user_id,
       row.state,
