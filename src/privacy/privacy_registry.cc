@@ -12,6 +12,12 @@ PrivacyRegistry::PrivacyRegistry(MetadataStore& metadata, std::shared_ptr<const 
       retention_(retention ? std::move(retention) : std::make_shared<const RetentionPolicy>()) {}
 
 Status PrivacyRegistry::Refresh() {
+  const std::lock_guard refreshing(refresh_mutex_);
+  uint64_t notes_read_through = 0;
+  {
+    std::shared_lock lock(mutex_);
+    notes_read_through = hold_note_seq_;
+  }
   Result<std::vector<LegalHoldRow>> holds = metadata_.ListLegalHolds();
   if (!holds.ok()) return holds.status();
   // Jobs are never deleted and their cutoffs never change, so after the
@@ -29,6 +35,17 @@ Status PrivacyRegistry::Refresh() {
   for (LegalHoldRow& hold : *holds) held.insert(std::move(hold.user_id));
   std::unique_lock lock(mutex_);
   held_ = std::move(held);
+  // A hold placed or released here after the list was read (its note is
+  // newer) may be missing from it: it stands. Older notes are in the list.
+  std::erase_if(hold_notes_, [&](const HoldNote& note) {
+    if (note.seq <= notes_read_through) return true;
+    if (note.held) {
+      held_.insert(note.user_id);
+    } else if (auto it = held_.find(note.user_id); it != held_.end()) {
+      held_.erase(it);
+    }
+    return false;
+  });
   for (const ErasureJobRow& job : *jobs) {
     jobs_seen_through_ms_ = std::max(jobs_seen_through_ms_, ParseTimestamp(job.created_at).value_or(0));
     // A job refused before it deleted anything (a hold came first) hides
@@ -81,15 +98,18 @@ ReadVisibility PrivacyRegistry::VisibilityFor(std::string_view user_id, int64_t 
   return visibility;
 }
 
-void PrivacyRegistry::NoteHold(std::string_view user_id) {
-  std::unique_lock lock(mutex_);
-  held_.emplace(user_id);
-  UpdateEmpty();
-}
+void PrivacyRegistry::NoteHold(std::string_view user_id) { NoteHeld(user_id, true); }
 
-void PrivacyRegistry::NoteRelease(std::string_view user_id) {
+void PrivacyRegistry::NoteRelease(std::string_view user_id) { NoteHeld(user_id, false); }
+
+void PrivacyRegistry::NoteHeld(std::string_view user_id, bool held) {
   std::unique_lock lock(mutex_);
-  if (auto it = held_.find(user_id); it != held_.end()) held_.erase(it);
+  if (held) {
+    held_.emplace(user_id);
+  } else if (auto it = held_.find(user_id); it != held_.end()) {
+    held_.erase(it);
+  }
+  hold_notes_.push_back({++hold_note_seq_, std::string(user_id), held});
   UpdateEmpty();
 }
 

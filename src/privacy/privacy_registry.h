@@ -14,12 +14,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
@@ -49,7 +51,9 @@ class PrivacyRegistry {
   const RetentionPolicy& retention() const { return *retention_; }
   std::shared_ptr<const RetentionPolicy> shared_retention() const { return retention_; }
 
-  // Changes made through this instance, seen before the next Refresh.
+  // Changes made through this instance, seen before the next Refresh. Call
+  // each after the store has the change: a Refresh that read the store
+  // before it does not undo it.
   void NoteHold(std::string_view user_id);
   void NoteRelease(std::string_view user_id);
   void NoteErasure(std::string_view user_id, int64_t received_cutoff_ms);
@@ -60,11 +64,23 @@ class PrivacyRegistry {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   void UpdateEmpty();  // REQUIRES: mutex_ held exclusively
+  void NoteHeld(std::string_view user_id, bool held);
 
   MetadataStore& metadata_;
   const std::shared_ptr<const RetentionPolicy> retention_;
+  std::mutex refresh_mutex_;  // one Refresh at a time: each trims hold_notes_ by what it read
   mutable std::shared_mutex mutex_;
   std::unordered_set<std::string, Hash, std::equal_to<>> held_;
+  // Holds placed or released here, numbered, since the oldest Refresh in
+  // flight began: a Refresh replaces held_ with what it read, so it applies
+  // again those newer than its read (the store may not have shown them).
+  struct HoldNote {
+    uint64_t seq;
+    std::string user_id;
+    bool held;
+  };
+  std::vector<HoldNote> hold_notes_;
+  uint64_t hold_note_seq_ = 0;
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> erased_through_;
   // The newest job's created_at seen (Unix ms); -1 before the first load.
   int64_t jobs_seen_through_ms_ = -1;
