@@ -16,7 +16,10 @@ case "$kind" in
   *) echo "unknown build kind: $kind" >&2; exit 2 ;;
 esac
 jobs="${EVENTLOGGER_BUILD_JOBS:-$(nproc)}"
-# EVENTLOGGER_BUILD_TESTS=OFF builds only the service (no GoogleTest needed).
+# EVENTLOGGER_BUILD_TESTS=OFF builds only the service (no GoogleTest needed);
+# EVENTLOGGER_TEST_PER_CASE=OFF registers each test binary with CTest once
+# instead of each of its cases (CMakeLists.txt).
 flags+=(-DEVENTLOGGER_BUILD_TESTS="${EVENTLOGGER_BUILD_TESTS:-ON}")
+flags+=(-DEVENTLOGGER_TEST_PER_CASE="${EVENTLOGGER_TEST_PER_CASE:-ON}")
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"

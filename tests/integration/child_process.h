@@ -10,13 +10,38 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace eventlogger::testing {
+
+// The binary the child runs: the one built beside the tests, or the one
+// EVENTLOGGER_TEST_BINARY names (CI runs the process tests of the sanitizer
+// build against the release binary that way).
+inline const char* TestBinary() {
+  const char* named = std::getenv("EVENTLOGGER_TEST_BINARY");
+  return named != nullptr && *named != '\0' ? named : EVENTLOGGER_BINARY;
+}
+
+// Whether that binary links jemalloc: the release build's does, the
+// sanitizer build's cannot. EVENTLOGGER_TEST_BINARY_JEMALLOC=1 says so for
+// a named binary.
+inline bool TestBinaryLinksJemalloc() {
+  if (const char* named = std::getenv("EVENTLOGGER_TEST_BINARY"); named != nullptr && *named != '\0') {
+    const char* jemalloc = std::getenv("EVENTLOGGER_TEST_BINARY_JEMALLOC");
+    return jemalloc != nullptr && std::string_view(jemalloc) == "1";
+  }
+#ifdef EVENTLOGGER_LINKS_JEMALLOC
+  return true;
+#else
+  return false;
+#endif
+}
 
 // A child process with its stdout (and stderr) captured.
 class ChildProcess {
@@ -42,7 +67,8 @@ class ChildProcess {
     for (std::string& entry : environment) envp.push_back(entry.data());
     envp.push_back(nullptr);
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(EVENTLOGGER_BINARY));
+    const char* binary = TestBinary();
+    argv.push_back(const_cast<char*>(binary));
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     int pipe_fds[2];
@@ -53,7 +79,7 @@ class ChildProcess {
       ::dup2(pipe_fds[1], STDERR_FILENO);
       ::close(pipe_fds[0]);
       ::close(pipe_fds[1]);
-      ::execve(EVENTLOGGER_BINARY, argv.data(), envp.data());
+      ::execve(binary, argv.data(), envp.data());
       ::_exit(127);
     }
     ::close(pipe_fds[1]);

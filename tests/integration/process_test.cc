@@ -41,14 +41,11 @@ TEST(ProcessTest, TopLevelHelpAndVersion) {
 // MALLOC_CONF asks for its statistics. The sanitizer build has no jemalloc.
 TEST(ProcessTest, ReleaseBinaryReturnsFreedMemoryToTheKernelInTheBackground) {
   EVENTLOGGER_EMBEDDED_ONLY();
-#ifndef EVENTLOGGER_LINKS_JEMALLOC
-  GTEST_SKIP() << "this build does not link jemalloc";
-#else
+  if (!TestBinaryLinksJemalloc()) GTEST_SKIP() << "the binary under test does not link jemalloc";
   ChildProcess version({"--version"}, {"MALLOC_CONF=stats_print:true"});
   EXPECT_EQ(version.WaitForExit(std::chrono::seconds(10)), 0);
   EXPECT_THAT(version.Output(), HasSubstr("opt.background_thread: true"));
   EXPECT_THAT(version.Output(), HasSubstr("opt.dirty_decay_ms: 1000"));
-#endif
 }
 
 TEST(ProcessTest, ServeHelpListsEveryFlag) {
