@@ -25,6 +25,7 @@ class CacheInvalidatingDocumentStore final : public DocumentStore {
   Status WriteBatch(EventBatch events) override;
   Status WriteBatchWithoutSync(EventBatch events) override;
   Status SyncWrites() override { return store_->SyncWrites(); }
+  bool ReadsFromMemory() const override { return store_->ReadsFromMemory(); }
   Status ReadUserRange(std::string_view user_id, const UserRangeQuery& query,
                        const std::function<bool(const DocumentView&)>& visit) override {
     return store_->ReadUserRange(user_id, query, visit);

@@ -25,6 +25,7 @@ enum class StatusCode {
   kResourceExhausted, // a bounded queue or limit is full; back off
   kFailedPrecondition,// e.g. schema version behind; an operator must act
   kInternal,          // a bug or an unexpected backend answer
+  kWouldBlock,        // asked to answer from memory, it needs I/O: ask again where waiting is fine
 };
 
 // Human-readable name of a code, e.g. "Unavailable".
@@ -58,6 +59,9 @@ class [[nodiscard]] Status {
   }
   static Status Internal(std::string message) {
     return Status(StatusCode::kInternal, std::move(message));
+  }
+  static Status WouldBlock(std::string message) {
+    return Status(StatusCode::kWouldBlock, std::move(message));
   }
 
   bool ok() const { return code_ == StatusCode::kOk; }

@@ -336,12 +336,20 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
   const EventReader& reader = context.reader;
   const PageCursors& cursors = context.cursors;
   const PrivacyRegistry* privacy = context.privacy;
+  const std::string user_id = route.user_id;  // in the frame, alive across the co_await
   auto read = [&reader, &cache, &cursors, &list, &range, &binding, cacheable, privacy,
-               user_id = route.user_id]() -> Result<Read> {
+               &user_id](bool memory_only) -> Result<Read> {
     const UserEventsCache::Token token = cacheable ? cache.BeginRead(user_id) : 0;
     const ReadVisibility visibility =
         privacy == nullptr ? ReadVisibility{} : privacy->VisibilityFor(user_id, SystemClock::Instance().NowUnixMillis());
-    Result<EventPage> page = reader.UserEventsPage(user_id, std::move(range), list.limit, visibility);
+    UserRangeQuery query;
+    if (memory_only) {
+      query = range;  // kept for the read that may follow
+      query.memory_only = true;
+    } else {
+      query = std::move(range);
+    }
+    Result<EventPage> page = reader.UserEventsPage(user_id, std::move(query), list.limit, visibility);
     if (!page.ok()) return page.status();
     Read out;
     out.answer = std::make_shared<CachedAnswer>();
@@ -364,7 +372,15 @@ asio::awaitable<Response> GetUserEvents(const Request& request, const Route& rou
     }
     return out;
   };
-  Result<Read> done = co_await RunBlocking(context.blocking_pool, std::move(read));
+  // A page whose documents are all in memory (the memtables and the block
+  // cache: the hot users' pages) is read right here on the io thread; one
+  // that needs a file read goes to the blocking pool, so an io thread never
+  // waits on the disk. The hop there and back cost more than the read.
+  Result<Read> done = Status::WouldBlock("not read yet");
+  if (reader.ReadsFromMemory()) done = read(/*memory_only=*/true);
+  if (!done.ok() && done.status().code() == StatusCode::kWouldBlock) {
+    done = co_await RunBlocking(context.blocking_pool, [&read] { return read(/*memory_only=*/false); });
+  }
   if (!done.ok()) {
     log::Error("reading events failed", {{"error", done.status().ToString()}});
     co_return MakeStatusProblem(done.status());

@@ -43,7 +43,8 @@ class EventReader {
   // order. Reads one document past the page to know whether more exist, so
   // a range that ends exactly on a page boundary has no empty last page.
   // Documents `visibility` hides are skipped as if absent (they do not
-  // count towards the page, nor announce more).
+  // count towards the page, nor announce more). With range.memory_only
+  // (when ReadsFromMemory()), kWouldBlock if the page is not all in memory.
   Result<EventPage> UserEventsPage(std::string_view user_id, UserRangeQuery range, size_t limit,
                                    const ReadVisibility& visibility = {}) const;
 
@@ -53,6 +54,9 @@ class EventReader {
   // NotFound too when `visibility` hides it.
   Result<std::string> EventJson(std::string_view user_id, std::string_view event_id,
                                 const ReadVisibility& visibility = {}) const;
+
+  // Whether a page may be tried from memory first (UserRangeQuery::memory_only).
+  bool ReadsFromMemory() const { return documents_.ReadsFromMemory(); }
 
  private:
   DocumentStore& documents_;

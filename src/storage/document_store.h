@@ -61,6 +61,11 @@ struct UserRangeQuery {
   // How many documents the caller means to take: sizes the store's pages
   // (DynamoDB's Limit); 0: no idea, use the store's default.
   size_t expected = 0;
+  // Answer from memory only, or stop with kWouldBlock (the visitor may have
+  // seen some documents by then: the caller drops them and reads again
+  // without it, on a thread that may wait). Only for a store whose
+  // ReadsFromMemory() is true.
+  bool memory_only = false;
 };
 
 class DocumentStore {
@@ -91,6 +96,11 @@ class DocumentStore {
   // (timestamp, eventId) order, ascending or descending. Stops early,
   // returning OK, when `visit` returns false; the store reads only about as
   // far as that (a page costs the same in a history of any length).
+  // True when ReadUserRange honours UserRangeQuery::memory_only: a read
+  // whose data is in memory can then be served on an io thread, without a
+  // hop to the blocking pool and back.
+  virtual bool ReadsFromMemory() const { return false; }
+
   virtual Status ReadUserRange(std::string_view user_id, const UserRangeQuery& query,
                                const std::function<bool(const DocumentView&)>& visit) = 0;
 

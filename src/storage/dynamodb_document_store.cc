@@ -161,6 +161,7 @@ Status WithContext(const Status& status, const std::string& what) {
     case StatusCode::kResourceExhausted: return Status::ResourceExhausted(what + ": " + status.message());
     case StatusCode::kFailedPrecondition: return Status::FailedPrecondition(what + ": " + status.message());
     case StatusCode::kInternal:
+    case StatusCode::kWouldBlock:
     case StatusCode::kOk: break;
   }
   return Status::Internal(what + ": " + status.message());

@@ -116,6 +116,8 @@ class RocksDbDocumentStore final : public DocumentStore {
   // Durable writes (WriteBatch, sync=true) flush the buffer themselves.
   Status SyncWrites() override { return FromRocksDb(db_->FlushWAL(/*sync=*/true), "syncing the document WAL"); }
 
+  bool ReadsFromMemory() const override { return true; }
+
   Status ReadUserRange(std::string_view user_id, const UserRangeQuery& query,
                        const std::function<bool(const DocumentView&)>& visit) override {
     // The user's keys are "userId\0<timestamp><eventId>", so timestamp
@@ -133,6 +135,9 @@ class RocksDbDocumentStore final : public DocumentStore {
     rocksdb::ReadOptions options;
     options.iterate_lower_bound = &lower_bound;
     options.iterate_upper_bound = &upper_bound;
+    // The memtables and the block cache only: where a block would have to be
+    // read from a file the iterator stops with Incomplete.
+    if (query.memory_only) options.read_tier = rocksdb::kBlockCacheTier;
     // Both bounds are explicit and lie inside the user's prefix, so the seek
     // is a prefix seek (the files' prefix filters apply) without
     // prefix_same_as_start, which would extract and compare the prefix of
@@ -164,6 +169,7 @@ class RocksDbDocumentStore final : public DocumentStore {
       }
       if (!visit(view)) return Status::Ok();
     }
+    if (query.memory_only && it->status().IsIncomplete()) return Status::WouldBlock("the page is not all in memory");
     return FromRocksDb(it->status(), "reading a user's documents");
   }
 

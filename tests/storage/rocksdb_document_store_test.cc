@@ -261,6 +261,51 @@ TEST(RocksDbDocumentStoreTest, ReadUserRangeKeepsTheContract) {
   for (const size_t page : {1, 7, 100}) contract.CheckWalks(*store, page);
 }
 
+// A read asked to stay in memory stops with WouldBlock where it would read
+// a file, and reads in full once the blocks are in the cache.
+TEST(RocksDbDocumentStoreTest, AMemoryOnlyReadStopsWhereItWouldReadAFile) {
+  TempDir dir;
+  EventFactory factory;
+  std::vector<Event> events;
+  for (int i = 0; i < 50; ++i) events.push_back(factory.Make("u", kT0 + i, "view", R"({"n":1})"));
+  {
+    auto store = OpenOrDie(dir.File("docs"));
+    ASSERT_TRUE(store->ReadsFromMemory());
+    ASSERT_TRUE(Write(*store, events).ok());
+    // In the memtable: read from memory.
+    UserRangeQuery query;
+    query.memory_only = true;
+    size_t seen = 0;
+    const auto count = [&](const DocumentView&) {
+      ++seen;
+      return true;
+    };
+    ASSERT_TRUE(store->ReadUserRange("u", query, count).ok());
+    EXPECT_EQ(seen, events.size());
+  }
+  // Reopened: the recovery flushed the documents to a file, and the block
+  // cache is new and empty.
+  auto store = OpenOrDie(dir.File("docs"));
+  UserRangeQuery query;
+  query.memory_only = true;
+  size_t seen = 0;
+  const auto count = [&](const DocumentView&) {
+    ++seen;
+    return true;
+  };
+  const Status blocked = store->ReadUserRange("u", query, count);
+  EXPECT_EQ(blocked.code(), StatusCode::kWouldBlock) << blocked.ToString();
+  EXPECT_LT(seen, events.size());
+  seen = 0;
+  query.memory_only = false;
+  ASSERT_TRUE(store->ReadUserRange("u", query, count).ok());
+  EXPECT_EQ(seen, events.size());
+  seen = 0;
+  query.memory_only = true;
+  ASSERT_TRUE(store->ReadUserRange("u", query, count).ok());
+  EXPECT_EQ(seen, events.size());
+}
+
 TEST(RocksDbDocumentStoreTest, ClientTimedEventsKeepTheContract) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("docs"));
