@@ -27,6 +27,7 @@ scripts/install-deps.sh --test
 servers_dir="$(mktemp -d /tmp/eventlogger-test-servers.XXXXXX)"
 cleanup() {
   [ -z "${lint_pid:-}" ] || kill "$lint_pid" 2>/dev/null || true
+  [ -z "${fuzz_pid:-}" ] || kill "$fuzz_pid" 2>/dev/null || true
   tests/support/test-servers.sh stop "$servers_dir" || true
   rm -rf "$servers_dir"
 }
@@ -68,6 +69,14 @@ start_lint() {
   lint_pid=$!
 }
 
+# libFuzzer on the network-facing parsers, briefly (scripts/fuzz.sh runs
+# longer on demand; crashes found become tests/fuzz/regressions inputs),
+# beside the tests as the lint is.
+start_fuzz() {
+  nice -n 19 scripts/fuzz.sh "${EVENTLOGGER_FUZZ_SECONDS:-10}" >"$servers_dir/fuzz.log" 2>&1 &
+  fuzz_pid=$!
+}
+
 if [ "$sanitize" -eq 1 ]; then
   # One build of the tests, the sanitizers', with each test binary run whole
   # (a process per case cost minutes of sanitizer start-up); the release
@@ -78,6 +87,7 @@ if [ "$sanitize" -eq 1 ]; then
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_init_order=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   EVENTLOGGER_TEST_PER_CASE=OFF build_suite sanitize
+  start_fuzz
   test_suite sanitize
   # The tests that run the binary itself (its command line, signals,
   # kill -9, restarts, jemalloc's settings) once more on the release one.
@@ -88,6 +98,7 @@ if [ "$sanitize" -eq 1 ]; then
 else
   build_suite release
   start_lint
+  start_fuzz
   test_suite release
 fi
 echo "== lint (clang-tidy) =="
@@ -96,7 +107,10 @@ if ! wait "$lint_pid"; then
   exit 1
 fi
 tail -1 "$servers_dir/lint.log"
-# libFuzzer on the network-facing parsers, briefly (scripts/fuzz.sh runs
-# longer on demand): crashes found become tests/fuzz/regressions inputs.
-scripts/fuzz.sh "${EVENTLOGGER_FUZZ_SECONDS:-10}"
+echo "== fuzz =="
+if ! wait "$fuzz_pid"; then
+  cat "$servers_dir/fuzz.log" >&2
+  exit 1
+fi
+cat "$servers_dir/fuzz.log"
 echo "== all tests passed =="
