@@ -261,6 +261,19 @@ TEST(RocksDbDocumentStoreTest, ReadUserRangeKeepsTheContract) {
   for (const size_t page : {1, 7, 100}) contract.CheckWalks(*store, page);
 }
 
+// Reads the user "u" with or without memory_only: the status, and how many
+// documents the visitor saw before it.
+std::pair<Status, size_t> ReadU(DocumentStore& store, bool memory_only) {
+  UserRangeQuery query;
+  query.memory_only = memory_only;
+  size_t seen = 0;
+  Status status = store.ReadUserRange("u", query, [&](const DocumentView&) {
+    ++seen;
+    return true;
+  });
+  return {std::move(status), seen};
+}
+
 // A read asked to stay in memory stops with WouldBlock where it would read
 // a file, and reads in full once the blocks are in the cache.
 TEST(RocksDbDocumentStoreTest, AMemoryOnlyReadStopsWhereItWouldReadAFile) {
@@ -273,37 +286,23 @@ TEST(RocksDbDocumentStoreTest, AMemoryOnlyReadStopsWhereItWouldReadAFile) {
     ASSERT_TRUE(store->ReadsFromMemory());
     ASSERT_TRUE(Write(*store, events).ok());
     // In the memtable: read from memory.
-    UserRangeQuery query;
-    query.memory_only = true;
-    size_t seen = 0;
-    const auto count = [&](const DocumentView&) {
-      ++seen;
-      return true;
-    };
-    ASSERT_TRUE(store->ReadUserRange("u", query, count).ok());
+    const auto [status, seen] = ReadU(*store, /*memory_only=*/true);
+    ASSERT_TRUE(status.ok()) << status.ToString();
     EXPECT_EQ(seen, events.size());
   }
   // Reopened: the recovery flushed the documents to a file, and the block
   // cache is new and empty.
   auto store = OpenOrDie(dir.File("docs"));
-  UserRangeQuery query;
-  query.memory_only = true;
-  size_t seen = 0;
-  const auto count = [&](const DocumentView&) {
-    ++seen;
-    return true;
-  };
-  const Status blocked = store->ReadUserRange("u", query, count);
+  const auto [blocked, seen_blocked] = ReadU(*store, /*memory_only=*/true);
   EXPECT_EQ(blocked.code(), StatusCode::kWouldBlock) << blocked.ToString();
-  EXPECT_LT(seen, events.size());
-  seen = 0;
-  query.memory_only = false;
-  ASSERT_TRUE(store->ReadUserRange("u", query, count).ok());
-  EXPECT_EQ(seen, events.size());
-  seen = 0;
-  query.memory_only = true;
-  ASSERT_TRUE(store->ReadUserRange("u", query, count).ok());
-  EXPECT_EQ(seen, events.size());
+  EXPECT_LT(seen_blocked, events.size());
+  const auto [read, seen_read] = ReadU(*store, /*memory_only=*/false);
+  ASSERT_TRUE(read.ok()) << read.ToString();
+  EXPECT_EQ(seen_read, events.size());
+  // The blocks are cached now.
+  const auto [cached, seen_cached] = ReadU(*store, /*memory_only=*/true);
+  ASSERT_TRUE(cached.ok()) << cached.ToString();
+  EXPECT_EQ(seen_cached, events.size());
 }
 
 TEST(RocksDbDocumentStoreTest, ClientTimedEventsKeepTheContract) {
