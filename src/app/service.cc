@@ -165,6 +165,9 @@ Result<std::string> Service::RenderMetrics(const Parts& parts) {
   snapshot.read_cache_evictions_total = cache.evictions;
   snapshot.read_cache_entries = cache.entries;
   snapshot.read_cache_bytes = cache.bytes;
+  const PageReadStats pages = parts.reader->page_read_stats();
+  snapshot.page_reads_in_memory_total = pages.in_memory;
+  snapshot.page_reads_blocking_total = pages.blocking;
   if (parts.erasures) {
     const ErasureStats erasures = parts.erasures->Stats();
     snapshot.erasures_done_total = erasures.done;

@@ -90,6 +90,11 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
          static_cast<double>(s.read_cache_entries));
   Metric(out, "eventlogger_read_cache_bytes", "gauge", "Memory charged to the read cache.",
          static_cast<double>(s.read_cache_bytes));
+  out += "# HELP eventlogger_page_reads_total Pages of GET /events/{userId} read from the document store: on the io "
+         "thread from memory, or on the blocking pool.\n"
+         "# TYPE eventlogger_page_reads_total counter\n";
+  out += "eventlogger_page_reads_total{where=\"memory\"} " + std::to_string(s.page_reads_in_memory_total) + "\n";
+  out += "eventlogger_page_reads_total{where=\"blocking_pool\"} " + std::to_string(s.page_reads_blocking_total) + "\n";
   Metric(out, "eventlogger_erasures_done_total", "counter", "Erasure jobs this process finished, receipt signed.",
          static_cast<double>(s.erasures_done_total));
   Metric(out, "eventlogger_erasures_failed_total", "counter",

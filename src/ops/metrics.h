@@ -36,6 +36,10 @@ struct MetricsSnapshot {
   int64_t read_cache_evictions_total = 0;
   int64_t read_cache_entries = 0;
   int64_t read_cache_bytes = 0;
+  // Pages read from the document store: on the io thread, from memory, or
+  // on the blocking pool (a store that may wait, or a page not all in memory).
+  int64_t page_reads_in_memory_total = 0;
+  int64_t page_reads_blocking_total = 0;
   int64_t rate_limited_total = 0;
   // The privacy lifecycle, in this process since start.
   int64_t erasures_done_total = 0;

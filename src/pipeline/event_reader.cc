@@ -118,6 +118,7 @@ Result<EventPage> EventReader::UserEventsPage(std::string_view user_id, UserRang
     return true;
   });
   if (!status.ok()) return status;
+  (range.memory_only ? pages_in_memory_ : pages_blocking_).fetch_add(1, std::memory_order_relaxed);
   page.json += ']';
   if (!page.more) page.last = {};
   return page;

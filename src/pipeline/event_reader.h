@@ -7,6 +7,8 @@
 // document store, so callers run them off the io threads.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,6 +32,12 @@ struct EventPage {
   // When the first of its events stops being visible (retention): a cached
   // copy of the page is stale from then on.
   int64_t visible_until_ms = ReadVisibility::kNever;
+};
+
+// Pages UserEventsPage read, by how: counters since start.
+struct PageReadStats {
+  int64_t in_memory = 0;  // with memory_only, answered
+  int64_t blocking = 0;   // without it (the read could wait)
 };
 
 class EventReader {
@@ -58,9 +66,15 @@ class EventReader {
   // Whether a page may be tried from memory first (UserRangeQuery::memory_only).
   bool ReadsFromMemory() const { return documents_.ReadsFromMemory(); }
 
+  PageReadStats page_read_stats() const {
+    return {pages_in_memory_.load(std::memory_order_relaxed), pages_blocking_.load(std::memory_order_relaxed)};
+  }
+
  private:
   DocumentStore& documents_;
   MetadataStore* metadata_;
+  mutable std::atomic<int64_t> pages_in_memory_{0};
+  mutable std::atomic<int64_t> pages_blocking_{0};
 };
 
 // Appends one document as the API's event object.

@@ -67,6 +67,38 @@ TEST_F(ReadCacheTest, EmbeddedStoreServesRepeatedReadsFromTheCache) {
   EXPECT_EQ(MetricValue(metrics, "eventlogger_read_cache_entries"), 0);
 }
 
+// Pages the cache does not hold are read on the io thread while RocksDB has
+// them in memory, and on the blocking pool when a file must be read: right
+// after a restart, with the block cache empty.
+TEST_F(ReadCacheTest, PagesAreReadFromMemoryAndAfterARestartOnTheBlockingPool) {
+  EVENTLOGGER_EMBEDDED_ONLY();
+  const std::string memory = "eventlogger_page_reads_total{where=\"memory\"}";
+  const std::string blocking = "eventlogger_page_reads_total{where=\"blocking_pool\"}";
+  const std::string page = "/events/rc-pages?limit=2&order=desc";  // not the cached default
+  {
+    TestClient client(port_);
+    for (int n = 1; n <= 5; ++n) ASSERT_EQ(client.PostEvent(Body("rc-pages", n)).status, 201);
+    ASSERT_EQ(EventCount(client.Get(page)), 2);
+    const std::string metrics = client.Get("/metrics").body;
+    EXPECT_EQ(MetricValue(metrics, memory), 1) << metrics;
+    EXPECT_EQ(MetricValue(metrics, blocking), 0);
+  }
+  StopService();
+  StartService();
+  TestClient client(port_);
+  const TestResponse cold = client.Get(page);
+  ASSERT_EQ(EventCount(cold), 2);
+  std::string metrics = client.Get("/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, memory), 0) << metrics;
+  EXPECT_EQ(MetricValue(metrics, blocking), 1);
+  // The same page, its blocks cached now, and the same bytes.
+  const TestResponse warm = client.Get(page);
+  EXPECT_EQ(warm.body, cold.body);
+  metrics = client.Get("/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, memory), 1) << metrics;
+  EXPECT_EQ(MetricValue(metrics, blocking), 1);
+}
+
 class ReadCacheOffTest : public ServiceFixture {
   void Configure(ServiceOptions& options) override { options.read_cache.max_bytes = 0; }
 };
